@@ -1,0 +1,18 @@
+# Compiler settings shared by every carehub target, applied through the carehub_options interface target.
+add_library(carehub_options INTERFACE)
+target_compile_options(carehub_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion)
+if(CAREHUB_WERROR)
+  target_compile_options(carehub_options INTERFACE -Werror)
+endif()
+if(CAREHUB_SANITIZE)
+  target_compile_options(carehub_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(carehub_options INTERFACE -fsanitize=address,undefined)
+endif()
+set(CAREHUB_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz target runs under CTest")
+if(CAREHUB_FUZZ)
+  # Every library gets coverage instrumentation so the fuzzers can see into it.
+  target_compile_options(carehub_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(carehub_options INTERFACE -fsanitize=address,undefined)
+endif()
+# Headers are included from the repository root: #include "core/reading.hpp".
+target_include_directories(carehub_options INTERFACE ${PROJECT_SOURCE_DIR})

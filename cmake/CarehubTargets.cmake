@@ -1,0 +1,36 @@
+# carehub_library(NAME SOURCES ... DEPS ...): one component = one static library.
+function(carehub_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(${name} PUBLIC carehub_options ${ARG_DEPS})
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+# carehub_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable registered with CTest.
+function(carehub_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE carehub_options ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "CAREHUB_SOURCE_DIR=${PROJECT_SOURCE_DIR};CAREHUB_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endfunction()
+
+# carehub_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target, built only with CAREHUB_FUZZ=ON and clang.
+# Seed corpus lives in tests/fuzz/corpus/NAME; a short CTest run replays it and fuzzes briefly.
+function(carehub_fuzzer name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT CAREHUB_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE carehub_options ${ARG_DEPS})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  # New inputs go to a scratch folder in the build tree; the committed seed corpus is only read.
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus)
+  file(MAKE_DIRECTORY ${work})
+  add_test(NAME fuzz.${name}
+    COMMAND ${name} -max_total_time=${CAREHUB_FUZZ_SECONDS} -timeout=10 -rss_limit_mb=2048
+            ${work} ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name})
+  set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+endfunction()

@@ -1,0 +1,24 @@
+#pragma once
+// A registered device: the registry binds a stable device id to a patient, so every reading is
+// attributed to the device that took it and the patient who wears it (the pilot lost both).
+#include <optional>
+#include <string>
+
+#include "core/time.hpp"
+
+namespace carehub {
+
+struct Device {
+  std::string id;        // stable: "ble-aa-bb-cc-dd-ee-ff", "openhab-<item>", "manual"
+  std::string address;   // Bluetooth MAC "AA:BB:CC:DD:EE:FF" when it has one
+  std::string name;      // advertised or given name
+  std::string model;
+  std::string serial;
+  std::string category;  // "blood-pressure", "thermometer", ...
+  std::string patient;   // FHIR reference; empty = the hub's patient
+  std::optional<TimePoint> last_seen;
+
+  bool operator==(const Device&) const = default;
+};
+
+}  // namespace carehub

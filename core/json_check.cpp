@@ -1,0 +1,162 @@
+#include "core/json_check.hpp"
+
+#include <cmath>
+
+namespace carehub {
+
+std::string describe_json(const nlohmann::json& v) {
+  auto shorten = [](std::string s) {
+    if (s.size() > 60) s = s.substr(0, 57) + "...";
+    return s;
+  };
+  switch (v.type()) {
+    case nlohmann::json::value_t::null: return "null";
+    case nlohmann::json::value_t::boolean: return std::string("boolean ") + (v.get<bool>() ? "true" : "false");
+    case nlohmann::json::value_t::string: return "string " + shorten(v.dump());
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float: return "number " + shorten(v.dump());
+    case nlohmann::json::value_t::object: return "an object";
+    case nlohmann::json::value_t::array: return "an array";
+    default: return "an unsupported value";
+  }
+}
+
+std::string json_path(std::string_view parent, std::string_view key) {
+  std::string out(parent);
+  out += '/';
+  for (char c : key) {  // RFC 6901 escaping
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string json_path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + "/" + std::to_string(index);
+}
+
+void JsonReader::fail(std::string_view path, std::string message) {
+  errors_.push_back((path.empty() ? std::string("/") : std::string(path)) + ": " + message);
+}
+
+const nlohmann::json* JsonReader::member(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                         bool required) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) fail(json_path(path, key), "required, but missing");
+    return nullptr;
+  }
+  return &*it;
+}
+
+std::optional<std::string> JsonReader::string(const nlohmann::json& obj, std::string_view path,
+                                              std::string_view key, bool required) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) {
+    fail(json_path(path, key), "expected a string, found " + describe_json(*v));
+    return std::nullopt;
+  }
+  return v->get<std::string>();
+}
+
+std::optional<double> JsonReader::number(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                         bool required, double min, double max) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) {
+    fail(json_path(path, key), "expected a number, found " + describe_json(*v));
+    return std::nullopt;
+  }
+  const double d = v->get<double>();
+  if (!std::isfinite(d) || d < min || d > max) {
+    fail(json_path(path, key), "expected a number from " + nlohmann::json(min).dump() + " to " +
+                                   nlohmann::json(max).dump() + ", found " + v->dump());
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<std::int64_t> JsonReader::integer(const nlohmann::json& obj, std::string_view path,
+                                                std::string_view key, bool required, std::int64_t min,
+                                                std::int64_t max) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_number_integer()) {
+    fail(json_path(path, key), "expected a whole number, found " + describe_json(*v));
+    return std::nullopt;
+  }
+  // Unsigned values beyond int64 would wrap; nlohmann keeps them as number_unsigned.
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+    fail(json_path(path, key), "expected a whole number from " + std::to_string(min) + " to " +
+                                   std::to_string(max) + ", found " + v->dump());
+    return std::nullopt;
+  }
+  const auto i = v->get<std::int64_t>();
+  if (i < min || i > max) {
+    fail(json_path(path, key), "expected a whole number from " + std::to_string(min) + " to " +
+                                   std::to_string(max) + ", found " + v->dump());
+    return std::nullopt;
+  }
+  return i;
+}
+
+std::optional<bool> JsonReader::boolean(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                        bool required) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) {
+    fail(json_path(path, key), "expected true or false, found " + describe_json(*v));
+    return std::nullopt;
+  }
+  return v->get<bool>();
+}
+
+const nlohmann::json* JsonReader::object(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                         bool required) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return nullptr;
+  if (!v->is_object()) {
+    fail(json_path(path, key), "expected an object, found " + describe_json(*v));
+    return nullptr;
+  }
+  return v;
+}
+
+const nlohmann::json* JsonReader::array(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                        bool required) {
+  const auto* v = member(obj, path, key, required);
+  if (!v) return nullptr;
+  if (!v->is_array()) {
+    fail(json_path(path, key), "expected an array, found " + describe_json(*v));
+    return nullptr;
+  }
+  return v;
+}
+
+void JsonReader::only_keys(const nlohmann::json& obj, std::string_view path,
+                           std::initializer_list<std::string_view> known) {
+  if (!obj.is_object()) return;
+  for (const auto& [key, value] : obj.items()) {
+    bool found = false;
+    for (auto k : known) found = found || k == key;
+    if (found) continue;
+    std::string expected;
+    for (auto k : known) expected += (expected.empty() ? "" : ", ") + std::string(k);
+    fail(json_path(path, key), "unknown key (expected one of: " + expected + ")");
+  }
+}
+
+std::string JsonReader::joined(std::string_view prefix) const {
+  std::string out;
+  for (const auto& e : errors_) {
+    if (!out.empty()) out += '\n';
+    out += std::string(prefix) + (prefix.empty() ? "" : ": ") + e;
+  }
+  return out;
+}
+
+}  // namespace carehub

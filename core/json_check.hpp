@@ -1,0 +1,50 @@
+#pragma once
+// Typed access to untrusted JSON with errors that name the JSON path, what was expected and what was
+// found: "/fhir/base_url: expected a string, found number 5". Used by the config loader, the reading
+// format and the control protocol, so every bad input reads the same way.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace carehub {
+
+// "number 5", "string \"abc\"", "an object", "null"... (long values are shortened).
+std::string describe_json(const nlohmann::json& value);
+
+// A JSON Pointer-style path joined from a parent and a key or index.
+std::string json_path(std::string_view parent, std::string_view key);
+std::string json_path(std::string_view parent, std::size_t index);
+
+// Collects every error found while reading one document, so a technician sees them all at once.
+class JsonReader {
+ public:
+  std::optional<std::string> string(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                    bool required);
+  std::optional<double> number(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                               bool required, double min, double max);
+  std::optional<std::int64_t> integer(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                                      bool required, std::int64_t min, std::int64_t max);
+  std::optional<bool> boolean(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                              bool required);
+  // Returns the member if it is an object (or absent and not required: nullptr).
+  const nlohmann::json* object(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                               bool required);
+  const nlohmann::json* array(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                              bool required);
+  // Fails on any key not in `known`: a typo must not silently fall back to a default.
+  void only_keys(const nlohmann::json& obj, std::string_view path, std::initializer_list<std::string_view> known);
+  void fail(std::string_view path, std::string message);
+
+  bool ok() const { return errors_.empty(); }
+  const std::vector<std::string>& errors() const { return errors_; }
+  std::string joined(std::string_view prefix) const;  // one "prefix: error" per line
+
+ private:
+  const nlohmann::json* member(const nlohmann::json& obj, std::string_view path, std::string_view key,
+                               bool required);
+  std::vector<std::string> errors_;
+};
+
+}  // namespace carehub

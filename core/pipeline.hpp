@@ -1,0 +1,116 @@
+#pragma once
+// The ingest pipeline: a bounded queue drained by one writer thread that commits whatever is queued in
+// one SQLite transaction (group commit). A reading's future resolves only after its transaction is
+// durable, so a source acknowledges only what survives a power cut (invariant 1).
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "core/store.hpp"
+
+namespace carehub {
+
+struct PipelineOptions {
+  std::size_t queue_capacity = 20000;  // readings waiting for the writer; producers block beyond it
+  std::size_t max_batch = 5000;        // readings in one transaction
+  Millis heartbeat{1000};              // the loop runs at least this often, idle or not
+  std::string default_patient;         // the kit's patient, for devices not bound to another one
+};
+
+enum class IngestStatus { stored, duplicate, rejected };
+
+struct IngestResult {
+  std::vector<std::string> uids;  // in the order submitted
+  std::vector<IngestStatus> status;
+  std::vector<std::string> errors;  // why a reading was rejected; empty for the others
+};
+
+// Runs on the writer thread inside the group transaction, isolated by a savepoint: when it fails, only
+// its own changes are undone.
+using WriteOp = std::function<Result<void>(StoreWriter&)>;
+
+struct CommitSummary {
+  std::size_t stored = 0;
+  std::size_t duplicates = 0;
+  std::size_t rejected = 0;
+  std::size_t ops = 0;
+};
+
+class Pipeline {
+ public:
+  Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Registry bindings device id -> patient used to attribute readings (loaded at start, then kept in
+  // step with upsert_device/remove_device).
+  void load_devices(const std::vector<Device>& devices);
+
+  void start();
+  // Stops taking work, commits everything queued, joins the writer thread.
+  void stop();
+
+  // Thread-safe. Validates (an invalid reading is rejected alone, never half-stored), attributes,
+  // de-duplicates and stores. Blocks while the queue is full (back-pressure to
+  // the source); fails with Errc::unavailable once stopping.
+  std::future<Result<IngestResult>> ingest(std::vector<Reading> readings);
+  std::future<Result<void>> apply(WriteOp op);
+  std::future<Result<void>> upsert_device(Device device);
+  std::future<Result<bool>> remove_device(std::string id);
+
+  // Called on the writer thread after each durable commit (wake the uploader, publish alerts).
+  void on_commit(std::function<void(const CommitSummary&)> fn);
+  // Called from the writer loop at least every options.heartbeat; drives the systemd watchdog, so a
+  // stuck writer stops the heartbeats and gets the daemon restarted.
+  void on_heartbeat(std::function<void()> fn);
+
+  std::size_t queued() const;
+
+ private:
+  struct IngestJob {
+    std::vector<Reading> readings;
+    std::promise<Result<IngestResult>> done;
+  };
+  struct OpJob {
+    WriteOp op;
+    std::promise<Result<void>> done;
+  };
+  using Job = std::variant<IngestJob, OpJob>;
+
+  void run();
+  void process(std::vector<Job>& batch);
+  void attribute(Reading& r) const;
+  static void fail_all(std::vector<Job>& batch, const Error& e);
+
+  StoreWriter& store_;
+  Logger& log_;
+  Counters& counters_;
+  const PipelineOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_ready_;
+  std::condition_variable space_ready_;
+  std::deque<Job> queue_;
+  std::size_t queued_readings_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+
+  // Writer-thread state.
+  std::unordered_map<std::string, std::string> device_patient_;
+  std::vector<std::function<void(const CommitSummary&)>> commit_listeners_;
+  std::vector<std::function<void()>> heartbeat_listeners_;
+  std::thread writer_;
+};
+
+}  // namespace carehub

@@ -1,0 +1,67 @@
+#include "core/reading.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+namespace carehub {
+
+Result<void> validate(const Reading& r) {
+  const auto& k = info(r.kind);
+  for (const auto& c : k.components) {
+    if (c.required && !r.values.contains(std::string(c.name))) {
+      return make_error(Errc::invalid_argument,
+                        std::string(k.name) + ": component \"" + std::string(c.name) + "\" is required");
+    }
+  }
+  for (const auto& [name, value] : r.values) {
+    const auto* c = find_component(r.kind, name);
+    if (!c) {
+      std::string known;
+      for (const auto& kc : k.components) known += (known.empty() ? "" : ", ") + std::string(kc.name);
+      return make_error(Errc::invalid_argument, std::string(k.name) + ": unknown component \"" + name +
+                                                    "\" (expected one of: " + known + ")");
+    }
+    if (!std::isfinite(value) || value < c->min || value > c->max) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s: %s = %g %s is outside the plausible range %g..%g", k.name.data(),
+                    name.c_str(), value, c->unit.data(), c->min, c->max);
+      return make_error(Errc::invalid_argument, buf);
+    }
+  }
+  // Before 2000 no carehub device existed; an effective time that early is a device clock never set.
+  if (to_epoch_ms(r.time) < 946684800000LL) {
+    return make_error(Errc::invalid_argument, "time " + format_rfc3339(r.time) + " is before 2000");
+  }
+  return {};
+}
+
+std::string reading_uid(const Reading& r) {
+  // %.10g: stable across JSON round trips and unit conversions, far finer than any sensor's resolution.
+  std::string key = "carehub-reading-v1\n" + r.patient + "\n" + r.device + "\n" + std::string(to_string(r.kind)) +
+                    "\n" + std::to_string(to_epoch_ms(r.time));
+  for (const auto& [name, value] : r.values) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.10g", value);
+    key += "\n" + name + "=" + buf;
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  // Format the first 128 bits as an RFC 9562 version 8 (name-based, custom hash) UUID.
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x80);
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[digest[static_cast<std::size_t>(i)] >> 4];
+    out += kHex[digest[static_cast<std::size_t>(i)] & 0x0F];
+  }
+  return out;
+}
+
+}  // namespace carehub

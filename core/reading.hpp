@@ -1,0 +1,38 @@
+#pragma once
+// A Reading is one measurement as carehub holds it: attributed to a device and a patient, in canonical
+// units, with both the device's own timestamp and the time the hub received it.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/kind.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace carehub {
+
+// The device id of readings typed in by hand (carehubctl measure add).
+inline constexpr std::string_view kManualDevice = "manual";
+
+struct Reading {
+  Kind kind = Kind::heart_rate;
+  std::string device{kManualDevice};  // stable device id (registry key), never a transient handle
+  std::string patient;                // FHIR reference "Patient/…"; empty until attributed by the pipeline
+  TimePoint time{};                   // effective time: the device's time when usable, else received
+  std::optional<TimePoint> device_time;
+  TimePoint received{};
+  std::string source;                 // "manual", "ble", "mqtt", "openhab", "sim"
+  std::map<std::string, double> values;  // component name -> value in the component's canonical unit
+
+  bool operator==(const Reading&) const = default;
+};
+
+// Checks components (known, required present, finite, within plausible range) and time sanity.
+// The error names the component and the offending value.
+Result<void> validate(const Reading& r);
+
+// The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time
+// and values. The same measurement gets the same id on every retry, restart and re-pairing.
+std::string reading_uid(const Reading& r);
+
+}  // namespace carehub

@@ -1,0 +1,65 @@
+#pragma once
+// Errors as values. Every adapter (SQLite, libcurl, sd-bus, sockets) turns its own error codes into a
+// carehub::Error exactly where the call happens; nothing above an adapter sees a foreign error type.
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace carehub {
+
+enum class Errc {
+  invalid_argument,  // the caller's input is wrong (bad reading, bad config, bad request)
+  not_found,
+  io,                // disk, database or socket failure
+  full,              // a bounded resource (queue, buffer cap, disk) has no room
+  unavailable,       // a peer is down or unreachable; retry later
+  timeout,
+  internal,          // a broken invariant
+};
+
+std::string_view to_string(Errc code);
+
+struct Error {
+  Errc code = Errc::internal;
+  std::string message;
+};
+
+// A minimal std::expected stand-in (g++ 12 has <expected> only with C++23).
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+
+  bool has_value() const { return v_.index() == 0; }
+  explicit operator bool() const { return has_value(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  bool has_value() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const { return error_; }
+
+ private:
+  Error error_;
+  bool ok_ = true;
+};
+
+inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+
+}  // namespace carehub

@@ -1,0 +1,13 @@
+#pragma once
+// Schema versions, applied forward with PRAGMA user_version. Internal to the store.
+#include "core/sqlite.hpp"
+
+namespace carehub::schema {
+
+inline constexpr int kCurrentVersion = 1;
+
+// Applies every migration above the database's user_version, each in its own transaction. Refuses a
+// database newer than this build (a downgrade must not silently misread it).
+Result<void> migrate(sqlite::Database& db);
+
+}  // namespace carehub::schema

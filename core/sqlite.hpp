@@ -1,0 +1,88 @@
+#pragma once
+// RAII over the SQLite C API. An SQLite return code becomes a carehub::Error right here, with the
+// statement and SQLite's own message, and never travels further.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+
+namespace carehub::sqlite {
+
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& o) noexcept : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)) {}
+  Statement& operator=(Statement&& o) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, std::int64_t v);
+  Statement& bind(int index, double v);
+  Statement& bind(int index, std::string_view v);
+  Statement& bind(int index, std::nullopt_t);
+  Statement& bind(int index, const std::optional<std::int64_t>& v);
+
+  // true: a row is ready; false: done. Resets itself when done or on error, so it is reusable.
+  Result<bool> step();
+  // Runs to completion, for statements that return no rows.
+  Result<void> run();
+  void reset();
+
+  std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::string text(int col) const;
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::optional<std::int64_t> optional_int64(int col) const;
+
+ private:
+  Error error(int rc) const;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  // Opens (creating if asked) with extended result codes on.
+  static Result<Database> open(const std::string& path, bool create);
+  Database(Database&& o) noexcept : db_(std::move(o.db_)) {}
+  Database& operator=(Database&&) noexcept = default;
+
+  Result<void> exec(std::string_view sql);
+  Result<Statement> prepare(std::string_view sql);
+  // Single-value queries for pragmas and counts.
+  Result<std::int64_t> query_int(std::string_view sql);
+  Result<std::string> query_text(std::string_view sql);
+
+  std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
+  sqlite3* handle() const { return db_.get(); }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  explicit Database(sqlite3* db) : db_(db) {}
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back on destruction unless committed.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Database& db);
+  Transaction(Transaction&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Result<void> commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;
+};
+
+}  // namespace carehub::sqlite

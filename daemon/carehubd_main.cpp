@@ -1,0 +1,54 @@
+// carehubd: the gateway daemon. Parses the command line, loads the config, starts the Daemon, and turns
+// signals into lifecycle calls. Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "daemon/daemon.hpp"
+
+int main(int argc, char** argv) {
+  using namespace carehub;
+  CLI::App app{"carehubd - home hub gateway: health devices -> durable buffer -> FHIR"};
+  std::string config_path = "/etc/carehub/carehubd.json";
+  app.add_option("-c,--config", config_path, "configuration file (JSON, comments allowed)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken synchronously by this thread (sigwait); every thread started later inherits the
+  // mask, so no handler ever runs on a worker.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client hanging up must not kill the daemon
+
+  Logger log;
+  auto config = daemon::load_config(config_path);
+  if (!config) {
+    log.error("carehubd", "refusing to start: bad configuration:\n" + config.error().message);
+    return 2;
+  }
+  log.set_level(config->log_level);
+  SystemClock clock;
+  auto d = daemon::Daemon::start(std::move(*config), log, clock);
+  if (!d) {
+    log.error("carehubd", "cannot start: " + d.error().message);
+    return d.error().code == Errc::invalid_argument ? 2 : 1;
+  }
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      log.notice("carehubd", "SIGHUP: reloading " + config_path);
+      auto reloaded = daemon::load_config(config_path);
+      if (!reloaded) {
+        log.error("carehubd", "reload rejected, keeping the running configuration:\n" + reloaded.error().message);
+        continue;
+      }
+      (*d)->reload(std::move(*reloaded));
+      continue;
+    }
+    log.notice("carehubd", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
+    (*d)->stop();
+    return 0;
+  }
+}

@@ -1,0 +1,140 @@
+#include "daemon/config.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/json_check.hpp"
+
+namespace carehub::daemon {
+namespace {
+
+// nlohmann reports a byte offset; technicians need line and column.
+std::string line_col(std::string_view text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::not_found, path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(Errc::io, path + ": cannot read");
+  return parse_config(text.str(), path);
+}
+
+Result<Config> parse_config(std::string_view text, const std::string& source) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; keep its tail.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return make_error(Errc::invalid_argument, source + ":" + line_col(text, e.byte == 0 ? 0 : e.byte - 1) +
+                                                  ": not valid JSON: " + what);
+  }
+  Config c;
+  c.source = source;
+  JsonReader in;
+  if (!doc.is_object()) {
+    in.fail("", "expected an object, found " + describe_json(doc));
+    return make_error(Errc::invalid_argument, in.joined(source));
+  }
+  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log"});
+
+  if (const auto* hub = in.object(doc, "", "hub", true)) {
+    in.only_keys(*hub, "/hub", {"id", "patient"});
+    if (auto v = in.string(*hub, "/hub", "id", true)) {
+      if (v->empty()) in.fail("/hub/id", "must not be empty");
+      c.hub_id = *v;
+    }
+    if (auto v = in.string(*hub, "/hub", "patient", true)) {
+      if (!v->starts_with("Patient/") || v->size() == 8) {
+        in.fail("/hub/patient", "expected a FHIR reference like \"Patient/123\", found \"" + *v + "\"");
+      }
+      c.patient = *v;
+    }
+  }
+  if (const auto* store = in.object(doc, "", "store", true)) {
+    in.only_keys(*store, "/store", {"path", "synchronous"});
+    if (auto v = in.string(*store, "/store", "path", true)) c.store.path = *v;
+    if (auto v = in.string(*store, "/store", "synchronous", false)) {
+      if (*v == "full") c.store.synchronous = Synchronous::full;
+      else if (*v == "normal") c.store.synchronous = Synchronous::normal;
+      else if (*v == "extra") c.store.synchronous = Synchronous::extra;
+      else in.fail("/store/synchronous", "expected one of: full, normal, extra, found \"" + *v + "\"");
+    }
+  }
+  if (const auto* control = in.object(doc, "", "control", false)) {
+    in.only_keys(*control, "/control", {"socket", "group"});
+    if (auto v = in.string(*control, "/control", "socket", false)) {
+      if (v->size() >= 100) in.fail("/control/socket", "path longer than a Unix socket allows (107 bytes)");
+      c.control_socket = *v;
+    }
+    if (auto v = in.string(*control, "/control", "group", false)) c.control_group = *v;
+  }
+  if (const auto* fhir = in.object(doc, "", "fhir", false)) {
+    in.only_keys(*fhir, "/fhir", {"base_url", "bundle_size", "retry_base_ms", "retry_cap_ms", "connect_timeout_ms",
+                                  "request_timeout_ms", "ca_file", "tls_verify", "bearer_token_file"});
+    if (auto v = in.string(*fhir, "/fhir", "base_url", false)) {
+      if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://")) {
+        in.fail("/fhir/base_url", "expected an http:// or https:// URL, found \"" + *v + "\"");
+      }
+      while (!v->empty() && v->back() == '/') v->pop_back();
+      c.upload.base_url = *v;
+    }
+    if (auto v = in.integer(*fhir, "/fhir", "bundle_size", false, 1, 1000)) c.upload.bundle_size = static_cast<std::size_t>(*v);
+    if (auto v = in.integer(*fhir, "/fhir", "retry_base_ms", false, 10, 3600000)) c.upload.backoff.base = Millis(*v);
+    if (auto v = in.integer(*fhir, "/fhir", "retry_cap_ms", false, 10, 86400000)) c.upload.backoff.cap = Millis(*v);
+    if (auto v = in.integer(*fhir, "/fhir", "connect_timeout_ms", false, 100, 600000)) c.http.connect_timeout = Millis(*v);
+    if (auto v = in.integer(*fhir, "/fhir", "request_timeout_ms", false, 100, 3600000)) c.http.request_timeout = Millis(*v);
+    if (auto v = in.string(*fhir, "/fhir", "ca_file", false)) c.http.ca_file = *v;
+    if (auto v = in.boolean(*fhir, "/fhir", "tls_verify", false)) c.http.verify_tls = *v;
+    if (auto v = in.string(*fhir, "/fhir", "bearer_token_file", false)) c.bearer_token_file = *v;
+    if (c.upload.backoff.cap < c.upload.backoff.base) in.fail("/fhir/retry_cap_ms", "must not be below /fhir/retry_base_ms");
+  }
+  if (const auto* p = in.object(doc, "", "pipeline", false)) {
+    in.only_keys(*p, "/pipeline", {"queue_capacity", "max_batch"});
+    if (auto v = in.integer(*p, "/pipeline", "queue_capacity", false, 1, 10000000)) c.pipeline.queue_capacity = static_cast<std::size_t>(*v);
+    if (auto v = in.integer(*p, "/pipeline", "max_batch", false, 1, 1000000)) c.pipeline.max_batch = static_cast<std::size_t>(*v);
+  }
+  if (const auto* log = in.object(doc, "", "log", false)) {
+    in.only_keys(*log, "/log", {"level"});
+    if (auto v = in.string(*log, "/log", "level", false)) {
+      if (auto l = log_level_from_string(*v)) c.log_level = *l;
+      else in.fail("/log/level", "expected one of: error, warning, notice, info, debug, found \"" + *v + "\"");
+    }
+  }
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));
+  c.upload.hub_id = c.hub_id;
+  c.pipeline.default_patient = c.patient;
+  return c;
+}
+
+std::vector<std::string> restart_only_changes(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  if (a.store.path != b.store.path) out.emplace_back("/store/path");
+  if (a.store.synchronous != b.store.synchronous) out.emplace_back("/store/synchronous");
+  if (a.control_socket != b.control_socket) out.emplace_back("/control/socket");
+  if (a.control_group != b.control_group) out.emplace_back("/control/group");
+  if (a.pipeline.queue_capacity != b.pipeline.queue_capacity) out.emplace_back("/pipeline/queue_capacity");
+  if (a.pipeline.max_batch != b.pipeline.max_batch) out.emplace_back("/pipeline/max_batch");
+  if (a.hub_id != b.hub_id) out.emplace_back("/hub/id");
+  if (a.patient != b.patient) out.emplace_back("/hub/patient");
+  return out;
+}
+
+}  // namespace carehub::daemon

@@ -1,0 +1,44 @@
+#pragma once
+// carehubd's configuration: one JSON file (comments allowed). Every key is declared here with its
+// default; an unknown key, a wrong type or an out-of-range value stops start-up with an error naming
+// the file, the JSON path, what was expected and what was found.
+#include <chrono>
+#include <string>
+
+#include "core/log.hpp"
+#include "core/pipeline.hpp"
+#include "core/result.hpp"
+#include "core/store.hpp"
+#include "sync/uploader.hpp"
+
+namespace carehub::daemon {
+
+struct Config {
+  std::string source;  // the file it came from, for messages
+
+  std::string hub_id;   // /hub/id
+  std::string patient;  // /hub/patient: the kit's patient, FHIR reference "Patient/<id>"
+
+  StoreOptions store;  // /store/path, /store/synchronous
+
+  std::string control_socket = "/run/carehub/control.sock";  // /control/socket
+  std::string control_group = "carehub";                      // /control/group: who may use carehubctl
+
+  // /fhir: base_url (empty: buffer only), bundle_size, retry_base_ms, retry_cap_ms, connect_timeout_ms,
+  // request_timeout_ms, ca_file, tls_verify, bearer_token_file
+  sync::UploaderOptions upload;
+  sync::CurlOptions http;
+  std::string bearer_token_file;
+
+  PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch
+  LogLevel log_level = LogLevel::info;  // /log/level
+};
+
+// Reads and validates; the error message holds one line per problem, each "FILE: /path: ...".
+Result<Config> load_config(const std::string& path);
+Result<Config> parse_config(std::string_view text, const std::string& source);
+
+// Settings that only take effect at start-up; SIGHUP reports a change to them instead of applying it.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
+
+}  // namespace carehub::daemon

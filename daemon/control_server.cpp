@@ -1,0 +1,217 @@
+#include "daemon/control_server.hpp"
+
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace carehub::daemon {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+bool someone_listens(const sockaddr_un& addr) {
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServerOptions& options, Handler handler,
+                                                             Logger& log, Counters& counters) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (options.path.empty() || options.path.size() >= sizeof addr.sun_path) {
+    return make_error(Errc::invalid_argument, "control socket path \"" + options.path + "\" is empty or too long");
+  }
+  std::memcpy(addr.sun_path, options.path.c_str(), options.path.size() + 1);
+
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!options.group.empty()) {
+    if (const struct group* g = ::getgrnam(options.group.c_str())) gid = g->gr_gid;
+    else log.warning("control", "group \"" + options.group + "\" does not exist; only root and carehubd's own user may use carehubctl");
+  }
+
+  struct stat st {};
+  if (::lstat(options.path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return make_error(Errc::invalid_argument, "control socket path " + options.path + " exists and is not a socket");
+    }
+    if (someone_listens(addr)) {
+      return make_error(Errc::unavailable, "another carehubd is already listening on " + options.path);
+    }
+    ::unlink(options.path.c_str());  // stale: left by a daemon that was killed
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return make_error(Errc::io, "control socket: " + errno_text());
+  // Create the socket file with no access for others from the start, then widen to 0660.
+  const mode_t old_mask = ::umask(0117);
+  const int bound = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old_mask);
+  if (bound != 0) return make_error(Errc::io, "control socket: bind " + options.path + ": " + errno_text());
+  if (gid != static_cast<gid_t>(-1) && ::chown(options.path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+    log.warning("control", "cannot give " + options.path + " to group " + options.group + ": " + errno_text());
+  }
+  if (::chmod(options.path.c_str(), 0660) != 0) {
+    return make_error(Errc::io, "control socket: chmod " + options.path + ": " + errno_text());
+  }
+  if (::listen(fd.get(), 16) != 0) return make_error(Errc::io, "control socket: listen: " + errno_text());
+  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) return make_error(Errc::io, "control socket: eventfd: " + errno_text());
+  std::unique_ptr<ControlServer> server(
+      new ControlServer(options, std::move(handler), log, counters, std::move(fd), std::move(wake), gid));
+  server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
+  return server;
+}
+
+ControlServer::ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters,
+                             UniqueFd listener, UniqueFd wake, gid_t group)
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      log_(log),
+      counters_(counters),
+      listener_(std::move(listener)),
+      wake_(std::move(wake)),
+      group_(group) {}
+
+ControlServer::~ControlServer() { stop(); }
+
+void ControlServer::stop() {
+  if (stopping_.exchange(true)) return;
+  const std::uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
+  if (acceptor_.joinable()) acceptor_.join();
+  std::lock_guard lock(mu_);
+  for (auto& c : connections_) ::shutdown(c.fd.get(), SHUT_RDWR);  // unblocks their reads
+  for (auto& c : connections_) {
+    if (c.thread.joinable()) c.thread.join();
+  }
+  connections_.clear();
+  ::unlink(options_.path.c_str());
+}
+
+bool ControlServer::allowed(const PeerCred& peer) const {
+  if (peer.uid == 0 || peer.uid == ::geteuid()) return true;
+  if (group_ == static_cast<gid_t>(-1)) return false;
+  if (peer.gid == group_) return true;
+  // SO_PEERCRED carries only the primary group; technicians are usually supplementary members.
+  const passwd* pw = ::getpwuid(peer.uid);
+  if (!pw) return false;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(n));
+  if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
+    groups.resize(static_cast<std::size_t>(n));
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (groups[static_cast<std::size_t>(i)] == group_) return true;
+  }
+  return false;
+}
+
+void ControlServer::accept_loop() {
+  pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+  while (!stopping_) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log_.error("control", "poll: " + errno_text());
+      return;
+    }
+    if (fds[1].revents) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) continue;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) continue;
+    const PeerCred peer{cred.pid, cred.uid, cred.gid};
+    if (!allowed(peer)) {
+      counters_.add("control_denied");
+      log_.warning("control", "refused a client: uid " + std::to_string(peer.uid) + " is not root or in group " + options_.group);
+      send_all(client.get(), error_response(nullptr, "permission-denied",
+                                            "permission denied: carehubctl needs root or membership of group " + options_.group));
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    connections_.remove_if([](Connection& c) {
+      if (!c.done) return false;
+      c.thread.join();
+      return true;
+    });
+    if (connections_.size() >= options_.max_connections) {
+      counters_.add("control_busy");
+      send_all(client.get(), error_response(nullptr, "unavailable", "too many control connections; try again"));
+      continue;
+    }
+    auto& conn = connections_.emplace_back();
+    conn.fd = std::move(client);
+    conn.thread = std::thread([this, &conn, peer] {
+      serve(conn.fd.get(), peer);
+      conn.done = true;
+    });
+  }
+}
+
+void ControlServer::serve(int fd, PeerCred peer) {
+  std::string buffer;
+  char chunk[8192];
+  for (;;) {
+    // Answer every complete line already received.
+    for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      auto req = parse_request(line);
+      std::string reply;
+      if (!req) {
+        counters_.add("control_bad_requests");
+        reply = error_response(nullptr, req.error());
+      } else {
+        auto result = handler_(*req, peer);
+        reply = result ? ok_response(req->id, *result) : error_response(req->id, result.error());
+      }
+      if (!send_all(fd, reply)) return;
+    }
+    if (buffer.size() > kMaxRequestBytes) {
+      counters_.add("control_bad_requests");
+      send_all(fd, error_response(nullptr, "invalid-argument",
+                                  "request larger than " + std::to_string(kMaxRequestBytes) + " bytes; closing"));
+      return;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(options_.idle_timeout.count()));
+    if (ready == 0 || stopping_) return;  // idle client: drop it
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace carehub::daemon

@@ -1,0 +1,75 @@
+#pragma once
+// The control socket: a Unix stream socket speaking control_protocol.hpp. Each connection is served on
+// its own thread (a slow command such as `sync now --wait` must not hold up `status`), up to a fixed
+// number; peers are checked with SO_PEERCRED before a byte is read.
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "daemon/control_protocol.hpp"
+#include "daemon/unique_fd.hpp"
+
+namespace carehub::daemon {
+
+struct PeerCred {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+struct ControlServerOptions {
+  std::string path;
+  std::string group;  // members (and root, and the daemon's own user) may connect
+  std::size_t max_connections = 16;
+  std::chrono::milliseconds idle_timeout{60000};  // a silent client is dropped
+};
+
+class ControlServer {
+ public:
+  using Handler = std::function<Result<nlohmann::json>(const Request&, const PeerCred&)>;
+
+  // Binds (replacing a stale socket file, refusing if another daemon answers on it), sets mode 0660
+  // and the group, and starts accepting.
+  static Result<std::unique_ptr<ControlServer>> listen(const ControlServerOptions& options, Handler handler,
+                                                       Logger& log, Counters& counters);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  void stop();
+
+ private:
+  ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters, UniqueFd listener,
+                UniqueFd wake, gid_t group);
+  void accept_loop();
+  void serve(int fd, PeerCred peer);
+  bool allowed(const PeerCred& peer) const;
+
+  struct Connection {
+    UniqueFd fd;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  const ControlServerOptions options_;
+  Handler handler_;
+  Logger& log_;
+  Counters& counters_;
+  UniqueFd listener_;
+  UniqueFd wake_;  // eventfd: wakes the accept loop to stop
+  const gid_t group_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::list<Connection> connections_;
+  std::thread acceptor_;
+};
+
+}  // namespace carehub::daemon

@@ -1,0 +1,357 @@
+#include "daemon/daemon.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/json_check.hpp"
+#include "core/reading_json.hpp"
+
+namespace carehub::daemon {
+namespace {
+
+nlohmann::json optional_time(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+Result<std::string> read_secret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(Errc::not_found, "cannot read " + path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return make_error(Errc::invalid_argument, path + " is empty");
+  return token;
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config, Logger& log, const Clock& clock)
+    : config_(std::move(config)), log_(log), clock_(clock), started_(clock.now()) {}
+
+Daemon::~Daemon() { stop(); }
+
+Result<std::unique_ptr<Daemon>> Daemon::start(Config config, Logger& log, const Clock& clock) {
+  std::unique_ptr<Daemon> d(new Daemon(std::move(config), log, clock));
+  if (auto r = d->open(); !r) return r.error();
+  return d;
+}
+
+Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
+  auto options = config_.upload;
+  if (!config_.bearer_token_file.empty()) {
+    auto token = read_secret(config_.bearer_token_file);
+    if (!token) return make_error(Errc::invalid_argument, "/fhir/bearer_token_file: " + token.error().message);
+    options.bearer_token = *token;
+  }
+  if (!config_.http.verify_tls) {
+    log_.warning("sync", "TLS certificate verification is OFF (/fhir/tls_verify=false): the FHIR server is not authenticated");
+  }
+  auto reader = StoreReader::open(config_.store);
+  if (!reader) return reader.error();
+  return std::make_unique<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config_.http), clock_,
+                                          log_, counters_, std::move(options));
+}
+
+Result<void> Daemon::open() {
+  auto writer = StoreWriter::open(config_.store);
+  if (!writer) return make_error(writer.error().code, "store " + config_.store.path + ": " + writer.error().message);
+  writer_ = std::move(*writer);
+  auto reader = StoreReader::open(config_.store);
+  if (!reader) return reader.error();
+  reader_ = std::move(*reader);
+
+  auto options = config_.pipeline;
+  if (auto wd = systemd_.watchdog_interval()) {
+    // Beat well inside the watchdog period, from the writer loop itself.
+    options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
+  }
+  pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
+  auto devices = reader_->devices();
+  if (!devices) return devices.error();
+  pipeline_->load_devices(*devices);
+  const bool watchdog = systemd_.watchdog_interval().has_value();
+  pipeline_->on_heartbeat([this, watchdog] {
+    if (watchdog) systemd_.watchdog();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_status_ >= std::chrono::seconds(10)) {  // STATUS= for `systemctl status`
+      last_status_ = now;
+      systemd_.status(status_line());
+    }
+  });
+  pipeline_->on_commit([this](const CommitSummary& s) {
+    if (s.stored == 0) return;
+    std::lock_guard lock(uploader_mu_);
+    if (uploader_) uploader_->wake();
+  });
+  pipeline_->start();
+
+  auto uploader = make_uploader();
+  if (!uploader) return uploader.error();
+  uploader_ = std::move(*uploader);
+  uploader_->start();
+  if (config_.upload.base_url.empty()) {
+    log_.notice("sync", "no FHIR base URL configured (/fhir/base_url): readings stay buffered");
+  }
+
+  auto control = ControlServer::listen({config_.control_socket, config_.control_group},
+                                       [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_,
+                                       counters_);
+  if (!control) return control.error();
+  control_ = std::move(*control);
+
+  log_.notice("carehubd", "started: hub " + config_.hub_id + ", store " + config_.store.path + ", control " +
+                              config_.control_socket);
+  systemd_.ready(status_line());
+  return {};
+}
+
+void Daemon::reload(Config config) {
+  systemd_.reloading();
+  for (const auto& key : restart_only_changes(config_, config)) {
+    log_.warning("carehubd", "config " + key + " changed: takes effect after a restart; keeping the running value");
+  }
+  log_.set_level(config.log_level);
+  const bool sync_changed = config.upload.base_url != config_.upload.base_url ||
+                            config.upload.bundle_size != config_.upload.bundle_size ||
+                            config.upload.backoff.base != config_.upload.backoff.base ||
+                            config.upload.backoff.cap != config_.upload.backoff.cap ||
+                            config.bearer_token_file != config_.bearer_token_file ||
+                            config.http.ca_file != config_.http.ca_file ||
+                            config.http.verify_tls != config_.http.verify_tls ||
+                            config.http.connect_timeout != config_.http.connect_timeout ||
+                            config.http.request_timeout != config_.http.request_timeout;
+  // Keep the restart-only settings as they run; take the rest.
+  const auto running = config_;
+  config_ = std::move(config);
+  config_.store = running.store;
+  config_.control_socket = running.control_socket;
+  config_.control_group = running.control_group;
+  config_.pipeline = running.pipeline;
+  config_.hub_id = running.hub_id;
+  config_.patient = running.patient;
+  config_.upload.hub_id = running.hub_id;
+  if (sync_changed) {
+    auto uploader = make_uploader();
+    if (!uploader) {
+      log_.error("carehubd", "reload: keeping the previous sync settings: " + uploader.error().message);
+      config_.upload = running.upload;
+      config_.http = running.http;
+      config_.bearer_token_file = running.bearer_token_file;
+    } else {
+      std::unique_ptr<sync::Uploader> old;
+      {
+        std::lock_guard lock(uploader_mu_);
+        old = std::move(uploader_);
+        uploader_ = std::move(*uploader);
+        uploader_->start();
+      }
+      old->stop();
+      log_.notice("carehubd", "reload: sync settings applied");
+    }
+  }
+  log_.notice("carehubd", "configuration reloaded from " + config_.source);
+  systemd_.ready(status_line());
+}
+
+void Daemon::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  systemd_.stopping();
+  log_.notice("carehubd", "stopping: closing the control socket, flushing the buffer");
+  if (control_) control_->stop();  // no new commands
+  {
+    std::lock_guard lock(uploader_mu_);
+    if (uploader_) uploader_->stop();
+  }
+  if (pipeline_) pipeline_->stop();  // commits everything queued
+  log_.notice("carehubd", "stopped cleanly");
+}
+
+std::string Daemon::status_line() {
+  std::ostringstream out;
+  std::lock_guard lock(reader_mu_);
+  auto counts = reader_->counts();
+  if (!counts) return "store unreadable: " + counts.error().message;
+  out << counts->pending << " pending, " << counts->synced << " synced, " << counts->dead << " dead";
+  if (config_.upload.base_url.empty()) out << "; no FHIR URL: buffering only";
+  return out.str();
+}
+
+Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
+  counters_.add("control_requests");
+  const auto& cmd = request.cmd;
+  if (cmd == "status") return status();
+  if (cmd == "measure.add") return measure_add(request.args);
+  if (cmd == "measurements") return measurements(request.args);
+  if (cmd == "sync.now") return sync_now(request.args);
+  if (cmd == "sync.status") {
+    auto s = status();
+    if (!s) return s;
+    return (*s)["sync"];
+  }
+  if (cmd == "sync.dead") return sync_dead(request.args);
+  if (cmd == "sync.retry-dead") return sync_retry_dead();
+  counters_.add("control_bad_requests");
+  return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
+                                                "\" (known: status, measure.add, measurements, sync.now, sync.status, "
+                                                "sync.dead, sync.retry-dead)");
+}
+
+Result<nlohmann::json> Daemon::status() {
+  nlohmann::json j;
+  j["hub"] = config_.hub_id;
+  j["patient"] = config_.patient;
+  j["config"] = config_.source;
+  j["started"] = format_rfc3339(started_);
+  j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - started_).count();
+  {
+    std::lock_guard lock(reader_mu_);
+    auto counts = reader_->counts();
+    if (!counts) return counts.error();
+    j["buffer"] = {{"path", config_.store.path},
+                   {"pending", counts->pending},
+                   {"synced", counts->synced},
+                   {"dead", counts->dead},
+                   {"bytes", counts->bytes},
+                   {"queued", pipeline_->queued()}};
+  }
+  sync::SyncStatus s;
+  {
+    std::lock_guard lock(uploader_mu_);
+    s = uploader_->status();
+  }
+  j["sync"] = {{"enabled", s.enabled},
+               {"base_url", config_.upload.base_url},
+               {"state", !s.enabled                       ? "off: no FHIR URL configured, readings stay buffered"
+                         : s.consecutive_failures > 0 ? "backing off"
+                                                          : "ok"},
+               {"in_flight", s.in_flight},
+               {"consecutive_failures", s.consecutive_failures},
+               {"last_success", optional_time(s.last_success)},
+               {"last_attempt", optional_time(s.last_attempt)},
+               {"last_error", s.last_error},
+               {"next_attempt", optional_time(s.next_attempt)}};
+  j["counters"] = counters_.snapshot();
+  return j;
+}
+
+Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
+  JsonReader in;
+  in.only_keys(args, "/args", {"readings"});
+  const auto* list = in.array(args, "/args", "readings", true);
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  if (list->empty()) return make_error(Errc::invalid_argument, "/args/readings: expected at least one reading");
+  std::vector<Reading> readings;
+  std::vector<std::size_t> index;  // position in the request of each parsed reading
+  nlohmann::json results = nlohmann::json::array();
+  const auto now = clock_.now();
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto r = reading_from_json((*list)[i], now);
+    if (!r) {
+      counters_.add("readings_rejected");
+      results.push_back({{"status", "rejected"}, {"error", r.error().message}});
+      continue;
+    }
+    if (r->source.empty()) r->source = "manual";
+    results.push_back(nullptr);
+    index.push_back(i);
+    readings.push_back(std::move(*r));
+  }
+  if (!readings.empty()) {
+    auto stored = pipeline_->ingest(std::move(readings)).get();  // returns once durable
+    if (!stored) return stored.error();
+    for (std::size_t k = 0; k < index.size(); ++k) {
+      auto& slot = results[index[k]];
+      switch (stored->status[k]) {
+        case IngestStatus::stored: slot = {{"status", "stored"}, {"uid", stored->uids[k]}}; break;
+        case IngestStatus::duplicate: slot = {{"status", "duplicate"}, {"uid", stored->uids[k]}}; break;
+        case IngestStatus::rejected: slot = {{"status", "rejected"}, {"error", stored->errors[k]}}; break;
+      }
+    }
+  }
+  return nlohmann::json{{"results", results}};
+}
+
+Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
+  JsonReader in;
+  in.only_keys(args, "/args", {"limit", "state"});
+  ReadingQuery q;
+  q.newest_first = true;
+  if (auto limit = in.integer(args, "/args", "limit", false, 1, 100000)) q.limit = static_cast<std::size_t>(*limit);
+  if (auto state = in.string(args, "/args", "state", false)) {
+    if (*state == "pending") q.state = SyncState::pending;
+    else if (*state == "synced") q.state = SyncState::synced;
+    else if (*state == "dead") q.state = SyncState::dead;
+    else in.fail("/args/state", "expected one of: pending, synced, dead, found \"" + *state + "\"");
+  }
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  std::lock_guard lock(reader_mu_);
+  auto rows = reader_->readings(q);
+  if (!rows) return rows.error();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : *rows) {
+    auto j = reading_to_json(s.reading);
+    j["uid"] = s.uid;
+    j["received"] = format_rfc3339(s.reading.received);
+    j["sync"] = to_string(s.state);
+    if (!s.server_id.empty()) j["server_id"] = s.server_id;
+    if (!s.dead_reason.empty()) j["dead_reason"] = s.dead_reason;
+    out.push_back(std::move(j));
+  }
+  return nlohmann::json{{"readings", out}};
+}
+
+Result<nlohmann::json> Daemon::sync_now(const nlohmann::json& args) {
+  JsonReader in;
+  in.only_keys(args, "/args", {"wait_s"});
+  const auto wait = in.number(args, "/args", "wait_s", false, 0, 3600);
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  if (config_.upload.base_url.empty()) {
+    return make_error(Errc::unavailable, "sync is off: no FHIR base URL configured (/fhir/base_url)");
+  }
+  sync::Uploader* uploader;
+  {
+    std::lock_guard lock(uploader_mu_);
+    uploader = uploader_.get();
+  }
+  if (!wait || *wait <= 0) {
+    uploader->sync_now();
+    return nlohmann::json{{"started", true}};
+  }
+  const bool idle = uploader->wait_idle(std::chrono::milliseconds(static_cast<long long>(*wait * 1000)));
+  auto s = status();
+  if (!s) return s;
+  if (!idle) {
+    return make_error(Errc::timeout, "sync did not finish within " + nlohmann::json(*wait).dump() +
+                                         " s: " + (*s)["buffer"]["pending"].dump() + " pending; last error: " +
+                                         (*s)["sync"]["last_error"].get<std::string>());
+  }
+  return nlohmann::json{{"idle", true}, {"buffer", (*s)["buffer"]}};
+}
+
+Result<nlohmann::json> Daemon::sync_dead(const nlohmann::json& args) {
+  nlohmann::json a = args;
+  a["state"] = "dead";
+  return measurements(a);
+}
+
+Result<nlohmann::json> Daemon::sync_retry_dead() {
+  std::int64_t moved = 0;
+  auto r = pipeline_
+               ->apply([&moved](StoreWriter& w) -> Result<void> {
+                 auto n = w.requeue_dead();
+                 if (!n) return n.error();
+                 moved = *n;
+                 return {};
+               })
+               .get();
+  if (!r) return r.error();
+  {
+    std::lock_guard lock(uploader_mu_);
+    uploader_->sync_now();
+  }
+  log_.notice("sync", std::to_string(moved) + " dead-lettered reading(s) queued again by a technician");
+  return nlohmann::json{{"requeued", moved}};
+}
+
+}  // namespace carehub::daemon

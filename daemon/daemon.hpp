@@ -1,0 +1,61 @@
+#pragma once
+// carehubd's wiring and lifecycle: store -> pipeline -> uploader, the control socket, systemd
+// notifications. Owns every long-lived object; main() only handles signals.
+#include <memory>
+#include <mutex>
+
+#include "core/clock.hpp"
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "core/pipeline.hpp"
+#include "core/store.hpp"
+#include "daemon/config.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/systemd_notifier.hpp"
+#include "sync/uploader.hpp"
+
+namespace carehub::daemon {
+
+class Daemon {
+ public:
+  // Opens the store, starts the pipeline, the uploader and the control socket, then sends READY=1.
+  static Result<std::unique_ptr<Daemon>> start(Config config, Logger& log, const Clock& clock);
+  ~Daemon();
+
+  // SIGHUP: the new config was validated by the caller; applies what can change while running.
+  void reload(Config config);
+  // SIGTERM/SIGINT: stop intake, flush the queue, stop syncing, close the store.
+  void stop();
+
+ private:
+  Daemon(Config config, Logger& log, const Clock& clock);
+  Result<void> open();
+  Result<std::unique_ptr<sync::Uploader>> make_uploader();
+  Result<nlohmann::json> handle(const Request& request, const PeerCred& peer);
+  Result<nlohmann::json> status();
+  Result<nlohmann::json> measure_add(const nlohmann::json& args);
+  Result<nlohmann::json> measurements(const nlohmann::json& args);
+  Result<nlohmann::json> sync_now(const nlohmann::json& args);
+  Result<nlohmann::json> sync_dead(const nlohmann::json& args);
+  Result<nlohmann::json> sync_retry_dead();
+  std::string status_line();
+
+  Config config_;
+  Logger& log_;
+  const Clock& clock_;
+  Counters counters_;
+  SystemdNotifier systemd_;
+  const TimePoint started_;
+
+  std::unique_ptr<StoreWriter> writer_;
+  std::mutex reader_mu_;  // control connections share one read connection
+  std::unique_ptr<StoreReader> reader_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::mutex uploader_mu_;  // reload swaps the uploader
+  std::unique_ptr<sync::Uploader> uploader_;
+  std::unique_ptr<ControlServer> control_;
+  std::chrono::steady_clock::time_point last_status_{};
+  bool stopped_ = false;
+};
+
+}  // namespace carehub::daemon

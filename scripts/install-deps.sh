@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything carehub needs to build, test and demo on a fresh Debian 12 machine.
+# Idempotent: installs only what is missing, so the README's commands stay fast on a warm machine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake pkg-config ninja-build
+  libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  libsystemd-dev libsdbus-c++-dev libpaho-mqttpp-dev libpaho-mqtt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
+  clang libclang-rt-14-dev curl jq
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The FHIR test peer needs Node >= 20 (Medplum 5); Debian 12's own nodejs is 18.
+if ! command -v node >/dev/null; then
+  echo "install-deps: Node.js >= 20 is required for the FHIR test peer (tests/peers/fhir)." >&2
+  echo "install-deps: Debian 12's nodejs package is 18, too old; install Node 20 from NodeSource or nvm." >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "install-deps: Node.js $(node --version) found, but the FHIR test peer needs >= 20 (Medplum 5)." >&2
+  echo "install-deps: Debian 12's nodejs package is 18; install Node 20 from NodeSource or nvm." >&2
+  exit 1
+fi
+peer="$here/tests/peers/fhir"
+if [ -f "$peer/package-lock.json" ]; then
+  stamp="$peer/node_modules/.carehub-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$peer/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in tests/peers/fhir"
+    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$peer/package-lock.json" "$stamp"
+  fi
+fi

@@ -1,0 +1,90 @@
+#include "sync/bundle.hpp"
+
+#include <charconv>
+
+namespace carehub::sync {
+
+nlohmann::json batch_bundle(const std::vector<BundleEntry>& entries) {
+  nlohmann::json bundle = {{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", nlohmann::json::array()}};
+  for (const auto& e : entries) {
+    nlohmann::json request = {{"method", "POST"}, {"url", e.resource.value("resourceType", "")}};
+    if (!e.if_none_exist.empty()) request["ifNoneExist"] = e.if_none_exist;
+    bundle["entry"].push_back({{"resource", e.resource}, {"request", request}});
+  }
+  return bundle;
+}
+
+namespace {
+
+int leading_status(const std::string& s) {
+  int code = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
+  if (ec != std::errc() || code < 100 || code > 599) return 0;
+  return code;
+}
+
+// "Observation/123/_history/1" or an absolute URL ending in it -> "Observation/123".
+std::string logical_id(const std::string& location) {
+  std::string loc = location;
+  if (auto h = loc.find("/_history/"); h != std::string::npos) loc.resize(h);
+  auto last = loc.rfind('/');
+  if (last == std::string::npos || last == 0) return loc;
+  auto prev = loc.rfind('/', last - 1);
+  return prev == std::string::npos ? loc : loc.substr(prev + 1);
+}
+
+}  // namespace
+
+Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& response, std::size_t entries) {
+  if (!response.is_object() || response.value("resourceType", "") != "Bundle") {
+    return make_error(Errc::invalid_argument, "server answered the batch with something that is not a Bundle");
+  }
+  const auto type = response.value("type", "");
+  if (type != "batch-response" && type != "transaction-response") {
+    return make_error(Errc::invalid_argument, "server answered the batch with a Bundle of type \"" + type + "\"");
+  }
+  const auto it = response.find("entry");
+  if (it == response.end() || !it->is_array() || it->size() != entries) {
+    return make_error(Errc::invalid_argument, "batch-response has " +
+                                                  std::to_string(it == response.end() || !it->is_array() ? 0 : it->size()) +
+                                                  " entries for " + std::to_string(entries) + " requests");
+  }
+  std::vector<EntryOutcome> out;
+  for (const auto& entry : *it) {
+    EntryOutcome o;
+    const auto* resp = entry.is_object() && entry.contains("response") ? &entry["response"] : nullptr;
+    if (!resp || !resp->is_object() || !(*resp)["status"].is_string()) {
+      o.fate = EntryFate::retry;
+      o.reason = "batch-response entry without response.status";
+      out.push_back(std::move(o));
+      continue;
+    }
+    o.status = leading_status((*resp)["status"].get<std::string>());
+    if (resp->contains("outcome")) o.reason = (*resp)["outcome"].dump();
+    if (o.status >= 200 && o.status < 300) {
+      o.fate = EntryFate::synced;
+      if (resp->contains("location") && (*resp)["location"].is_string()) {
+        o.server_id = logical_id((*resp)["location"].get<std::string>());
+      } else if (entry.contains("resource") && entry["resource"].is_object()) {
+        o.server_id = entry["resource"].value("resourceType", "") + "/" + entry["resource"].value("id", "");
+      }
+    } else if (o.status == 408 || o.status == 429 || o.status >= 500 || o.status == 0) {
+      o.fate = EntryFate::retry;
+      if (o.reason.empty()) o.reason = "entry status " + (*resp)["status"].get<std::string>();
+    } else {
+      o.fate = EntryFate::dead;
+      if (o.reason.empty()) o.reason = "entry status " + (*resp)["status"].get<std::string>();
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::optional<long> retry_after_seconds(const std::string& header) {
+  long v = 0;
+  auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), v);
+  if (ec != std::errc() || ptr != header.data() + header.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace carehub::sync

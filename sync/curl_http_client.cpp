@@ -1,0 +1,119 @@
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+
+#include "sync/http_client.hpp"
+
+namespace carehub::sync {
+
+std::string HttpResponse::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+namespace {
+
+struct CurlGlobal {
+  // curl_global_init is not thread-safe before 7.84; a function-local static runs it exactly once.
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  std::string_view line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    static_cast<HttpResponse*>(user)->headers.emplace_back(std::move(name), std::string(value));
+  } else if (line.starts_with("HTTP/")) {
+    static_cast<HttpResponse*>(user)->headers.clear();  // a new response (after 100-continue or redirect)
+  }
+  return size * n;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;  // non-zero aborts the transfer
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  explicit CurlHttpClient(const CurlOptions& options) : options_(options) {
+    static CurlGlobal global;
+    curl_.reset(curl_easy_init());
+  }
+
+  void cancel() override { cancelled_ = true; }
+
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    if (cancelled_) return make_error(Errc::unavailable, "http: cancelled (shutting down)");
+    if (!curl_) return make_error(Errc::internal, "curl: cannot create a handle");
+    CURL* c = curl_.get();
+    curl_easy_reset(c);  // keeps the connection cache: keep-alive survives
+    HttpResponse response;
+    struct SlistFree {
+      void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+    };
+    std::unique_ptr<curl_slist, SlistFree> headers;
+    for (const auto& [k, v] : request.headers) {
+      headers.reset(curl_slist_append(headers.release(), (k + ": " + v).c_str()));
+    }
+    headers.reset(curl_slist_append(headers.release(), "Expect:"));  // no 100-continue round trip
+    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method != "GET") {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &cancelled_);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // accept any compression curl supports
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+      const Errc code = rc == CURLE_OPERATION_TIMEDOUT ? Errc::timeout : Errc::unavailable;
+      return make_error(code, std::string("http: ") + request.method + " " + request.url + ": " + curl_easy_strerror(rc));
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+  }
+
+ private:
+  struct CurlFree {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  };
+  CurlOptions options_;
+  std::atomic<bool> cancelled_{false};
+  std::unique_ptr<CURL, CurlFree> curl_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options) {
+  return std::make_unique<CurlHttpClient>(options);
+}
+
+}  // namespace carehub::sync

@@ -1,0 +1,38 @@
+#pragma once
+// Pure mapping from stored readings and devices to FHIR R4 resources (HL7 Personal Health Device IG,
+// R4 vital signs). No I/O: the uploader decides what to send and when.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/device.hpp"
+#include "core/store.hpp"
+
+namespace carehub::fhir {
+
+inline constexpr std::string_view kIdentifierSystem = "urn:ietf:rfc:3986";
+inline constexpr std::string_view kBluetoothSystem = "http://hl7.org/fhir/sid/eui-48/bluetooth";
+inline constexpr std::string_view kHubSystem = "urn:carehub:hub";  // the hub's own serial/id
+inline constexpr std::string_view kGatewayExtension = "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice";
+// Home-environment kinds are not vital signs and have no LOINC code; they use carehub's own system.
+inline constexpr std::string_view kLocalCodeSystem = "urn:carehub:fhir:CodeSystem:home-environment";
+
+// "urn:uuid:<uid>": the Observation's deterministic identifier value.
+std::string observation_identifier(const std::string& uid);
+
+// The conditional-create query that makes a retry a no-op: "identifier=urn:ietf:rfc:3986|urn:uuid:…".
+std::string observation_if_none_exist(const std::string& uid);
+
+struct References {
+  std::string sensor;  // "Device/123", or empty for manual readings
+  std::string hub;     // "Device/456"
+};
+
+nlohmann::json observation(const StoredReading& stored, const References& refs);
+
+// Device resources and their conditional-create queries.
+nlohmann::json sensor_device(const Device& d);
+nlohmann::json hub_device(const std::string& hub_id);
+std::string device_if_none_exist(const Device& d);
+std::string hub_if_none_exist(const std::string& hub_id);
+
+}  // namespace carehub::fhir

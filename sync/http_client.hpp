@@ -1,0 +1,48 @@
+#pragma once
+// The uploader reaches the network only through HttpClient, so tests can replace it and the libcurl
+// adapter is the one place a CURLcode exists.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace carehub::sync {
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string header(std::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // A response of any status is a value; only transport failures are errors
+  // (Errc::unavailable: no connection; Errc::timeout: connect or whole-request timeout).
+  virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // Thread-safe: makes the request in progress, and every later one, fail at once (shutdown).
+  virtual void cancel() = 0;
+};
+
+struct CurlOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds request_timeout{60000};
+  std::string ca_file;     // empty: the system store
+  bool verify_tls = true;  // off only by explicit configuration
+};
+
+// One reused CURL easy handle: keep-alive across requests. Not thread-safe; one per uploader.
+std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options);
+
+}  // namespace carehub::sync

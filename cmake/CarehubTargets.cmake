@@ -11,8 +11,11 @@ function(carehub_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE carehub_options ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "CAREHUB_SOURCE_DIR=${PROJECT_SOURCE_DIR};CAREHUB_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  if(ARG_LABELS)
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST)
+  endif()
 endfunction()
 
 # carehub_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target, built only with CAREHUB_FUZZ=ON and clang.

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
       log.notice("carehubd", "SIGHUP: reloading " + config_path);
       auto reloaded = daemon::load_config(config_path);
       if (!reloaded) {
-        log.error("carehubd", "reload rejected, keeping the running configuration:\n" + reloaded.error().message);
+        (*d)->reload_rejected(reloaded.error().message);
         continue;
       }
       (*d)->reload(std::move(*reloaded));

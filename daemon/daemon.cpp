@@ -153,6 +153,11 @@ void Daemon::reload(Config config) {
   systemd_.ready(status_line());
 }
 
+void Daemon::reload_rejected(const std::string& why) {
+  log_.error("carehubd", "reload rejected, keeping the running configuration:\n" + why);
+  systemd_.status("reload rejected (bad configuration), running with the previous one; " + status_line());
+}
+
 void Daemon::stop() {
   if (stopped_) return;
   stopped_ = true;

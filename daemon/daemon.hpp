@@ -24,6 +24,8 @@ class Daemon {
 
   // SIGHUP: the new config was validated by the caller; applies what can change while running.
   void reload(Config config);
+  // SIGHUP with a config that does not validate: keep running as before, and say so.
+  void reload_rejected(const std::string& why);
   // SIGTERM/SIGINT: stop intake, flush the queue, stop syncing, close the store.
   void stop();
 

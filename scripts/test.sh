@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine: installs what is missing, builds with warnings as
+# errors, runs every test with ctest. Then the same suite again under AddressSanitizer+UBSan, and the
+# fuzz targets for a short time.
+#   CAREHUB_QUICK=1   skip the sanitizer and fuzz passes (a fast local loop)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+jobs=$(nproc)
+
+bash scripts/install-deps.sh
+
+build() {  # build DIR [cmake options...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+echo "== build and test (build/)"
+build build
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE fuzz
+
+if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+  build build-asan -DCAREHUB_SANITIZE=ON -DCAREHUB_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600 -LE fuzz
+
+  echo "== fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-fuzz/)"
+  CXX=clang++ build build-fuzz -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF -DCAREHUB_TESTS=ON \
+    -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" -DCMAKE_BUILD_TYPE=Debug
+  ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
+fi
+echo "== all tests passed"

@@ -1,0 +1,72 @@
+#include "tests/support/daemon_process.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+namespace carehub::test {
+
+DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& fhir_url) : dir_(dir) {
+  config_ = {
+      {"hub", {{"id", "hub-test"}, {"patient", "Patient/test-patient"}}},
+      {"store", {{"path", dir.file("buffer.db")}}},
+      {"control", {{"socket", dir.file("control.sock")}}},
+      {"fhir", {{"base_url", fhir_url}, {"retry_base_ms", 50}, {"retry_cap_ms", 500}, {"request_timeout_ms", 10000}}},
+      {"log", {{"level", "debug"}}},
+  };
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (process_ && process_->running()) {
+    process_->signal(SIGTERM);
+    process_->wait(std::chrono::seconds(20));
+  }
+}
+
+std::string DaemonProcess::socket() const { return dir_.file("control.sock"); }
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(dir_.file("carehubd.log"));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool DaemonProcess::start() {
+  write_file(dir_.file("carehubd.json"), config_.dump(2));
+  notify_.reset();
+  notify_ = std::make_unique<NotifySocket>(dir_.file("notify.sock"));
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{(binary_dir() / "daemon" / "carehubd").string(), "--config", dir_.file("carehubd.json")},
+      std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_->path()}}, dir_.file("carehubd.log"));
+  // READY=1 or the process dying: poll the socket in short slices so an early exit is seen at once.
+  for (int i = 0; i < 300; ++i) {
+    if (notify_->wait_for("READY=1", std::chrono::milliseconds(100))) return true;
+    if (!process_->running()) return false;
+  }
+  return false;
+}
+
+int DaemonProcess::run_to_exit() {
+  write_file(dir_.file("carehubd.json"), config_.dump(2));
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{(binary_dir() / "daemon" / "carehubd").string(), "--config", dir_.file("carehubd.json")},
+      std::map<std::string, std::string>{}, dir_.file("carehubd.log"));
+  return process_->wait(std::chrono::seconds(30));
+}
+
+void DaemonProcess::signal(int sig) { process_->signal(sig); }
+
+int DaemonProcess::wait_exit() { return process_->wait(std::chrono::seconds(30)); }
+
+bool DaemonProcess::wait_notify(const std::string& needle) {
+  return notify_->wait_for(needle, std::chrono::seconds(30)).has_value();
+}
+
+ProcessResult DaemonProcess::ctl(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv{(binary_dir() / "daemon" / "carehubctl").string(), "--socket", socket()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, input);
+}
+
+}  // namespace carehub::test

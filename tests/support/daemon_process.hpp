@@ -1,0 +1,41 @@
+#pragma once
+// carehubd as the tests run it: its own config, store and control socket in a temp dir, started with a
+// NOTIFY_SOCKET so the test waits for READY=1, and carehubctl pointed at its socket.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/notify_socket.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace carehub::test {
+
+class DaemonProcess {
+ public:
+  // A config for this directory; `fhir_url` empty = buffer only. Tests may edit it before start().
+  DaemonProcess(const TempDir& dir, const std::string& fhir_url);
+  ~DaemonProcess();
+
+  nlohmann::json& config() { return config_; }
+  std::string socket() const;
+  std::string log() const;  // carehubd's stderr so far
+
+  // Writes the config and starts carehubd; returns once it sent READY=1 (false if it exited or timed out).
+  bool start();
+  // Starts carehubd and waits for it to exit; its exit code (for configs it must refuse).
+  int run_to_exit();
+  void signal(int sig);
+  int wait_exit();  // exit code after a signal
+  bool wait_notify(const std::string& needle);
+
+  ProcessResult ctl(const std::vector<std::string>& args, const std::string& input = {});
+
+ private:
+  const TempDir& dir_;
+  nlohmann::json config_;
+  std::unique_ptr<NotifySocket> notify_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+}  // namespace carehub::test

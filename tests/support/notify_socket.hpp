@@ -1,0 +1,25 @@
+#pragma once
+// Stands in for systemd's NOTIFY_SOCKET: a datagram socket a child's sd_notify() writes to, so a test
+// knows the daemon is READY (and sees WATCHDOG, RELOADING, STOPPING) without guessing with sleeps.
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace carehub::test {
+
+class NotifySocket {
+ public:
+  explicit NotifySocket(std::string path);
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  const std::string& path() const { return path_; }
+  // Waits for a datagram containing `needle` (e.g. "READY=1"); returns the whole datagram.
+  std::optional<std::string> wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace carehub::test

@@ -1,0 +1,37 @@
+#include "tests/support/temp_dir.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <vector>
+
+namespace carehub::test {
+
+TempDir::TempDir() {
+  std::string pattern = "/tmp/carehub-test-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+static std::filesystem::path env_dir(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : fallback;
+}
+
+std::filesystem::path source_dir() { return env_dir("CAREHUB_SOURCE_DIR", CAREHUB_SOURCE_DIR_DEFAULT); }
+std::filesystem::path binary_dir() { return env_dir("CAREHUB_BINARY_DIR", CAREHUB_BINARY_DIR_DEFAULT); }
+
+}  // namespace carehub::test

@@ -1,0 +1,114 @@
+#include "daemon/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace carehub::daemon {
+namespace {
+
+constexpr const char* kMinimal = R"({
+  // comments are allowed: technicians annotate their kits
+  "hub": {"id": "hub-1", "patient": "Patient/42"},
+  "store": {"path": "/var/lib/carehub/buffer.db"}
+})";
+
+TEST(Config, AMinimalConfigGetsDocumentedDefaults) {
+  auto c = parse_config(kMinimal, "kit.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->hub_id, "hub-1");
+  EXPECT_EQ(c->patient, "Patient/42");
+  EXPECT_EQ(c->store.synchronous, Synchronous::full);
+  EXPECT_EQ(c->control_socket, "/run/carehub/control.sock");
+  EXPECT_EQ(c->control_group, "carehub");
+  EXPECT_TRUE(c->upload.base_url.empty());
+  EXPECT_TRUE(c->http.verify_tls);
+  EXPECT_EQ(c->pipeline.default_patient, "Patient/42");
+  EXPECT_EQ(c->upload.hub_id, "hub-1");
+}
+
+TEST(Config, EveryKeyIsRead) {
+  auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronous":"normal"},
+    "control":{"socket":"/tmp/s.sock","group":"techs"},
+    "fhir":{"base_url":"https://fhir.example/R4/","bundle_size":50,"retry_base_ms":200,"retry_cap_ms":9000,
+            "connect_timeout_ms":1500,"request_timeout_ms":2500,"ca_file":"/etc/ca.pem","tls_verify":false,
+            "bearer_token_file":"/run/credentials/token"},
+    "pipeline":{"queue_capacity":10,"max_batch":5},"log":{"level":"debug"}})",
+                        "x.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->store.synchronous, Synchronous::normal);
+  EXPECT_EQ(c->control_group, "techs");
+  EXPECT_EQ(c->upload.base_url, "https://fhir.example/R4");  // trailing slash dropped
+  EXPECT_EQ(c->upload.bundle_size, 50u);
+  EXPECT_EQ(c->upload.backoff.base, std::chrono::milliseconds(200));
+  EXPECT_EQ(c->upload.backoff.cap, std::chrono::milliseconds(9000));
+  EXPECT_EQ(c->http.connect_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c->http.request_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c->http.ca_file, "/etc/ca.pem");
+  EXPECT_FALSE(c->http.verify_tls);
+  EXPECT_EQ(c->bearer_token_file, "/run/credentials/token");
+  EXPECT_EQ(c->pipeline.queue_capacity, 10u);
+  EXPECT_EQ(c->pipeline.max_batch, 5u);
+  EXPECT_EQ(c->log_level, LogLevel::debug);
+}
+
+TEST(Config, ErrorsNameTheFileThePathWhatWasExpectedAndWhatWasFound) {
+  auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},"fhir":{"base_url":5}})",
+                        "/etc/carehub/carehubd.json");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::invalid_argument);
+  EXPECT_EQ(c.error().message, "/etc/carehub/carehubd.json: /fhir/base_url: expected a string, found number 5");
+}
+
+TEST(Config, AllErrorsAreReportedAtOnce) {
+  auto c = parse_config(R"({"hub":{"id":"","patient":"Bob"},"store":{},"fhir":{"bundle_size":0,"tls_verify":"no"}})", "k.json");
+  ASSERT_FALSE(c);
+  const auto& m = c.error().message;
+  EXPECT_NE(m.find("k.json: /hub/id: must not be empty"), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /hub/patient: expected a FHIR reference like \"Patient/123\", found \"Bob\""), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /store/path: required, but missing"), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /fhir/bundle_size: expected a whole number from 1 to 1000, found 0"), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /fhir/tls_verify: expected true or false, found string \"no\""), std::string::npos) << m;
+}
+
+TEST(Config, AnUnknownKeyIsAnErrorNotASilentDefault) {
+  auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronus":"full"}})", "k.json");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous)"), std::string::npos)
+      << c.error().message;
+}
+
+TEST(Config, InvalidJsonReportsLineAndColumn) {
+  auto c = parse_config("{\n  \"hub\": {\"id\": \"h\",,\n}", "k.json");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message.rfind("k.json:2:", 0), 0u) << c.error().message;
+  EXPECT_NE(c.error().message.find("not valid JSON"), std::string::npos);
+}
+
+TEST(Config, ValuesOutOfRangeOrOfTheWrongKindAreRejected) {
+  for (const char* bad : {R"("store":{"path":"b","synchronous":"off"})", R"("log":{"level":"loud"})",
+                          R"("fhir":{"base_url":"ftp://x"})", R"("fhir":{"retry_base_ms":1000,"retry_cap_ms":100})",
+                          R"("control":{"socket":"/a/very/long/path/that/does/not/fit/in/sun_path/because/unix/sockets/are/limited/to/108/bytes/x.sock"})"}) {
+    const std::string text = std::string(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b"},)") + bad + "}";
+    // A duplicate "store" key is fine for nlohmann (last wins), so each case is self-contained.
+    EXPECT_FALSE(parse_config(text, "k.json")) << bad;
+  }
+}
+
+TEST(Config, AMissingFileIsReportedByName) {
+  auto c = load_config("/nonexistent/carehubd.json");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("/nonexistent/carehubd.json: cannot open"), std::string::npos);
+}
+
+TEST(Config, RestartOnlyChangesAreListed) {
+  auto a = parse_config(kMinimal, "k.json");
+  auto b = parse_config(kMinimal, "k.json");
+  ASSERT_TRUE(a && b);
+  EXPECT_TRUE(restart_only_changes(*a, *b).empty());
+  b->store.path = "/elsewhere.db";
+  b->control_socket = "/x.sock";
+  b->upload.base_url = "http://x";  // applied live: not listed
+  EXPECT_EQ(restart_only_changes(*a, *b), (std::vector<std::string>{"/store/path", "/control/socket"}));
+}
+
+}  // namespace
+}  // namespace carehub::daemon

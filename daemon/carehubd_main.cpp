@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   CLI::App app{"carehubd - home hub gateway: health devices -> durable buffer -> FHIR"};
   std::string config_path = "/etc/carehub/carehubd.json";
   app.add_option("-c,--config", config_path, "configuration file (JSON, comments allowed)")->capture_default_str();
+  bool check_only = false;
+  app.add_flag("--check", check_only, "validate the configuration and exit (0 valid, 2 invalid)");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken synchronously by this thread (sigwait); every thread started later inherits the
@@ -26,6 +28,10 @@ int main(int argc, char** argv) {
   if (!config) {
     log.error("carehubd", "refusing to start: bad configuration:\n" + config.error().message);
     return 2;
+  }
+  if (check_only) {
+    log.notice("carehubd", config_path + ": configuration is valid");
+    return 0;
   }
   log.set_level(config->log_level);
   SystemClock clock;

@@ -10,7 +10,7 @@ packages=(
   libsystemd-dev libsdbus-c++-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
-  clang libclang-rt-14-dev curl jq
+  clang libclang-rt-14-dev curl jq locales
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,6 +22,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# A decimal-comma locale, so the parsers' tests prove numbers are read the same whatever the locale.
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO sed -i 's/^# *de_DE.UTF-8 UTF-8/de_DE.UTF-8 UTF-8/' /etc/locale.gen
+  grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen || echo 'de_DE.UTF-8 UTF-8' | $SUDO tee -a /etc/locale.gen >/dev/null
+  $SUDO locale-gen >/dev/null
 fi
 
 # The FHIR test peer needs Node >= 20 (Medplum 5); Debian 12's own nodejs is 18.

@@ -16,6 +16,7 @@
 
 #include "core/counters.hpp"
 #include "core/log.hpp"
+#include "core/source.hpp"
 #include "core/store.hpp"
 
 namespace carehub {
@@ -25,14 +26,6 @@ struct PipelineOptions {
   std::size_t max_batch = 5000;        // readings in one transaction
   Millis heartbeat{1000};              // the loop runs at least this often, idle or not
   std::string default_patient;         // the kit's patient, for devices not bound to another one
-};
-
-enum class IngestStatus { stored, duplicate, rejected };
-
-struct IngestResult {
-  std::vector<std::string> uids;  // in the order submitted
-  std::vector<IngestStatus> status;
-  std::vector<std::string> errors;  // why a reading was rejected; empty for the others
 };
 
 // Runs on the writer thread inside the group transaction, isolated by a savepoint: when it fails, only
@@ -46,10 +39,10 @@ struct CommitSummary {
   std::size_t ops = 0;
 };
 
-class Pipeline {
+class Pipeline final : public ReadingSink {
  public:
   Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options);
-  ~Pipeline();
+  ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -64,10 +57,10 @@ class Pipeline {
   // Thread-safe. Validates (an invalid reading is rejected alone, never half-stored), attributes,
   // de-duplicates and stores. Blocks while the queue is full (back-pressure to
   // the source); fails with Errc::unavailable once stopping.
-  std::future<Result<IngestResult>> ingest(std::vector<Reading> readings);
+  std::future<Result<IngestResult>> ingest(std::vector<Reading> readings) override;
   std::future<Result<void>> apply(WriteOp op);
-  std::future<Result<void>> upsert_device(Device device);
-  std::future<Result<bool>> remove_device(std::string id);
+  std::future<Result<void>> upsert_device(Device device) override;
+  std::future<Result<bool>> remove_device(std::string id) override;
 
   // Called on the writer thread after each durable commit (wake the uploader, publish alerts).
   void on_commit(std::function<void(const CommitSummary&)> fn);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/json_check.hpp"
+#include "daemon/sources.hpp"
 
 namespace carehub::daemon {
 namespace {
@@ -53,7 +54,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     in.fail("", "expected an object, found " + describe_json(doc));
     return make_error(Errc::invalid_argument, in.joined(source));
   }
-  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log"});
+  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources"});
 
   if (const auto* hub = in.object(doc, "", "hub", true)) {
     in.only_keys(*hub, "/hub", {"id", "patient"});
@@ -116,6 +117,19 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (auto v = in.string(*log, "/log", "level", false)) {
       if (auto l = log_level_from_string(*v)) c.log_level = *l;
       else in.fail("/log/level", "expected one of: error, warning, notice, info, debug, found \"" + *v + "\"");
+    }
+  }
+  if (const auto* sources = in.object(doc, "", "sources", false)) {
+    for (const auto& [name, section] : sources->items()) {
+      if (!section.is_object()) {
+        in.fail(json_path("/sources", name), "expected an object, found " + describe_json(section));
+        continue;
+      }
+      c.sources[name] = section;
+    }
+    for (auto& problem : check_sources(c.sources)) {
+      const auto colon = problem.find(": ");
+      in.fail(problem.substr(0, colon), colon == std::string::npos ? "invalid" : problem.substr(colon + 2));
     }
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));

@@ -3,6 +3,7 @@
 // default; an unknown key, a wrong type or an out-of-range value stops start-up with an error naming
 // the file, the JSON path, what was expected and what was found.
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "core/log.hpp"
@@ -31,6 +32,9 @@ struct Config {
   std::string bearer_token_file;
 
   PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch
+
+  // /sources/<name>: each driver's own section, validated by the driver itself (daemon/sources.hpp).
+  std::map<std::string, nlohmann::json> sources;
   LogLevel log_level = LogLevel::info;  // /log/level
 };
 
@@ -38,7 +42,7 @@ struct Config {
 Result<Config> load_config(const std::string& path);
 Result<Config> parse_config(std::string_view text, const std::string& source);
 
-// Settings that only take effect at start-up; SIGHUP reports a change to them instead of applying it.
+// Settings that only take effect at start-up (sources are restarted on reload instead); SIGHUP reports a change to them instead of applying it.
 std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
 
 }  // namespace carehub::daemon

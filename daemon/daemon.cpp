@@ -5,6 +5,7 @@
 
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
+#include "daemon/sources.hpp"
 
 namespace carehub::daemon {
 namespace {
@@ -52,6 +53,22 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
                                           log_, counters_, std::move(options));
 }
 
+SourceContext Daemon::source_context() {
+  return SourceContext{*pipeline_, clock_, log_, counters_, config_.hub_id, config_.patient};
+}
+
+Result<void> Daemon::start_sources() {
+  auto made = make_sources(config_.sources, source_context());
+  if (!made) return make_error(Errc::invalid_argument, made.error().message);
+  std::lock_guard lock(sources_mu_);
+  sources_ = std::move(*made);
+  for (auto& s : sources_) {
+    if (auto r = s->start(); !r) return make_error(r.error().code, "source " + s->name() + ": " + r.error().message);
+    log_.info("carehubd", "source " + s->name() + " started");
+  }
+  return {};
+}
+
 Result<void> Daemon::open() {
   auto writer = StoreWriter::open(config_.store);
   if (!writer) return make_error(writer.error().code, "store " + config_.store.path + ": " + writer.error().message);
@@ -93,6 +110,8 @@ Result<void> Daemon::open() {
     log_.notice("sync", "no FHIR base URL configured (/fhir/base_url): readings stay buffered");
   }
 
+  if (auto r = start_sources(); !r) return r;
+
   auto control = ControlServer::listen({config_.control_socket, config_.control_group},
                                        [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_,
                                        counters_);
@@ -120,6 +139,7 @@ void Daemon::reload(Config config) {
                             config.http.verify_tls != config_.http.verify_tls ||
                             config.http.connect_timeout != config_.http.connect_timeout ||
                             config.http.request_timeout != config_.http.request_timeout;
+  const bool sources_changed = config.sources != config_.sources;
   // Keep the restart-only settings as they run; take the rest.
   const auto running = config_;
   config_ = std::move(config);
@@ -149,6 +169,16 @@ void Daemon::reload(Config config) {
       log_.notice("carehubd", "reload: sync settings applied");
     }
   }
+  if (sources_changed) {
+    std::vector<std::unique_ptr<Source>> old;
+    {
+      std::lock_guard lock(sources_mu_);
+      old = std::move(sources_);
+    }
+    for (auto& s : old) s->stop();
+    if (auto r = start_sources(); !r) log_.error("carehubd", "reload: sources: " + r.error().message);
+    else log_.notice("carehubd", "reload: sources restarted with the new settings");
+  }
   log_.notice("carehubd", "configuration reloaded from " + config_.source);
   systemd_.ready(status_line());
 }
@@ -164,6 +194,10 @@ void Daemon::stop() {
   systemd_.stopping();
   log_.notice("carehubd", "stopping: closing the control socket, flushing the buffer");
   if (control_) control_->stop();  // no new commands
+  {
+    std::lock_guard lock(sources_mu_);
+    for (auto& s : sources_) s->stop();  // no new readings
+  }
   {
     std::lock_guard lock(uploader_mu_);
     if (uploader_) uploader_->stop();
@@ -196,6 +230,14 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
   }
   if (cmd == "sync.dead") return sync_dead(request.args);
   if (cmd == "sync.retry-dead") return sync_retry_dead();
+  {
+    std::lock_guard lock(sources_mu_);
+    for (auto& s : sources_) {
+      for (const auto& c : s->commands()) {
+        if (c == cmd) return s->handle(cmd, request.args);
+      }
+    }
+  }
   counters_.add("control_bad_requests");
   return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
                                                 "\" (known: status, measure.add, measurements, sync.now, sync.status, "
@@ -236,6 +278,11 @@ Result<nlohmann::json> Daemon::status() {
                {"last_attempt", optional_time(s.last_attempt)},
                {"last_error", s.last_error},
                {"next_attempt", optional_time(s.next_attempt)}};
+  j["sources"] = nlohmann::json::object();
+  {
+    std::lock_guard lock(sources_mu_);
+    for (const auto& src : sources_) j["sources"][src->name()] = src->status();
+  }
   j["counters"] = counters_.snapshot();
   return j;
 }

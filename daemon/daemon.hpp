@@ -11,6 +11,7 @@
 #include "core/store.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
+#include "core/source.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "sync/uploader.hpp"
 
@@ -33,6 +34,8 @@ class Daemon {
   Daemon(Config config, Logger& log, const Clock& clock);
   Result<void> open();
   Result<std::unique_ptr<sync::Uploader>> make_uploader();
+  SourceContext source_context();
+  Result<void> start_sources();
   Result<nlohmann::json> handle(const Request& request, const PeerCred& peer);
   Result<nlohmann::json> status();
   Result<nlohmann::json> measure_add(const nlohmann::json& args);
@@ -56,6 +59,8 @@ class Daemon {
   std::mutex uploader_mu_;  // reload swaps the uploader
   std::unique_ptr<sync::Uploader> uploader_;
   std::unique_ptr<ControlServer> control_;
+  std::mutex sources_mu_;  // reload replaces sources while control threads ask them for status
+  std::vector<std::unique_ptr<Source>> sources_;
   std::chrono::steady_clock::time_point last_status_{};
   bool stopped_ = false;
 };

@@ -8,7 +8,21 @@ TimePoint SystemClock::now() const {
 
 std::chrono::steady_clock::time_point SystemClock::monotonic() const { return std::chrono::steady_clock::now(); }
 
+bool SystemClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                             std::chrono::steady_clock::time_point deadline, const std::function<bool()>& pred) const {
+  return cv.wait_until(lock, deadline, pred);
+}
+
 ManualClock::ManualClock(TimePoint start) : now_(start) {}
+
+bool ManualClock::wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                             std::chrono::steady_clock::time_point deadline, const std::function<bool()>& pred) const {
+  while (!pred()) {
+    if (monotonic() >= deadline) return pred();
+    cv.wait_for(lock, std::chrono::milliseconds(2));
+  }
+  return true;
+}
 
 TimePoint ManualClock::now() const {
   std::lock_guard lock(mu_);

@@ -70,19 +70,24 @@ std::future<Result<IngestResult>> Pipeline::ingest(std::vector<Reading> readings
   return future;
 }
 
-std::future<Result<void>> Pipeline::apply(WriteOp op) {
-  OpJob job{std::move(op), {}};
-  auto future = job.done.get_future();
+void Pipeline::enqueue(OpJob job) {
   std::unique_lock lock(mu_);
-  if (stopping_ && !started_) {
-    job.done.set_value(make_error(Errc::unavailable, "carehubd is stopping"));
-    return future;
+  if (stopping_ && (!started_ || writer_done_)) {
+    lock.unlock();
+    job.done(make_error(Errc::unavailable, "carehubd is stopping"));
+    return;
   }
   // Write ops (sync outcomes, registry changes) are small and bypass the reading capacity, so the
   // uploader can always record progress even while sources fill the queue.
   queue_.emplace_back(std::move(job));
   lock.unlock();
   work_ready_.notify_one();
+}
+
+std::future<Result<void>> Pipeline::apply(WriteOp op) {
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto future = promise->get_future();
+  enqueue({std::move(op), [promise](Result<void> r) { promise->set_value(std::move(r)); }});
   return future;
 }
 
@@ -95,19 +100,21 @@ std::future<Result<void>> Pipeline::upsert_device(Device device) {
 }
 
 std::future<Result<bool>> Pipeline::remove_device(std::string id) {
+  auto promise = std::make_shared<std::promise<Result<bool>>>();
+  auto future = promise->get_future();
   auto removed = std::make_shared<bool>(false);
-  auto inner = apply([this, id, removed](StoreWriter& w) -> Result<void> {
-    auto r = w.remove_device(id);
-    if (!r) return r.error();
-    *removed = *r;
-    device_patient_.erase(id);
-    return {};
-  });
-  return std::async(std::launch::deferred, [inner = std::move(inner), removed]() mutable -> Result<bool> {
-    auto r = inner.get();
-    if (!r) return r.error();
-    return *removed;
-  });
+  enqueue({[this, id = std::move(id), removed](StoreWriter& w) -> Result<void> {
+             auto r = w.remove_device(id);
+             if (!r) return r.error();
+             *removed = *r;
+             device_patient_.erase(id);
+             return {};
+           },
+           [promise, removed](Result<void> r) {
+             if (r) promise->set_value(*removed);
+             else promise->set_value(r.error());
+           }});
+  return future;
 }
 
 void Pipeline::run() {
@@ -128,6 +135,7 @@ void Pipeline::run() {
       }
       queued_readings_ -= readings;
       stop_now = stopping_ && queue_.empty();
+      writer_done_ = stop_now;
     }
     space_ready_.notify_all();
     if (!batch.empty()) process(batch);
@@ -144,7 +152,8 @@ void Pipeline::attribute(Reading& r) const {
 
 void Pipeline::fail_all(std::vector<Job>& batch, const Error& e) {
   for (auto& job : batch) {
-    std::visit([&](auto& j) { j.done.set_value(e); }, job);
+    if (auto* ingest = std::get_if<IngestJob>(&job)) ingest->done.set_value(e);
+    else std::get<OpJob>(job).done(e);
   }
 }
 
@@ -223,7 +232,7 @@ void Pipeline::process(std::vector<Job>& batch) {
     if (auto* ingest = std::get_if<IngestJob>(&job)) {
       ingest->done.set_value(std::move(ingest_results[i++]));
     } else {
-      std::get<OpJob>(job).done.set_value(std::move(op_results[k++]));
+      std::get<OpJob>(job).done(std::move(op_results[k++]));
     }
   }
   for (auto& fn : commit_listeners_) fn(summary);

@@ -77,11 +77,12 @@ class Pipeline final : public ReadingSink {
   };
   struct OpJob {
     WriteOp op;
-    std::promise<Result<void>> done;
+    std::function<void(Result<void>)> done;  // called once: after the commit, or with the failure
   };
   using Job = std::variant<IngestJob, OpJob>;
 
   void run();
+  void enqueue(OpJob job);
   void process(std::vector<Job>& batch);
   void attribute(Reading& r) const;
   static void fail_all(std::vector<Job>& batch, const Error& e);
@@ -98,6 +99,7 @@ class Pipeline final : public ReadingSink {
   std::size_t queued_readings_ = 0;
   bool stopping_ = false;
   bool started_ = false;
+  bool writer_done_ = false;  // the writer thread has taken its last batch
 
   // Writer-thread state.
   std::unordered_map<std::string, std::string> device_patient_;

@@ -8,12 +8,12 @@
 
 namespace carehub {
 
-Result<void> validate(const Reading& r) {
+std::vector<Problem> problems(const Reading& r) {
+  std::vector<Problem> out;
   const auto& k = info(r.kind);
   for (const auto& c : k.components) {
     if (c.required && !r.values.contains(std::string(c.name))) {
-      return make_error(Errc::invalid_argument,
-                        std::string(k.name) + ": component \"" + std::string(c.name) + "\" is required");
+      out.push_back({"values/" + std::string(c.name), "component \"" + std::string(c.name) + "\" is required"});
     }
   }
   for (const auto& [name, value] : r.values) {
@@ -21,21 +21,29 @@ Result<void> validate(const Reading& r) {
     if (!c) {
       std::string known;
       for (const auto& kc : k.components) known += (known.empty() ? "" : ", ") + std::string(kc.name);
-      return make_error(Errc::invalid_argument, std::string(k.name) + ": unknown component \"" + name +
-                                                    "\" (expected one of: " + known + ")");
+      out.push_back({"values/" + name, "unknown component \"" + name + "\" (expected one of: " + known + ")"});
+      continue;
     }
     if (!std::isfinite(value) || value < c->min || value > c->max) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, "%s: %s = %g %s is outside the plausible range %g..%g", k.name.data(),
-                    name.c_str(), value, c->unit.data(), c->min, c->max);
-      return make_error(Errc::invalid_argument, buf);
+      std::snprintf(buf, sizeof buf, "%s = %g %s is outside the plausible range %g..%g", name.c_str(), value,
+                    std::string(c->unit).c_str(), c->min, c->max);
+      out.push_back({"values/" + name, buf});
     }
   }
   // Before 2000 no carehub device existed; an effective time that early is a device clock never set.
   if (to_epoch_ms(r.time) < 946684800000LL) {
-    return make_error(Errc::invalid_argument, "time " + format_rfc3339(r.time) + " is before 2000");
+    out.push_back({"time", format_rfc3339(r.time) + " is before 2000 (a device clock that was never set?)"});
   }
-  return {};
+  return out;
+}
+
+Result<void> validate(const Reading& r) {
+  const auto found = problems(r);
+  if (found.empty()) return {};
+  std::string message = std::string(to_string(r.kind)) + ": ";
+  for (std::size_t i = 0; i < found.size(); ++i) message += (i ? "; " : "") + found[i].message;
+  return make_error(Errc::invalid_argument, message);
 }
 
 std::string reading_uid(const Reading& r) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/kind.hpp"
 #include "core/result.hpp"
@@ -27,8 +28,14 @@ struct Reading {
   bool operator==(const Reading&) const = default;
 };
 
+struct Problem {
+  std::string field;  // "values/systolic", "time"
+  std::string message;
+};
+
 // Checks components (known, required present, finite, within plausible range) and time sanity.
-// The error names the component and the offending value.
+std::vector<Problem> problems(const Reading& r);
+// The same as one error: "blood-pressure: systolic = 900 mm[Hg] is outside the plausible range 20..350".
 Result<void> validate(const Reading& r);
 
 // The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time

@@ -71,8 +71,10 @@ Result<Reading> reading_from_json(const nlohmann::json& doc, TimePoint received)
       }
     }
   }
+  if (in.ok()) {
+    for (const auto& p : problems(r)) in.fail("/" + p.field, p.message);
+  }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  if (auto v = validate(r); !v) return v.error();
   return r;
 }
 

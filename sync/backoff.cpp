@@ -6,7 +6,7 @@
 namespace carehub::sync {
 
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& p, int failures, double unit) {
-  const int exponent = std::clamp(failures - 1, 0, 40);  // 2^40 ms is past any sane cap; avoids overflow
+  const int exponent = std::clamp(failures, 1, 41) - 1;  // 2^40 ms is past any sane cap; avoids overflow
   const double ceiling = std::min(static_cast<double>(p.cap.count()),
                                   static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent));
   const double u = std::clamp(unit, 0.0, 1.0);

@@ -4,10 +4,14 @@
 
 namespace carehub::sync {
 
+namespace {
+std::string string_member(const nlohmann::json& obj, const char* key);
+}
+
 nlohmann::json batch_bundle(const std::vector<BundleEntry>& entries) {
   nlohmann::json bundle = {{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", nlohmann::json::array()}};
   for (const auto& e : entries) {
-    nlohmann::json request = {{"method", "POST"}, {"url", e.resource.value("resourceType", "")}};
+    nlohmann::json request = {{"method", "POST"}, {"url", string_member(e.resource, "resourceType")}};
     if (!e.if_none_exist.empty()) request["ifNoneExist"] = e.if_none_exist;
     bundle["entry"].push_back({{"resource", e.resource}, {"request", request}});
   }
@@ -15,6 +19,13 @@ nlohmann::json batch_bundle(const std::vector<BundleEntry>& entries) {
 }
 
 namespace {
+
+// The server's JSON is untrusted: a member of an unexpected type must read as absent, never throw.
+std::string string_member(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 int leading_status(const std::string& s) {
   int code = 0;
@@ -36,10 +47,10 @@ std::string logical_id(const std::string& location) {
 }  // namespace
 
 Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& response, std::size_t entries) {
-  if (!response.is_object() || response.value("resourceType", "") != "Bundle") {
+  if (!response.is_object() || string_member(response, "resourceType") != "Bundle") {
     return make_error(Errc::invalid_argument, "server answered the batch with something that is not a Bundle");
   }
-  const auto type = response.value("type", "");
+  const auto type = string_member(response, "type");
   if (type != "batch-response" && type != "transaction-response") {
     return make_error(Errc::invalid_argument, "server answered the batch with a Bundle of type \"" + type + "\"");
   }
@@ -52,28 +63,32 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
   std::vector<EntryOutcome> out;
   for (const auto& entry : *it) {
     EntryOutcome o;
-    const auto* resp = entry.is_object() && entry.contains("response") ? &entry["response"] : nullptr;
-    if (!resp || !resp->is_object() || !(*resp)["status"].is_string()) {
+    const nlohmann::json* resp = nullptr;
+    if (entry.is_object()) {
+      if (auto r = entry.find("response"); r != entry.end() && r->is_object()) resp = &*r;
+    }
+    const std::string status = resp ? string_member(*resp, "status") : std::string();
+    if (status.empty()) {
       o.fate = EntryFate::retry;
       o.reason = "batch-response entry without response.status";
       out.push_back(std::move(o));
       continue;
     }
-    o.status = leading_status((*resp)["status"].get<std::string>());
-    if (resp->contains("outcome")) o.reason = (*resp)["outcome"].dump();
+    o.status = leading_status(status);
+    if (auto oc = resp->find("outcome"); oc != resp->end()) o.reason = oc->dump();
     if (o.status >= 200 && o.status < 300) {
       o.fate = EntryFate::synced;
-      if (resp->contains("location") && (*resp)["location"].is_string()) {
-        o.server_id = logical_id((*resp)["location"].get<std::string>());
-      } else if (entry.contains("resource") && entry["resource"].is_object()) {
-        o.server_id = entry["resource"].value("resourceType", "") + "/" + entry["resource"].value("id", "");
+      if (auto location = string_member(*resp, "location"); !location.empty()) {
+        o.server_id = logical_id(location);
+      } else if (auto res = entry.find("resource"); res != entry.end() && res->is_object()) {
+        o.server_id = string_member(*res, "resourceType") + "/" + string_member(*res, "id");
       }
     } else if (o.status == 408 || o.status == 429 || o.status >= 500 || o.status == 0) {
       o.fate = EntryFate::retry;
-      if (o.reason.empty()) o.reason = "entry status " + (*resp)["status"].get<std::string>();
+      if (o.reason.empty()) o.reason = "entry status " + status;
     } else {
       o.fate = EntryFate::dead;
-      if (o.reason.empty()) o.reason = "entry status " + (*resp)["status"].get<std::string>();
+      if (o.reason.empty()) o.reason = "entry status " + status;
     }
     out.push_back(std::move(o));
   }

@@ -3,6 +3,15 @@
 #include "sync/fhir_mapping.hpp"
 
 namespace carehub::sync {
+namespace {
+
+// Statuses by which a server refuses what a request carries (so an entry can be at fault), as opposed
+// to refusing the request itself (credentials, address, method).
+bool refusal_about_content(long status) {
+  return status == 400 || status == 409 || status == 412 || status == 413 || status == 422;
+}
+
+}  // namespace
 
 Uploader::Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std::unique_ptr<HttpClient> http,
                    const Clock& clock, Logger& log, Counters& counters, UploaderOptions options)
@@ -74,7 +83,7 @@ void Uploader::run() {
     // Wait for work: woken by a commit or `sync now`, or the backoff deadline.
     const bool backing_off = status_.consecutive_failures > 0;
     if (backing_off && !skip_backoff_) {
-      cv_.wait_until(lock, next_attempt_mono_, [&] { return stopping_ || skip_backoff_; });
+      clock_.wait_until(lock, cv_, next_attempt_mono_, [&] { return stopping_ || skip_backoff_; });
     } else if (!woken_) {
       cv_.wait_for(lock, std::chrono::seconds(30), [&] { return stopping_ || woken_; });
     }
@@ -105,7 +114,8 @@ void Uploader::record_failure(const std::string& error, std::optional<std::chron
   std::lock_guard lock(mu_);
   ++status_.consecutive_failures;
   auto delay = backoff_delay(options_.backoff, status_.consecutive_failures, unit(rng_));
-  if (retry_after && *retry_after > delay) delay = *retry_after;  // the server knows its load best
+  // The server knows its load best, but an absurd Retry-After must not park clinical data for days.
+  if (retry_after && *retry_after > delay) delay = std::min<std::chrono::milliseconds>(*retry_after, std::chrono::hours(1));
   status_.last_error = error;
   next_attempt_mono_ = clock_.monotonic() + delay;
   status_.next_attempt = clock_.now() + delay;
@@ -139,12 +149,18 @@ Result<std::string> Uploader::ensure_device(const std::string& device_id) {
   auto resp = post_bundle(batch_bundle({entry}));
   if (!resp) return resp.error();
   if (resp->status < 200 || resp->status >= 300) {
-    return make_error(Errc::unavailable, "creating Device " + device_id + ": HTTP " + std::to_string(resp->status));
+    return make_error(Errc::unavailable, "creating Device " + device_id + ": HTTP " + std::to_string(resp->status) +
+                                             " " + resp->body.substr(0, 200));
   }
   auto body = nlohmann::json::parse(resp->body, nullptr, false);
   auto outcomes = read_batch_response(body, 1);
   if (!outcomes) return make_error(Errc::unavailable, "creating Device " + device_id + ": " + outcomes.error().message);
   const auto& o = outcomes->front();
+  if (o.fate == EntryFate::dead) {
+    // The server refuses this Device itself: its readings cannot be accepted until someone fixes it.
+    return make_error(Errc::invalid_argument, "the server refused Device " + device_id + " (status " +
+                                                  std::to_string(o.status) + "): " + o.reason);
+  }
   if (o.fate != EntryFate::synced || o.server_id.empty()) {
     return make_error(Errc::unavailable, "creating Device " + device_id + ": entry status " + std::to_string(o.status) +
                                              " " + o.reason);
@@ -178,11 +194,18 @@ bool Uploader::upload_once(bool& idle) {
     record_failure(hub.error().message, std::nullopt);
     return false;
   }
+  // Readings whose Device the server refuses are dead-lettered with its reason; the rest go on.
+  std::vector<StoredReading> sending;
+  std::vector<std::pair<std::int64_t, std::string>> refused;
   std::vector<BundleEntry> entries;
-  for (const auto& s : *pending) {
+  for (auto& s : *pending) {
     fhir::References refs{"", *hub};
     if (s.reading.device != kManualDevice) {
       auto sensor = ensure_device(s.reading.device);
+      if (!sensor && sensor.error().code == Errc::invalid_argument) {
+        refused.emplace_back(s.seq, sensor.error().message);
+        continue;
+      }
       if (!sensor) {
         record_failure(sensor.error().message, std::nullopt);
         return false;
@@ -190,6 +213,24 @@ bool Uploader::upload_once(bool& idle) {
       refs.sensor = *sensor;
     }
     entries.push_back({fhir::observation(s, refs), fhir::observation_if_none_exist(s.uid)});
+    sending.push_back(std::move(s));
+  }
+  if (!refused.empty()) {
+    auto r = pipeline_
+                 .apply([&refused](StoreWriter& w) -> Result<void> {
+                   for (const auto& [seq, reason] : refused) {
+                     if (auto m = w.mark_dead(seq, reason); !m) return m;
+                   }
+                   return {};
+                 })
+                 .get();
+    if (!r) {
+      record_failure("recording refused readings: " + r.error().message, std::nullopt);
+      return false;
+    }
+    counters_.add("sync_dead", refused.size());
+    log_.warning("sync", std::to_string(refused.size()) + " reading(s) dead-lettered: " + refused.front().second);
+    if (entries.empty()) return true;
   }
   auto resp = post_bundle(batch_bundle(entries));
   if (!resp) {
@@ -211,6 +252,12 @@ bool Uploader::upload_once(bool& idle) {
       return false;
     }
     outcomes = std::move(*parsed);
+  } else if (!refusal_about_content(resp->status)) {
+    // 401/403 (credentials), 404 (wrong base URL), 3xx...: the request, not any entry, is at fault.
+    // Dead-lettering here would throw away the whole buffer over an expired token.
+    record_failure("HTTP " + std::to_string(resp->status) + " from " + options_.base_url + ": " + resp->body.substr(0, 300),
+                   std::nullopt);
+    return false;
   } else if (entries.size() == 1) {
     // The whole request was refused for its only entry: that entry is at fault.
     outcomes.push_back({EntryFate::dead, static_cast<int>(resp->status), "", resp->body});
@@ -228,7 +275,7 @@ bool Uploader::upload_once(bool& idle) {
   auto applied = pipeline_
                      .apply([&](StoreWriter& w) -> Result<void> {
                        for (std::size_t i = 0; i < outcomes.size(); ++i) {
-                         const auto seq = (*pending)[i].seq;
+                         const auto seq = sending[i].seq;
                          const auto& o = outcomes[i];
                          Result<void> r;
                          switch (o.fate) {

@@ -1,0 +1,261 @@
+#include "sync/fhir_mapping.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace carehub::fhir {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kLoinc = "http://loinc.org";
+constexpr const char* kUcum = "http://unitsofmeasure.org";
+constexpr const char* kUid = "3f2b9c4e-1a2b-8c3d-9e4f-0123456789ab";
+const References kRefs{"Device/sensor-7", "Device/hub-1"};
+
+StoredReading stored(Kind kind, std::map<std::string, double> values) {
+  StoredReading s;
+  s.seq = 12;
+  s.uid = kUid;
+  s.reading.kind = kind;
+  s.reading.device = "ble-aa-bb-cc-dd-ee-ff";
+  s.reading.patient = "Patient/p1";
+  s.reading.time = *parse_rfc3339("2026-11-21T10:00:00.250Z");
+  s.reading.received = s.reading.time;
+  s.reading.values = std::move(values);
+  return s;
+}
+
+json coding(const json& obs, std::size_t i = 0) { return obs["code"]["coding"][i]; }
+
+bool is_vital_sign(const json& obs) {
+  if (!obs.contains("category")) return false;
+  for (const auto& cat : obs["category"]) {
+    for (const auto& c : cat["coding"]) {
+      if (c["system"] == "http://terminology.hl7.org/CodeSystem/observation-category" && c["code"] == "vital-signs") {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// The component whose first coding has `code`, or null.
+json component(const json& obs, const std::string& code) {
+  if (!obs.contains("component")) return nullptr;
+  for (const auto& c : obs["component"]) {
+    if (c["code"]["coding"][0]["code"] == code) return c;
+  }
+  return nullptr;
+}
+
+void expect_quantity(const json& q, double value, const std::string& ucum) {
+  EXPECT_EQ(q["value"], value);
+  EXPECT_EQ(q["system"], kUcum);
+  EXPECT_EQ(q["code"], ucum);
+  EXPECT_TRUE(q.contains("unit"));
+}
+
+void expect_code(const json& obs, const std::string& system, const std::string& code) {
+  EXPECT_EQ(coding(obs)["system"], system);
+  EXPECT_EQ(coding(obs)["code"], code);
+  EXPECT_TRUE(coding(obs)["display"].is_string());
+}
+
+TEST(Observation, CarriesTheCommonElementsEveryObservationNeeds) {
+  const auto obs = observation(stored(Kind::heart_rate, {{"value", 72}}), kRefs);
+  EXPECT_EQ(obs["resourceType"], "Observation");
+  EXPECT_EQ(obs["status"], "final");
+  EXPECT_EQ(obs["subject"], json({{"reference", "Patient/p1"}}));
+  EXPECT_EQ(obs["effectiveDateTime"], "2026-11-21T10:00:00.250Z");
+  EXPECT_EQ(obs["device"], json({{"reference", "Device/sensor-7"}}));
+  ASSERT_EQ(obs["identifier"].size(), 1u);
+  EXPECT_EQ(obs["identifier"][0], json({{"system", "urn:ietf:rfc:3986"}, {"value", std::string("urn:uuid:") + kUid}}));
+}
+
+TEST(Observation, NamesTheHubAsGatewayDevice) {
+  const auto obs = observation(stored(Kind::heart_rate, {{"value", 72}}), kRefs);
+  ASSERT_EQ(obs["extension"].size(), 1u);
+  EXPECT_EQ(obs["extension"][0]["url"], "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice");
+  EXPECT_EQ(obs["extension"][0]["valueReference"], json({{"reference", "Device/hub-1"}}));
+}
+
+TEST(Observation, LeavesOutTheDeviceForAManualReading) {
+  const auto obs = observation(stored(Kind::heart_rate, {{"value", 72}}), References{"", "Device/hub-1"});
+  EXPECT_FALSE(obs.contains("device"));
+  EXPECT_EQ(obs["extension"][0]["valueReference"]["reference"], "Device/hub-1");
+}
+
+TEST(Observation, UsesTheEffectiveTimeNotTheReceiveTime) {
+  auto s = stored(Kind::heart_rate, {{"value", 72}});
+  s.reading.received = *parse_rfc3339("2026-11-22T08:00:00Z");
+  s.reading.time = *parse_rfc3339("2026-11-21T10:00:00Z");
+  EXPECT_EQ(observation(s, kRefs)["effectiveDateTime"], "2026-11-21T10:00:00Z");
+}
+
+TEST(ObservationIdentifier, IsTheUidAsAUrnUuid) {
+  EXPECT_EQ(observation_identifier(kUid), std::string("urn:uuid:") + kUid);
+}
+
+TEST(ObservationIfNoneExist, SearchesByTheSystemAndTheIdentifier) {
+  EXPECT_EQ(observation_if_none_exist(kUid), std::string("identifier=urn:ietf:rfc:3986|urn:uuid:") + kUid);
+}
+
+TEST(Observation, MapsBloodPressureToThePanelWithComponents) {
+  const auto obs =
+      observation(stored(Kind::blood_pressure, {{"systolic", 200}, {"diastolic", 130}, {"mean", 153}, {"pulse", 88}}), kRefs);
+  expect_code(obs, kLoinc, "85354-9");
+  EXPECT_TRUE(is_vital_sign(obs));
+  EXPECT_FALSE(obs.contains("valueQuantity")) << "a panel's values live in its components";
+  ASSERT_EQ(obs["component"].size(), 4u);
+  expect_quantity(component(obs, "8480-6")["valueQuantity"], 200, "mm[Hg]");
+  expect_quantity(component(obs, "8462-4")["valueQuantity"], 130, "mm[Hg]");
+  expect_quantity(component(obs, "8478-0")["valueQuantity"], 153, "mm[Hg]");
+  expect_quantity(component(obs, "8867-4")["valueQuantity"], 88, "/min");
+  EXPECT_EQ(obs["component"][0]["code"]["coding"][0]["system"], kLoinc);
+  EXPECT_EQ(obs["component"][0]["code"]["coding"][0]["code"], "8480-6") << "systolic first, as the bp profile lists";
+}
+
+TEST(Observation, MapsBloodPressureWithoutOptionalComponents) {
+  const auto obs = observation(stored(Kind::blood_pressure, {{"systolic", 120}, {"diastolic", 80}}), kRefs);
+  ASSERT_EQ(obs["component"].size(), 2u);
+  EXPECT_TRUE(component(obs, "8478-0").is_null());
+  EXPECT_TRUE(component(obs, "8867-4").is_null());
+}
+
+TEST(Observation, MapsHeartRate) {
+  const auto obs = observation(stored(Kind::heart_rate, {{"value", 72}}), kRefs);
+  expect_code(obs, kLoinc, "8867-4");
+  EXPECT_TRUE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 72, "/min");
+  EXPECT_FALSE(obs.contains("component"));
+}
+
+TEST(Observation, MapsBodyTemperature) {
+  const auto obs = observation(stored(Kind::body_temperature, {{"value", 38.2}}), kRefs);
+  expect_code(obs, kLoinc, "8310-5");
+  EXPECT_TRUE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 38.2, "Cel");
+}
+
+TEST(Observation, MapsBodyWeightWithBmiAndHeight) {
+  const auto obs = observation(stored(Kind::body_weight, {{"value", 81.4}, {"bmi", 26.6}, {"height", 1.75}}), kRefs);
+  expect_code(obs, kLoinc, "29463-7");
+  EXPECT_TRUE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 81.4, "kg");
+  ASSERT_EQ(obs["component"].size(), 2u);
+  expect_quantity(component(obs, "39156-5")["valueQuantity"], 26.6, "kg/m2");
+  expect_quantity(component(obs, "8302-2")["valueQuantity"], 1.75, "m");
+}
+
+TEST(Observation, MapsSpo2WithBothOxygenSaturationCodesAndPulse) {
+  const auto obs = observation(stored(Kind::spo2, {{"value", 96}, {"pulse", 64}}), kRefs);
+  EXPECT_TRUE(is_vital_sign(obs));
+  std::set<std::string> codes;
+  for (const auto& c : obs["code"]["coding"]) {
+    EXPECT_EQ(c["system"], kLoinc);
+    codes.insert(c["code"].get<std::string>());
+  }
+  EXPECT_EQ(codes, (std::set<std::string>{"2708-6", "59408-5"}));
+  expect_quantity(obs["valueQuantity"], 96, "%");
+  expect_quantity(component(obs, "8867-4")["valueQuantity"], 64, "/min");
+}
+
+TEST(Observation, MapsGlucoseAsALaboratoryValueNotAVitalSign) {
+  const auto obs = observation(stored(Kind::glucose, {{"value", 99}}), kRefs);
+  expect_code(obs, kLoinc, "2339-0");
+  EXPECT_FALSE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 99, "mg/dL");
+}
+
+TEST(Observation, MapsSteps) {
+  const auto obs = observation(stored(Kind::steps, {{"value", 8042}}), kRefs);
+  EXPECT_EQ(coding(obs)["system"], kLoinc);
+  EXPECT_THAT(coding(obs)["code"].get<std::string>(), ::testing::AnyOf("55423-8", "41950-7"));
+  EXPECT_FALSE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 8042, "{steps}");
+}
+
+TEST(Observation, MapsRoomTemperatureToTheLocalCodeSystem) {
+  const auto obs = observation(stored(Kind::room_temperature, {{"value", 21.5}}), kRefs);
+  expect_code(obs, std::string(kLocalCodeSystem), "room-temperature");
+  EXPECT_FALSE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 21.5, "Cel");
+}
+
+TEST(Observation, MapsRoomHumidityToTheLocalCodeSystem) {
+  const auto obs = observation(stored(Kind::room_humidity, {{"value", 45}}), kRefs);
+  expect_code(obs, std::string(kLocalCodeSystem), "room-humidity");
+  EXPECT_FALSE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 45, "%");
+}
+
+TEST(Observation, MapsIlluminanceToTheLocalCodeSystem) {
+  const auto obs = observation(stored(Kind::illuminance, {{"value", 350}}), kRefs);
+  expect_code(obs, std::string(kLocalCodeSystem), "illuminance");
+  EXPECT_FALSE(is_vital_sign(obs));
+  expect_quantity(obs["valueQuantity"], 350, "lx");
+}
+
+TEST(Observation, MapsMotionToAValueBoolean) {
+  const auto moved = observation(stored(Kind::motion, {{"value", 1}}), kRefs);
+  expect_code(moved, std::string(kLocalCodeSystem), "motion");
+  EXPECT_FALSE(is_vital_sign(moved));
+  EXPECT_EQ(moved["valueBoolean"], true);
+  EXPECT_FALSE(moved.contains("valueQuantity"));
+  EXPECT_EQ(observation(stored(Kind::motion, {{"value", 0}}), kRefs)["valueBoolean"], false);
+}
+
+TEST(Observation, GivesEveryKindInTheCatalogueACode) {
+  for (const auto& k : all_kinds()) {
+    std::map<std::string, double> values;
+    for (const auto& c : k.components) {
+      if (c.required) values[std::string(c.name)] = c.max;
+    }
+    const auto obs = observation(stored(k.kind, values), kRefs);
+    EXPECT_FALSE(coding(obs)["code"].get<std::string>().empty()) << k.name;
+    EXPECT_FALSE(coding(obs)["system"].get<std::string>().empty()) << k.name;
+    EXPECT_EQ(is_vital_sign(obs), coding(obs)["system"] == kLoinc && k.kind != Kind::glucose && k.kind != Kind::steps)
+        << k.name;
+  }
+}
+
+TEST(SensorDevice, IdentifiesABluetoothDeviceByItsMacAndCarehubId) {
+  const Device d{"ble-aa-bb-cc-dd-ee-ff", "AA:BB:CC:DD:EE:FF", "UA-651BLE", "A&D UA-651", "5120334", "blood-pressure", "", std::nullopt};
+  const auto dev = sensor_device(d);
+  EXPECT_EQ(dev["resourceType"], "Device");
+  EXPECT_EQ(dev["status"], "active");
+  EXPECT_THAT(dev["identifier"], ::testing::Contains(json({{"system", "http://hl7.org/fhir/sid/eui-48/bluetooth"},
+                                                           {"value", "AA:BB:CC:DD:EE:FF"}})));
+  EXPECT_THAT(dev["identifier"], ::testing::Contains(json({{"system", "urn:carehub:device"}, {"value", d.id}})));
+  EXPECT_EQ(dev["serialNumber"], "5120334");
+  EXPECT_EQ(dev["modelNumber"], "A&D UA-651");
+  EXPECT_EQ(dev["deviceName"][0]["name"], "UA-651BLE");
+}
+
+TEST(SensorDevice, LeavesOutWhatIsNotKnown) {
+  const auto dev = sensor_device(Device{"openhab-Kitchen_Temp", "", "", "", "", "", "", std::nullopt});
+  ASSERT_EQ(dev["identifier"].size(), 1u) << "no Bluetooth identifier without a MAC";
+  EXPECT_EQ(dev["identifier"][0]["value"], "openhab-Kitchen_Temp");
+  EXPECT_FALSE(dev.contains("serialNumber"));
+  EXPECT_FALSE(dev.contains("modelNumber"));
+  EXPECT_FALSE(dev.contains("deviceName"));
+}
+
+TEST(SensorDevice, IsCreatedConditionallyOnItsCarehubIdentifier) {
+  EXPECT_EQ(device_if_none_exist(Device{"ble-aa-bb", "", "", "", "", "", "", std::nullopt}),
+            "identifier=urn:carehub:device|ble-aa-bb");
+}
+
+TEST(HubDevice, IdentifiesTheHub) {
+  const auto dev = hub_device("hub-0001");
+  EXPECT_EQ(dev["resourceType"], "Device");
+  EXPECT_EQ(dev["identifier"], json::array({{{"system", "urn:carehub:hub"}, {"value", "hub-0001"}}}));
+  EXPECT_EQ(dev["status"], "active");
+  EXPECT_EQ(hub_if_none_exist("hub-0001"), "identifier=urn:carehub:hub|hub-0001");
+}
+
+}  // namespace
+}  // namespace carehub::fhir

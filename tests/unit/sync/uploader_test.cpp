@@ -1,0 +1,630 @@
+// The uploader against a real store and pipeline in a temp dir, with a scripted FHIR server behind
+// HttpClient. Waits are on futures, condition variables and the uploader's own wait_idle(); the only
+// timed waits are upper bounds reached when a test fails (and one bounded look for a request that must
+// not come).
+#include "sync/uploader.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "sync/fhir_mapping.hpp"
+#include "tests/unit/core/temp_dir.hpp"
+#include "tests/unit/sync/fake_fhir_server.hpp"
+
+namespace carehub::sync {
+namespace {
+
+using namespace std::chrono_literals;
+using test::EntryReply;
+using test::FakeFhirServer;
+using test::has_identifier;
+using test::has_resource;
+using test::identifier_of;
+using test::resource_type;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using nlohmann::json;
+
+constexpr auto kPatience = 10s;  // reached only when a test is failing
+const TimePoint kMeasured = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
+const TimePoint kNow = kMeasured + std::chrono::hours(1);
+constexpr const char* kBaseUrl = "https://fhir.example.org/fhir/R4";
+constexpr const char* kHubId = "hub-0001";
+const json kOutcome = json::parse(R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid",)"
+                                  R"("diagnostics":"Observation.valueQuantity: unit not allowed"}]})");
+
+Reading heart_rate(double bpm, int minute, std::string device = "manual") {
+  Reading r;
+  r.kind = Kind::heart_rate;
+  r.device = std::move(device);
+  r.time = kMeasured + std::chrono::minutes(minute);
+  r.received = r.time;
+  r.source = "test";
+  r.values = {{"value", bpm}};
+  return r;
+}
+
+std::string identifier(const std::string& uid) { return fhir::observation_identifier(uid); }
+
+std::vector<json> observation_bundles(const FakeFhirServer::State& s) {
+  std::vector<json> out;
+  for (const auto& b : s.bundles) {
+    if (has_resource(b, "Observation")) out.push_back(b);
+  }
+  return out;
+}
+
+std::size_t device_entries(const FakeFhirServer::State& s, const std::string& identifier_value) {
+  std::size_t n = 0;
+  for (const auto& b : s.bundles) {
+    for (const auto& e : b["entry"]) {
+      if (resource_type(e) != "Device") continue;
+      for (const auto& id : e["resource"]["identifier"]) n += id["value"] == identifier_value ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+class UploaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_options.path = dir.file("buffer.db");
+    auto w = StoreWriter::open(store_options);
+    ASSERT_TRUE(w.has_value()) << w.error().message;
+    writer = std::move(*w);
+    PipelineOptions po;
+    po.default_patient = "Patient/p1";
+    pipeline = std::make_unique<Pipeline>(*writer, log, counters, po);
+    pipeline->on_commit([this](const CommitSummary& s) {
+      std::lock_guard lock(events_mu);
+      op_commits += s.ops > 0 ? 1 : 0;
+      events_cv.notify_all();
+    });
+    pipeline->start();
+  }
+  void TearDown() override {
+    if (uploader) uploader->stop();
+    uploader.reset();
+    if (pipeline) pipeline->stop();
+  }
+
+  static UploaderOptions options() {
+    UploaderOptions o;
+    o.base_url = kBaseUrl;
+    o.hub_id = kHubId;
+    o.backoff = {10ms, 50ms};  // so that a Retry-After always decides the wait
+    return o;
+  }
+  void start_uploader(UploaderOptions o = options()) {
+    auto reader = StoreReader::open(store_options);
+    ASSERT_TRUE(reader.has_value()) << reader.error().message;
+    uploader = std::make_unique<Uploader>(std::move(*reader), *pipeline, std::make_unique<test::FakeHttpClient>(server),
+                                          clock, log, counters, std::move(o));
+    uploader->start();
+  }
+
+  std::vector<std::string> ingest(std::vector<Reading> rs) {
+    auto f = pipeline->ingest(std::move(rs));
+    EXPECT_EQ(f.wait_for(kPatience), std::future_status::ready);
+    auto r = f.get();
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    if (!r.has_value()) return {};
+    for (auto s : r->status) EXPECT_EQ(s, IngestStatus::stored);
+    return r->uids;
+  }
+  void register_device(Device d) {
+    auto f = pipeline->upsert_device(std::move(d));
+    ASSERT_EQ(f.wait_for(kPatience), std::future_status::ready);
+    ASSERT_TRUE(f.get().has_value());
+  }
+  StoredReading stored(const std::string& uid) {
+    auto reader = StoreReader::open(store_options);
+    const auto all = (*reader)->readings({std::nullopt, 0, 100000, false}).value();
+    for (const auto& s : all) {
+      if (s.uid == uid) return s;
+    }
+    ADD_FAILURE() << "no stored reading " << uid;
+    return {};
+  }
+  StoreCounts counts() {
+    auto reader = StoreReader::open(store_options);
+    return (*reader)->counts().value();
+  }
+
+  // Waits for something the uploader logs or the pipeline commits.
+  bool wait_event(const std::function<bool()>& pred) {
+    std::unique_lock lock(events_mu);
+    return events_cv.wait_for(lock, kPatience, pred);
+  }
+  bool logged(const std::string& needle) const {  // events_mu held
+    for (const auto& l : lines) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+  bool wait_failure_logged() {
+    return wait_event([&] { return logged("upload failed"); });
+  }
+
+  std::mutex events_mu;
+  std::condition_variable events_cv;
+  std::vector<std::string> lines;
+  std::size_t op_commits = 0;
+
+  carehub::test::TempDir dir;
+  StoreOptions store_options;
+  std::unique_ptr<StoreWriter> writer;
+  Logger log{LogLevel::debug, [this](LogLevel, std::string_view component, std::string_view message) {
+               std::lock_guard lock(events_mu);
+               lines.push_back(std::string(component) + ": " + std::string(message));
+               events_cv.notify_all();
+             }};
+  Counters counters;
+  ManualClock clock{kNow};
+  std::unique_ptr<Pipeline> pipeline;
+  std::shared_ptr<FakeFhirServer> server = std::make_shared<FakeFhirServer>();
+  std::unique_ptr<Uploader> uploader;
+};
+
+TEST_F(UploaderTest, MarksReadingsSyncedWithTheIdsTheServerGave) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2)});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  for (const auto& uid : uids) {
+    const auto s = stored(uid);
+    EXPECT_EQ(s.state, SyncState::synced);
+    ASSERT_TRUE(state.by_identifier.contains(identifier(uid)));
+    EXPECT_EQ(s.server_id, state.by_identifier.at(identifier(uid))) << "the logical id, without /_history";
+    EXPECT_EQ(s.attempts, 1);
+  }
+  EXPECT_EQ(counts().pending, 0);
+  EXPECT_EQ(counters.snapshot().at("sync_synced"), 3u);
+}
+
+TEST_F(UploaderTest, ReportsASuccessfulPassInItsStatus) {
+  ingest({heart_rate(70, 0)});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto st = uploader->status();
+  EXPECT_TRUE(st.enabled);
+  EXPECT_EQ(st.consecutive_failures, 0);
+  EXPECT_EQ(st.last_success, kNow);
+  EXPECT_EQ(st.last_attempt, kNow);
+  EXPECT_EQ(st.last_error, "");
+  EXPECT_EQ(st.next_attempt, std::nullopt);
+  EXPECT_EQ(st.in_flight, 0u);
+}
+
+TEST_F(UploaderTest, PostsFhirJsonBatchesToTheBaseUrlWithTheBearerToken) {
+  ingest({heart_rate(70, 0)});
+  auto o = options();
+  o.bearer_token = "s3cret";
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  ASSERT_FALSE(state.requests.empty());
+  for (const auto& req : state.requests) {
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.url, kBaseUrl);
+    EXPECT_THAT(req.headers, ::testing::Contains(std::pair<std::string, std::string>("Content-Type", "application/fhir+json")));
+    EXPECT_THAT(req.headers, ::testing::Contains(std::pair<std::string, std::string>("Accept", "application/fhir+json")));
+    EXPECT_THAT(req.headers, ::testing::Contains(std::pair<std::string, std::string>("Authorization", "Bearer s3cret")));
+  }
+  for (const auto& b : state.bundles) {
+    EXPECT_EQ(b["resourceType"], "Bundle");
+    EXPECT_EQ(b["type"], "batch");
+  }
+}
+
+TEST_F(UploaderTest, SendsNothingWhileNothingIsPending) {
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(server->state().count, 0u) << "an idle hub must not even create its Device";
+}
+
+TEST_F(UploaderTest, StaysOffWithoutABaseUrl) {
+  ingest({heart_rate(70, 0)});
+  auto o = options();
+  o.base_url = "";
+  start_uploader(o);
+  EXPECT_FALSE(uploader->status().enabled);
+  EXPECT_FALSE(uploader->wait_idle(10ms));
+  EXPECT_EQ(server->state().count, 0u);
+  EXPECT_EQ(counts().pending, 1) << "readings stay buffered";
+}
+
+TEST_F(UploaderTest, CreatesTheHubAndSensorDevicesBeforeTheObservationsThatReferenceThem) {
+  const Device cuff{"ble-aa-bb-cc-dd-ee-ff", "AA:BB:CC:DD:EE:FF", "UA-651BLE", "", "", "blood-pressure", "", std::nullopt};
+  register_device(cuff);
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1, cuff.id), heart_rate(72, 2, cuff.id)});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  ASSERT_EQ(state.bundles.size(), 3u);
+
+  const auto& hub = state.bundles[0]["entry"];
+  ASSERT_EQ(hub.size(), 1u);
+  EXPECT_EQ(resource_type(hub[0]), "Device");
+  EXPECT_EQ(hub[0]["resource"]["identifier"][0], json({{"system", "urn:carehub:hub"}, {"value", kHubId}}));
+  EXPECT_EQ(hub[0]["request"]["ifNoneExist"], fhir::hub_if_none_exist(kHubId));
+
+  const auto& sensor = state.bundles[1]["entry"];
+  ASSERT_EQ(sensor.size(), 1u);
+  EXPECT_EQ(resource_type(sensor[0]), "Device");
+  EXPECT_THAT(sensor[0]["resource"]["identifier"],
+              ::testing::Contains(json({{"system", "http://hl7.org/fhir/sid/eui-48/bluetooth"}, {"value", "AA:BB:CC:DD:EE:FF"}})));
+  EXPECT_EQ(sensor[0]["request"]["ifNoneExist"], fhir::device_if_none_exist(cuff));
+
+  const auto hub_ref = state.by_condition.at(fhir::hub_if_none_exist(kHubId));
+  const auto sensor_ref = state.by_condition.at(fhir::device_if_none_exist(cuff));
+  const auto& obs = state.bundles[2]["entry"];
+  ASSERT_EQ(obs.size(), 3u);
+  for (const auto& e : obs) {
+    EXPECT_EQ(e["resource"]["extension"][0]["valueReference"]["reference"], hub_ref);
+  }
+  EXPECT_FALSE(obs[0]["resource"].contains("device")) << "a manual reading has no sensor";
+  EXPECT_EQ(obs[1]["resource"]["device"]["reference"], sensor_ref);
+  EXPECT_EQ(obs[2]["resource"]["device"]["reference"], sensor_ref);
+}
+
+TEST_F(UploaderTest, ReferencesOnlyDevicesTheServerHadAlreadyCreated) {
+  register_device(Device{"ble-aa", "AA:AA:AA:AA:AA:AA", "", "", "", "", "", std::nullopt});
+  ingest({heart_rate(70, 0, "ble-aa"), heart_rate(71, 1, "ble-bb"), heart_rate(72, 2, "openhab-Hall_Motion")});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  std::set<std::string> created_so_far;
+  for (const auto& b : state.bundles) {
+    for (const auto& e : b["entry"]) {
+      if (resource_type(e) != "Observation") continue;
+      const auto& o = e["resource"];
+      EXPECT_TRUE(created_so_far.contains(o["extension"][0]["valueReference"]["reference"].get<std::string>()));
+      if (o.contains("device")) {
+        EXPECT_TRUE(created_so_far.contains(o["device"]["reference"].get<std::string>()));
+      }
+    }
+    // Only after this request was answered do its Devices exist.
+    for (const auto& e : b["entry"]) {
+      if (resource_type(e) == "Device") created_so_far.insert(state.by_condition.at(e["request"]["ifNoneExist"]));
+    }
+  }
+  EXPECT_EQ(device_entries(state, "ble-bb"), 1u) << "an unregistered device is still created, by its id";
+}
+
+TEST_F(UploaderTest, CreatesEachDeviceOnlyOnce) {
+  ingest({heart_rate(70, 0, "ble-aa"), heart_rate(71, 1, "ble-aa")});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  ingest({heart_rate(72, 2, "ble-aa"), heart_rate(73, 3, "ble-bb")});
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  ingest({heart_rate(74, 4, "ble-bb")});
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  EXPECT_EQ(device_entries(state, kHubId), 1u);
+  EXPECT_EQ(device_entries(state, "ble-aa"), 1u);
+  EXPECT_EQ(device_entries(state, "ble-bb"), 1u);
+  EXPECT_EQ(observation_bundles(state).size(), 3u);
+  EXPECT_EQ(counts().synced, 5);
+}
+
+TEST_F(UploaderTest, SendsEveryObservationAsAConditionalCreateOnItsIdentifier) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1, "ble-aa")});
+  auto observation_bundles_seen = std::make_shared<int>(0);  // hooks run under the server's lock
+  server->on_request([observation_bundles_seen](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation") && (*observation_bundles_seen)++ == 0) return HttpResponse{503, "", {}};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  uploader->sync_now();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  const auto bundles = observation_bundles(state);
+  ASSERT_EQ(bundles.size(), 2u) << "the refused bundle and its retry";
+  for (const auto& b : bundles) {
+    ASSERT_EQ(b["entry"].size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      const auto& e = b["entry"][i];
+      EXPECT_EQ(e["request"]["method"], "POST");
+      EXPECT_EQ(e["request"]["url"], "Observation");
+      EXPECT_EQ(e["resource"]["identifier"][0]["system"], "urn:ietf:rfc:3986");
+      EXPECT_EQ(identifier_of(e), identifier(uids[i])) << "the same identifier on every retry";
+      EXPECT_EQ(e["request"]["ifNoneExist"], fhir::observation_if_none_exist(uids[i]));
+    }
+  }
+}
+
+TEST_F(UploaderTest, DeadLettersOnlyTheEntryTheServerRefusedKeepingItsOutcome) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2)});
+  const auto bad = identifier(uids[1]);
+  server->on_entry([bad](const json& e) -> std::optional<EntryReply> {
+    if (identifier_of(e) == bad) return EntryReply{"400 Bad Request", "", kOutcome};
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::synced);
+  EXPECT_EQ(stored(uids[2]).state, SyncState::synced);
+  const auto dead = stored(uids[1]);
+  EXPECT_EQ(dead.state, SyncState::dead);
+  EXPECT_EQ(dead.server_id, "");
+  EXPECT_EQ(json::parse(dead.dead_reason), kOutcome);
+  EXPECT_EQ(counters.snapshot().at("sync_dead"), 1u);
+  EXPECT_EQ(uploader->status().consecutive_failures, 0) << "a refused entry is not the server failing";
+  EXPECT_EQ(observation_bundles(server->state()).size(), 1u) << "a dead-lettered reading is not sent again";
+}
+
+TEST_F(UploaderTest, ReDrivesDeadLetteredReadingsOnceRequeued) {
+  const auto uids = ingest({heart_rate(70, 0)});
+  auto refuse = std::make_shared<std::atomic<bool>>(true);
+  server->on_entry([refuse](const json& e) -> std::optional<EntryReply> {
+    if (*refuse && resource_type(e) == "Observation") return EntryReply{"422 Unprocessable Entity", "", kOutcome};
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  ASSERT_EQ(stored(uids[0]).state, SyncState::dead);
+  *refuse = false;  // the server (or the mapping) was fixed
+  auto requeued = pipeline->apply([](StoreWriter& w) -> Result<void> {
+    auto n = w.requeue_dead();
+    if (!n) return n.error();
+    return {};
+  });
+  ASSERT_EQ(requeued.wait_for(kPatience), std::future_status::ready);
+  ASSERT_TRUE(requeued.get().has_value());
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::synced);
+}
+
+TEST_F(UploaderTest, LeavesEverythingPendingAndHonoursRetryAfterOnA503) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2)});
+  server->hold_after(2);  // the hub Device and the refused bundle; anything later waits for the end
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) return HttpResponse{503, "busy", {{"retry-after", "120"}}};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  const auto st = uploader->status();
+  EXPECT_EQ(st.consecutive_failures, 1);
+  EXPECT_EQ(st.next_attempt, kNow + 120s) << "Retry-After beats the (shorter) backoff";
+  EXPECT_THAT(st.last_error, HasSubstr("503"));
+  EXPECT_EQ(st.last_success, std::nullopt);
+  for (const auto& uid : uids) {
+    const auto s = stored(uid);
+    EXPECT_EQ(s.state, SyncState::pending);
+    EXPECT_EQ(s.attempts, 0) << "a refused request says nothing about its entries";
+  }
+  EXPECT_EQ(counters.snapshot().at("sync_failures"), 1u);
+}
+
+TEST_F(UploaderTest, LeavesEverythingPendingAndReportsTheErrorOnATransportFailure) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
+  server->hold_after(2);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) {
+      return make_error(Errc::unavailable, "Failed to connect to fhir.example.org port 443: Connection refused");
+    }
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  const auto st = uploader->status();
+  EXPECT_THAT(st.last_error, HasSubstr("Connection refused"));
+  EXPECT_GE(st.consecutive_failures, 1);
+  ASSERT_TRUE(st.next_attempt.has_value());
+  EXPECT_GE(*st.next_attempt, kNow);
+  EXPECT_LE(*st.next_attempt, kNow + 10ms) << "the first backoff is at most the base";
+  EXPECT_EQ(counts().pending, 2);
+  EXPECT_EQ(counts().synced, 0);
+}
+
+TEST_F(UploaderTest, RecoversWhenTheServerComesBack) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
+  auto down = std::make_shared<std::atomic<bool>>(true);
+  server->on_request([down](const json&) -> std::optional<Result<HttpResponse>> {
+    if (*down) return make_error(Errc::timeout, "Operation timed out after 60000 milliseconds");
+    return std::nullopt;
+  });
+  server->hold_after(1);
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  *down = false;
+  server->release();
+  uploader->sync_now();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(counts().synced, 2);
+  const auto st = uploader->status();
+  EXPECT_EQ(st.consecutive_failures, 0);
+  EXPECT_EQ(st.last_error, "");
+  EXPECT_EQ(st.next_attempt, std::nullopt);
+}
+
+TEST_F(UploaderTest, SendsEntriesOneByOneAfterAWholeBundle400SoOnlyTheCulpritIsDeadLettered) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2)});
+  const auto bad = identifier(uids[1]);
+  server->on_request([bad](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_identifier(b, bad)) return HttpResponse{400, kOutcome.dump(), {}};
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::synced);
+  EXPECT_EQ(stored(uids[2]).state, SyncState::synced);
+  const auto dead = stored(uids[1]);
+  EXPECT_EQ(dead.state, SyncState::dead);
+  EXPECT_EQ(json::parse(dead.dead_reason), kOutcome);
+  std::vector<std::size_t> sizes;
+  for (const auto& b : observation_bundles(server->state())) sizes.push_back(b["entry"].size());
+  EXPECT_THAT(sizes, ElementsAre(3u, 1u, 1u, 1u));
+  EXPECT_EQ(uploader->status().consecutive_failures, 0);
+}
+
+TEST_F(UploaderTest, SplitsPendingReadingsIntoBundlesOfTheConfiguredSizeOldestFirst) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2), heart_rate(73, 3), heart_rate(74, 4)});
+  auto o = options();
+  o.bundle_size = 2;
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  std::vector<std::string> order;
+  std::vector<std::size_t> sizes;
+  for (const auto& b : observation_bundles(server->state())) {
+    sizes.push_back(b["entry"].size());
+    for (const auto& e : b["entry"]) order.push_back(identifier_of(e));
+  }
+  EXPECT_THAT(sizes, ElementsAre(2u, 2u, 1u));
+  EXPECT_THAT(order, ElementsAre(identifier(uids[0]), identifier(uids[1]), identifier(uids[2]), identifier(uids[3]),
+                                 identifier(uids[4])));
+  EXPECT_EQ(counts().synced, 5);
+}
+
+TEST_F(UploaderTest, NeverMarksAReadingSyncedWithoutA2xxEntry) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2), heart_rate(73, 3), heart_rate(74, 4)});
+  const std::map<std::string, EntryReply> replies{
+      {identifier(uids[1]), {"500 Internal Server Error", "", nullptr}},
+      {identifier(uids[2]), {"404 Not Found", "", kOutcome}},
+      {identifier(uids[3]), {"429 Too Many Requests", "", nullptr}},
+      {identifier(uids[4]), {"409 Conflict", "", kOutcome}},
+  };
+  server->hold_after(2);
+  server->on_entry([replies](const json& e) -> std::optional<EntryReply> {
+    if (auto it = replies.find(identifier_of(e)); it != replies.end()) return it->second;
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged()) << "entries answered 5xx/429 make the pass a failure";
+  const auto answered = server->state().answered_2xx;
+  std::vector<SyncState> states;
+  for (const auto& uid : uids) {
+    const auto s = stored(uid);
+    states.push_back(s.state);
+    if (s.state == SyncState::synced) {
+      EXPECT_TRUE(answered.contains(identifier(uid))) << "synced without a 2xx entry: " << uid;
+    }
+  }
+  EXPECT_THAT(states, ElementsAre(SyncState::synced, SyncState::pending, SyncState::dead, SyncState::pending,
+                                  SyncState::dead));
+  EXPECT_EQ(stored(uids[1]).attempts, 1);
+  EXPECT_EQ(stored(uids[3]).attempts, 1);
+  EXPECT_THAT(uploader->status().last_error, HasSubstr("2 entries"));
+}
+
+struct MalformedAnswer {
+  std::string name;
+  std::string body;
+};
+
+void PrintTo(const MalformedAnswer& a, std::ostream* os) { *os << a.name; }
+
+class UploaderMalformedAnswerTest : public UploaderTest, public ::testing::WithParamInterface<MalformedAnswer> {};
+
+TEST_P(UploaderMalformedAnswerTest, LeavesEverythingPendingWhenA2xxAnswerIsNotAMatchingBatchResponse) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
+  server->hold_after(2);
+  const auto body = GetParam().body;
+  server->on_request([body](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) return HttpResponse{200, body, {}};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  for (const auto& uid : uids) {
+    const auto s = stored(uid);
+    EXPECT_EQ(s.state, SyncState::pending);
+    EXPECT_EQ(s.attempts, 0);
+  }
+  EXPECT_FALSE(uploader->status().last_error.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Answers, UploaderMalformedAnswerTest,
+    ::testing::Values(
+        MalformedAnswer{"NotJson", "<html><body>Gateway says hello</body></html>"},
+        MalformedAnswer{"Empty", ""},
+        MalformedAnswer{"OperationOutcome", kOutcome.dump()},
+        MalformedAnswer{"Searchset", R"({"resourceType":"Bundle","type":"searchset","entry":[{},{}]})"},
+        MalformedAnswer{"TooFewEntries",
+                        R"({"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"201 Created","location":"Observation/1"}}]})"}),
+    [](const ::testing::TestParamInfo<MalformedAnswer>& p) { return p.param.name; });
+
+// Invariant 5 says backoff reads the injectable clock. Uploader::record_failure computes the deadline
+// from clock_.monotonic() but run() waits for it with cv_.wait_until() on the real steady_clock, whose
+// epoch is unrelated: with a ManualClock the deadline is long past and the uploader retries at once, in
+// a tight loop, ignoring Retry-After.
+TEST_F(UploaderTest, DoesNotRetryBeforeTheBackoffDeadlineOnTheInjectedClock) {
+  ingest({heart_rate(70, 0)});
+  server->hold_after(2);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) return HttpResponse{503, "", {{"retry-after", "120"}}};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  // The injected clock stands still, so no retry is due. This is the one bounded look for an absence.
+  const bool retried = server->wait_until([](const FakeFhirServer::State& s) { return s.count > 2; }, 500ms);
+  EXPECT_FALSE(retried) << "the uploader retried while the injected clock had not reached Retry-After";
+}
+
+// A whole-request 401/403 (expired token), 404 (wrong base_url) or 3xx is not about any entry, yet
+// upload_once() treats every non-retryable non-2xx answer as "the bundle was refused": it isolates the
+// entries and then dead-letters each one alone. One expired token dead-letters the whole buffer.
+TEST_F(UploaderTest, NeverDeadLettersReadingsWhenTheServerRefusesTheRequestItself) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1), heart_rate(72, 2)});
+  server->hold_after(5);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) {
+      return HttpResponse{401, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login"}]})",
+                          {{"www-authenticate", "Bearer error=\"invalid_token\""}}};
+    }
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  // Either the uploader reports the failure (right) or it records sync outcomes (dead letters).
+  ASSERT_TRUE(wait_event([&] { return logged("upload failed") || op_commits > 0; }));
+  EXPECT_EQ(counts().dead, 0) << "readings were dead-lettered because of an authentication failure";
+  EXPECT_EQ(counts().pending, 3);
+}
+
+// Invariant 4: a bad entry never blocks the queue. When the server refuses one sensor's Device
+// resource, ensure_device() fails and upload_once() gives up the whole pass, so no reading of any
+// device (manual ones included) is ever uploaded again.
+TEST_F(UploaderTest, KeepsUploadingOtherReadingsWhenTheServerRefusesOneDevice) {
+  const auto uids = ingest({heart_rate(70, 0, "ble-bad"), heart_rate(71, 1)});
+  const auto manual = identifier(uids[1]);
+  server->hold_after(4);
+  server->on_entry([](const json& e) -> std::optional<EntryReply> {
+    if (resource_type(e) == "Device" && identifier_of(e) == "ble-bad") return EntryReply{"422 Unprocessable Entity", "", kOutcome};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  const bool decided = server->wait_until(
+      [&](const FakeFhirServer::State& s) {
+        for (const auto& b : s.bundles) {
+          if (has_identifier(b, manual)) return true;
+        }
+        return s.held > 0;
+      },
+      kPatience);
+  ASSERT_TRUE(decided);
+  bool manual_sent = false;
+  for (const auto& b : server->state().bundles) manual_sent = manual_sent || has_identifier(b, manual);
+  EXPECT_TRUE(manual_sent) << "the manual reading was never sent because another device's Device was refused";
+}
+
+}  // namespace
+}  // namespace carehub::sync

@@ -27,8 +27,9 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
     ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600 -LE fuzz
 
   echo "== fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-fuzz/)"
-  CXX=clang++ build build-fuzz -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF -DCAREHUB_TESTS=ON \
-    -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" -DCMAKE_BUILD_TYPE=Debug
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF \
+    -DCAREHUB_WERROR=ON -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target carehub_fuzzers
   ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 fi
 echo "== all tests passed"

@@ -93,6 +93,13 @@ TEST(Config, ValuesOutOfRangeOrOfTheWrongKindAreRejected) {
   }
 }
 
+// Found by config_fuzz: nlohmann throws out_of_range (not parse_error) for a number beyond a double.
+TEST(Config, ANumberTooLargeForADoubleIsAnErrorNotACrash) {
+  auto c = parse_config(R"({"hub": 3e3333333333333333330000003339607008678161066})", "k.json");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("k.json: not valid JSON: number overflow"), std::string::npos) << c.error().message;
+}
+
 TEST(Config, AMissingFileIsReportedByName) {
   auto c = load_config("/nonexistent/carehubd.json");
   ASSERT_FALSE(c);

@@ -161,6 +161,23 @@ TEST_F(WalkingSkeleton, ABadConfigOnReloadIsRejectedAndTheDaemonKeepsServing) {
   EXPECT_NE(d.log().find("stopped cleanly"), std::string::npos);
 }
 
+TEST_F(WalkingSkeleton, FeedsTheSystemdWatchdogFromThePipelineLoopWhenArmed) {
+  DaemonProcess d(dir_, "");
+  // As systemd arms it: WATCHDOG_USEC (and WATCHDOG_PID, which sd_watchdog_enabled checks when set).
+  ASSERT_TRUE(d.start({{"WATCHDOG_USEC", "300000"}})) << d.log();
+  EXPECT_TRUE(d.wait_notify("WATCHDOG=1")) << d.log();
+  EXPECT_TRUE(d.wait_notify("WATCHDOG=1")) << "the watchdog must keep being fed, not just once";
+}
+
+TEST_F(WalkingSkeleton, LogsCarrySyslogPriorityPrefixesForJournald) {
+  DaemonProcess d(dir_, "");
+  ASSERT_TRUE(d.start()) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0);
+  EXPECT_NE(d.log().find("<5>carehubd: started"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("<5>carehubd: stopped cleanly"), std::string::npos) << d.log();
+}
+
 TEST_F(WalkingSkeleton, AValidReloadIsAppliedAndAnnounced) {
   DaemonProcess d(dir_, "");
   ASSERT_TRUE(d.start()) << d.log();

@@ -32,13 +32,18 @@ std::string DaemonProcess::log() const {
   return s.str();
 }
 
-bool DaemonProcess::start() {
+bool DaemonProcess::start(const std::map<std::string, std::string>& env) {
   write_file(dir_.file("carehubd.json"), config_.dump(2));
   notify_.reset();
   notify_ = std::make_unique<NotifySocket>(dir_.file("notify.sock"));
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{(binary_dir() / "daemon" / "carehubd").string(), "--config", dir_.file("carehubd.json")},
-      std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_->path()}}, dir_.file("carehubd.log"));
+      [&] {
+        auto all = env;
+        all["NOTIFY_SOCKET"] = notify_->path();
+        return all;
+      }(),
+      dir_.file("carehubd.log"));
   // READY=1 or the process dying: poll the socket in short slices so an early exit is seen at once.
   for (int i = 0; i < 300; ++i) {
     if (notify_->wait_for("READY=1", std::chrono::milliseconds(100))) return true;

@@ -1,6 +1,7 @@
 #pragma once
 // carehubd as the tests run it: its own config, store and control socket in a temp dir, started with a
 // NOTIFY_SOCKET so the test waits for READY=1, and carehubctl pointed at its socket.
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,8 +22,9 @@ class DaemonProcess {
   std::string socket() const;
   std::string log() const;  // carehubd's stderr so far
 
-  // Writes the config and starts carehubd; returns once it sent READY=1 (false if it exited or timed out).
-  bool start();
+  // Writes the config and starts carehubd (with `env` added to its environment); returns once it sent
+  // READY=1 (false if it exited or timed out).
+  bool start(const std::map<std::string, std::string>& env = {});
   // Starts carehubd and waits for it to exit; its exit code (for configs it must refuse).
   int run_to_exit();
   void signal(int sig);

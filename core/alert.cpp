@@ -20,4 +20,18 @@ std::string_view to_string(AlertState s) {
   return "open";
 }
 
+std::optional<Severity> severity_from_string(std::string_view s) {
+  for (auto v : {Severity::info, Severity::amber, Severity::red}) {
+    if (to_string(v) == s) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<AlertState> alert_state_from_string(std::string_view s) {
+  for (auto v : {AlertState::open, AlertState::acknowledged, AlertState::closed}) {
+    if (to_string(v) == s) return v;
+  }
+  return std::nullopt;
+}
+
 }  // namespace carehub

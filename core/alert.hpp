@@ -28,7 +28,32 @@ struct Alert {
   std::string text;
   std::vector<std::string> readings;  // reading uids
 
+  std::string category;       // the rule's category ("CVD"): what a notification filter switches
+  std::string audience;       // who must act: "patient", "clinician" or "both"
+  bool requires_ack = false;  // a red alert stays open (with reminders) until the patient acknowledges it
+  std::optional<TimePoint> deadline;  // repeat-request: the repeat is due before this
+  std::optional<TimePoint> closed;
+  std::string resolution;  // why it closed: "confirmed", "resolved", "expired", "closed", "data resumed"
+  int reminders = 0;
+  std::optional<TimePoint> next_reminder;  // while unacknowledged
+  std::optional<TimePoint> escalate_at;    // to the clinician when still unacknowledged by then
+  bool escalated = false;
+
   bool operator==(const Alert&) const = default;
 };
+
+// One thing that happened to an alert in a committed transaction: it was raised ("repeat-request",
+// "alert", "inactivity"), reminded, escalated, resolved, acknowledged or closed. `alert` is its state
+// after the change. Publishers (MQTT, control-socket watchers) receive these only after the commit.
+struct AlertEvent {
+  std::string event;
+  TimePoint time{};
+  Alert alert;
+
+  bool operator==(const AlertEvent&) const = default;
+};
+
+std::optional<Severity> severity_from_string(std::string_view s);
+std::optional<AlertState> alert_state_from_string(std::string_view s);
 
 }  // namespace carehub

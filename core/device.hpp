@@ -1,6 +1,7 @@
 #pragma once
 // A registered device: the registry binds a stable device id to a patient, so every reading is
 // attributed to the device that took it and the patient who wears it (the pilot lost both).
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,10 @@ struct Device {
   std::string category;  // "blood-pressure", "thermometer", ...
   std::string patient;   // FHIR reference; empty = the hub's patient
   std::optional<TimePoint> last_seen;
+  // The newest record already stored from this device, by its own clock and by its record sequence
+  // number: devices resend their memory on reconnect, and anything not newer is dropped (BLE driver).
+  std::optional<TimePoint> newest_record{};
+  std::optional<std::int64_t> newest_sequence{};
 
   bool operator==(const Device&) const = default;
 };

@@ -12,6 +12,50 @@ void Pipeline::load_devices(const std::vector<Device>& devices) {
   for (const auto& d : devices) device_patient_[d.id] = d.patient;
 }
 
+void Pipeline::set_batch_hook(BatchHook& hook, const Clock& clock) {
+  std::lock_guard lock(mu_);
+  hook_ = &hook;
+  clock_ = &clock;
+}
+
+Pipeline::OpJob Pipeline::tick_job(std::function<void(Result<void>)> done) {
+  return {[this](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
+            auto events = hook_->tick(w, clock_->now());
+            if (!events) {
+              log_.error("rules", "rule tick failed (its changes are undone, it runs again next tick): " +
+                                      events.error().message);
+              counters_.add("rules_errors");
+            }
+            return events;
+          },
+          std::move(done)};
+}
+
+std::future<Result<std::vector<AlertEvent>>> Pipeline::tick() {
+  if (!hook_) {
+    std::promise<Result<std::vector<AlertEvent>>> none;
+    none.set_value(make_error(Errc::invalid_argument, "no batch hook is set"));
+    return none.get_future();
+  }
+  return apply_alerts(tick_job({}).op);
+}
+
+std::future<Result<std::vector<AlertEvent>>> Pipeline::apply_alerts(AlertOp op) {
+  auto promise = std::make_shared<std::promise<Result<std::vector<AlertEvent>>>>();
+  auto future = promise->get_future();
+  auto events = std::make_shared<std::vector<AlertEvent>>();
+  enqueue({[op = std::move(op), events](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
+             auto r = op(w);
+             if (r) *events = *r;
+             return r;
+           },
+           [promise, events](Result<void> r) {
+             if (r) promise->set_value(*events);
+             else promise->set_value(r.error());
+           }});
+  return future;
+}
+
 void Pipeline::on_commit(std::function<void(const CommitSummary&)> fn) {
   std::lock_guard lock(mu_);
   commit_listeners_.push_back(std::move(fn));
@@ -87,7 +131,11 @@ void Pipeline::enqueue(OpJob job) {
 std::future<Result<void>> Pipeline::apply(WriteOp op) {
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
-  enqueue({std::move(op), [promise](Result<void> r) { promise->set_value(std::move(r)); }});
+  enqueue({[op = std::move(op)](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
+             if (auto r = op(w); !r) return r.error();
+             return std::vector<AlertEvent>{};
+           },
+           [promise](Result<void> r) { promise->set_value(std::move(r)); }});
   return future;
 }
 
@@ -103,12 +151,12 @@ std::future<Result<bool>> Pipeline::remove_device(std::string id) {
   auto promise = std::make_shared<std::promise<Result<bool>>>();
   auto future = promise->get_future();
   auto removed = std::make_shared<bool>(false);
-  enqueue({[this, id = std::move(id), removed](StoreWriter& w) -> Result<void> {
+  enqueue({[this, id = std::move(id), removed](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
              auto r = w.remove_device(id);
              if (!r) return r.error();
              *removed = *r;
              device_patient_.erase(id);
-             return {};
+             return std::vector<AlertEvent>{};
            },
            [promise, removed](Result<void> r) {
              if (r) promise->set_value(*removed);
@@ -138,7 +186,11 @@ void Pipeline::run() {
       writer_done_ = stop_now;
     }
     space_ready_.notify_all();
-    if (!batch.empty()) process(batch);
+    // Rule deadlines, reminders and inactivity fire from here, at least every heartbeat, in the same
+    // kind of transaction as everything else (a tick that changes nothing writes nothing).
+    const bool tick_due = hook_ && std::chrono::steady_clock::now() - last_tick_ >= options_.heartbeat;
+    if (tick_due) last_tick_ = std::chrono::steady_clock::now();
+    if (!batch.empty() || tick_due) process(batch, tick_due);
     for (auto& fn : heartbeat_listeners_) fn();
     if (stop_now) return;
   }
@@ -157,7 +209,7 @@ void Pipeline::fail_all(std::vector<Job>& batch, const Error& e) {
   }
 }
 
-void Pipeline::process(std::vector<Job>& batch) {
+void Pipeline::process(std::vector<Job>& batch, bool tick) {
   auto tx = store_.begin();
   if (!tx) {
     log_.error("pipeline", "cannot begin transaction: " + tx.error().message);
@@ -168,6 +220,7 @@ void Pipeline::process(std::vector<Job>& batch) {
   CommitSummary summary;
   std::vector<Result<IngestResult>> ingest_results;
   std::vector<Result<void>> op_results;
+  std::vector<StoredReading> inserted_readings;  // what the hook sees: new readings only, attributed
   for (auto& job : batch) {
     if (auto* ingest = std::get_if<IngestJob>(&job)) {
       IngestResult result;
@@ -190,6 +243,7 @@ void Pipeline::process(std::vector<Job>& batch) {
           fail_all(batch, inserted.error());
           return;  // tx rolls back
         }
+        if (*inserted && hook_) inserted_readings.push_back({0, uid, r, SyncState::pending, 0, {}, {}});
         result.uids.push_back(std::move(uid));
         result.status.push_back(*inserted ? IngestStatus::stored : IngestStatus::duplicate);
         result.errors.emplace_back();
@@ -209,11 +263,52 @@ void Pipeline::process(std::vector<Job>& batch) {
           fail_all(batch, rb.error());
           return;
         }
-      } else if (auto rel = store_.release(); !rel) {
+        op_results.push_back(r.error());
+        continue;
+      }
+      if (auto rel = store_.release(); !rel) {
         fail_all(batch, rel.error());
         return;
       }
-      op_results.push_back(std::move(r));
+      for (auto& e : *r) summary.alerts.push_back(std::move(e));
+      op_results.emplace_back();
+    }
+  }
+  if (!inserted_readings.empty()) {
+    // Rules run in this same transaction; a failing rule loses only its own changes, never readings.
+    if (auto sp = store_.savepoint(); !sp) {
+      fail_all(batch, sp.error());
+      return;
+    }
+    auto events = hook_->in_transaction(store_, inserted_readings, clock_->now());
+    if (!events) {
+      log_.error("rules", "rule evaluation failed; readings are stored without it: " + events.error().message);
+      counters_.add("rules_errors");
+      if (auto rb = store_.rollback_to_savepoint(); !rb) {
+        fail_all(batch, rb.error());
+        return;
+      }
+    } else {
+      if (auto rel = store_.release(); !rel) {
+        fail_all(batch, rel.error());
+        return;
+      }
+      for (auto& e : *events) summary.alerts.push_back(std::move(e));
+    }
+  }
+  if (tick) {
+    // After the batch's readings: a repeat that arrives with the deadline's tick is judged first.
+    if (auto sp = store_.savepoint(); !sp) {
+      fail_all(batch, sp.error());
+      return;
+    }
+    auto events = tick_job({}).op(store_);
+    if (auto end = events ? store_.release() : store_.rollback_to_savepoint(); !end) {
+      fail_all(batch, end.error());
+      return;
+    }
+    if (events) {
+      for (auto& e : *events) summary.alerts.push_back(std::move(e));
     }
   }
   if (auto c = tx->commit(); !c) {
@@ -222,10 +317,11 @@ void Pipeline::process(std::vector<Job>& batch) {
     fail_all(batch, c.error());
     return;
   }
-  counters_.add("pipeline_commits");
+  if (!batch.empty()) counters_.add("pipeline_commits");  // an idle tick is not a commit anyone asked for
   counters_.add("readings_stored", summary.stored);
   counters_.add("readings_duplicate", summary.duplicates);
   counters_.add("readings_rejected", summary.rejected);
+  if (!summary.alerts.empty()) counters_.add("alert_events", summary.alerts.size());
   // Durable now: answer the producers, then tell listeners.
   std::size_t i = 0, k = 0;
   for (auto& job : batch) {
@@ -235,6 +331,7 @@ void Pipeline::process(std::vector<Job>& batch) {
       std::get<OpJob>(job).done(std::move(op_results[k++]));
     }
   }
+  if (batch.empty() && summary.alerts.empty()) return;
   for (auto& fn : commit_listeners_) fn(summary);
 }
 

@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/batch_hook.hpp"
+#include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "core/source.hpp"
@@ -31,12 +33,16 @@ struct PipelineOptions {
 // Runs on the writer thread inside the group transaction, isolated by a savepoint: when it fails, only
 // its own changes are undone.
 using WriteOp = std::function<Result<void>(StoreWriter&)>;
+// The same, for an operation that changes alerts (an acknowledgement): its events reach the commit
+// listeners with the transaction's other alert events, after the commit.
+using AlertOp = std::function<Result<std::vector<AlertEvent>>(StoreWriter&)>;
 
 struct CommitSummary {
   std::size_t stored = 0;
   std::size_t duplicates = 0;
   std::size_t rejected = 0;
   std::size_t ops = 0;
+  std::vector<AlertEvent> alerts;  // alerts raised or changed in this transaction (durable now)
 };
 
 class Pipeline final : public ReadingSink {
@@ -49,6 +55,14 @@ class Pipeline final : public ReadingSink {
   // Registry bindings device id -> patient used to attribute readings (loaded at start, then kept in
   // step with upsert_device/remove_device).
   void load_devices(const std::vector<Device>& devices);
+
+  // Decision support in the commit path (before start()): `hook` sees each transaction's new readings
+  // and is ticked at least every heartbeat; `clock` gives both their `now`. Both outlive the pipeline.
+  void set_batch_hook(BatchHook& hook, const Clock& clock);
+  // Ticks the hook now (tests step a ManualClock, then call this); resolves after the commit with the
+  // tick's alert events (commit listeners hear of them just after).
+  std::future<Result<std::vector<AlertEvent>>> tick();
+  std::future<Result<std::vector<AlertEvent>>> apply_alerts(AlertOp op);
 
   void start();
   // Stops taking work, commits everything queued, joins the writer thread.
@@ -76,16 +90,17 @@ class Pipeline final : public ReadingSink {
     std::promise<Result<IngestResult>> done;
   };
   struct OpJob {
-    WriteOp op;
+    AlertOp op;
     std::function<void(Result<void>)> done;  // called once: after the commit, or with the failure
   };
   using Job = std::variant<IngestJob, OpJob>;
 
   void run();
   void enqueue(OpJob job);
-  void process(std::vector<Job>& batch);
+  void process(std::vector<Job>& batch, bool tick);
   void attribute(Reading& r) const;
   static void fail_all(std::vector<Job>& batch, const Error& e);
+  OpJob tick_job(std::function<void(Result<void>)> done);
 
   StoreWriter& store_;
   Logger& log_;
@@ -105,6 +120,9 @@ class Pipeline final : public ReadingSink {
   std::unordered_map<std::string, std::string> device_patient_;
   std::vector<std::function<void(const CommitSummary&)>> commit_listeners_;
   std::vector<std::function<void()>> heartbeat_listeners_;
+  BatchHook* hook_ = nullptr;
+  const Clock* clock_ = nullptr;
+  std::chrono::steady_clock::time_point last_tick_{};
   std::thread writer_;
 };
 

@@ -44,6 +44,54 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 );
 )sql",
+    // 2: decision support (rules/). Alerts and rule state live beside the readings so the pipeline writes
+    // them in the readings' own transaction.
+    R"sql(
+CREATE TABLE alerts (
+  id               TEXT PRIMARY KEY,
+  rule             TEXT NOT NULL,
+  patient          TEXT NOT NULL,
+  event            TEXT NOT NULL,
+  severity         TEXT NOT NULL,
+  state            TEXT NOT NULL,
+  notify           INTEGER NOT NULL,
+  raised_ms        INTEGER NOT NULL,
+  acknowledged_ms  INTEGER,
+  closed_ms        INTEGER,
+  text             TEXT NOT NULL,
+  readings_json    TEXT NOT NULL,
+  category         TEXT NOT NULL DEFAULT '',
+  audience         TEXT NOT NULL DEFAULT '',
+  requires_ack     INTEGER NOT NULL DEFAULT 0,
+  deadline_ms      INTEGER,
+  resolution       TEXT NOT NULL DEFAULT '',
+  reminders        INTEGER NOT NULL DEFAULT 0,
+  next_reminder_ms INTEGER,
+  escalate_ms      INTEGER,
+  escalated        INTEGER NOT NULL DEFAULT 0,
+  sync_state       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX alerts_not_closed ON alerts (raised_ms) WHERE state != 'closed';
+-- Per rule, patient and key (an episode, a kind's last reading...): JSON state and when it next needs
+-- the clock (a deadline, an inactivity limit).
+CREATE TABLE rule_state (
+  rule       TEXT NOT NULL,
+  patient    TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  state_json TEXT NOT NULL,
+  due_ms     INTEGER,
+  PRIMARY KEY (rule, patient, key)
+);
+CREATE INDEX rule_state_due ON rule_state (due_ms) WHERE due_ms IS NOT NULL;
+-- Trend rules look back over a patient's recent readings of one kind.
+CREATE INDEX readings_patient_kind_time ON readings (patient, kind, time_ms);
+)sql",
+    // 3: BLE (drivers/ble). Devices resend their whole memory on reconnect: the newest record already
+    // stored per device (its device time, its sequence number) survives restarts so resends are dropped.
+    R"sql(
+ALTER TABLE devices ADD COLUMN newest_record_ms INTEGER;
+ALTER TABLE devices ADD COLUMN newest_sequence INTEGER;
+)sql",
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // the daemon constructs it from its configuration section, starts it, asks it for its health, routes
 // its control commands to it, and stops it. It hands readings to a ReadingSink and learns from the
 // returned future when they are durable (an MQTT driver acknowledges only then).
+#include <functional>
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,9 @@ struct SourceContext {
   Counters& counters;
   std::string hub_id;
   std::string patient;  // the kit's patient
+  // The device registry as stored (a driver that reconnects to its devices reads it at start). Empty
+  // in a configuration check; thread-safe.
+  std::function<Result<std::vector<Device>>()> devices{};
 };
 
 class Source {

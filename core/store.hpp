@@ -6,8 +6,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "core/alert.hpp"
 #include "core/device.hpp"
 #include "core/reading.hpp"
 #include "core/result.hpp"
@@ -43,6 +45,29 @@ struct StoreCounts {
   std::int64_t bytes = 0;  // database file size (page_count * page_size)
 };
 
+// One piece of a rule's persisted state (an open episode, a kind's last reading time...), keyed by rule,
+// patient and a rule-defined key. `due` is when the rule next needs the clock, if ever.
+struct RuleState {
+  std::string rule;
+  std::string patient;
+  std::string key;
+  std::string state_json;
+  std::optional<TimePoint> due;
+
+  bool operator==(const RuleState&) const = default;
+};
+
+struct AlertQuery {
+  bool include_closed = false;
+  std::size_t limit = 100;  // newest first
+};
+
+struct AlertCounts {
+  std::int64_t open = 0;
+  std::int64_t acknowledged = 0;
+  std::int64_t unacknowledged_red = 0;  // open alerts the patient must still acknowledge
+};
+
 class StoreWriter {
  public:
   // Opens or creates the database and brings its schema to the current version.
@@ -68,9 +93,29 @@ class StoreWriter {
 
   Result<void> put_meta(const std::string& key, const std::string& value);
 
+  // Decision support (store_alerts.cpp). Reads here see the open transaction's own writes.
+  Result<void> put_alert(const Alert& a);  // inserts or replaces by id
+  Result<std::optional<Alert>> find_alert(const std::string& id);
+  // Open alerts awaiting acknowledgement whose reminder or escalation time has come.
+  Result<std::vector<Alert>> alerts_due(TimePoint now);
+  Result<std::optional<RuleState>> rule_state(const std::string& rule, const std::string& patient,
+                                              const std::string& key);
+  Result<void> put_rule_state(const RuleState& s);
+  Result<void> erase_rule_state(const std::string& rule, const std::string& patient, const std::string& key);
+  Result<std::vector<RuleState>> rule_states_due(TimePoint now);
+  // The earliest time anything stored needs the clock (a deadline, a reminder, an escalation, an
+  // inactivity limit), so a simulator can step a virtual clock from event to event.
+  Result<std::optional<TimePoint>> next_due();
+  // A patient's readings of one kind with from <= time <= to, oldest first.
+  Result<std::vector<StoredReading>> readings_between(const std::string& patient, Kind kind, TimePoint from,
+                                                      TimePoint to);
+
  private:
   explicit StoreWriter(sqlite::Database db) : db_(std::move(db)) {}
   Result<void> prepare_statements();
+  // Rule statements are prepared on first use and kept (the writer runs them once per reading).
+  Result<sqlite::Statement*> cached(const std::string& sql);
+  std::unordered_map<std::string, sqlite::Statement> cache_;
   sqlite::Database db_;
   sqlite::Statement insert_reading_, mark_synced_, mark_dead_, mark_attempt_, upsert_device_, remove_device_,
       put_meta_;
@@ -92,6 +137,9 @@ class StoreReader {
   Result<StoreCounts> counts();
   Result<std::vector<Device>> devices();
   Result<std::optional<std::string>> meta(const std::string& key);
+  Result<std::vector<Alert>> alerts(const AlertQuery& q);
+  Result<std::optional<Alert>> find_alert(const std::string& id);
+  Result<AlertCounts> alert_counts();
 
  private:
   explicit StoreReader(sqlite::Database db) : db_(std::move(db)) {}

@@ -66,7 +66,8 @@ Result<StoreCounts> StoreReader::counts() {
 }
 
 Result<std::vector<Device>> StoreReader::devices() {
-  auto st = db_.prepare("SELECT id, address, name, model, serial, category, patient, last_seen_ms FROM devices ORDER BY id");
+  auto st = db_.prepare("SELECT id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
+                        " newest_sequence FROM devices ORDER BY id");
   if (!st) return st.error();
   std::vector<Device> out;
   for (;;) {
@@ -75,6 +76,8 @@ Result<std::vector<Device>> StoreReader::devices() {
     if (!*row) break;
     Device d{st->text(0), st->text(1), st->text(2), st->text(3), st->text(4), st->text(5), st->text(6), std::nullopt};
     if (auto ls = st->optional_int64(7)) d.last_seen = from_epoch_ms(*ls);
+    if (auto nr = st->optional_int64(8)) d.newest_record = from_epoch_ms(*nr);
+    d.newest_sequence = st->optional_int64(9);
     out.push_back(std::move(d));
   }
   return out;

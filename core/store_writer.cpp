@@ -60,10 +60,13 @@ Result<void> StoreWriter::prepare_statements() {
       {&mark_dead_, "UPDATE readings SET sync_state = 2, dead_reason = ?2, attempts = attempts + 1 WHERE seq = ?1"},
       {&mark_attempt_, "UPDATE readings SET attempts = attempts + 1 WHERE seq = ?1"},
       {&upsert_device_,
-       "INSERT INTO devices (id, address, name, model, serial, category, patient, last_seen_ms)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET address = excluded.address,"
-       " name = excluded.name, model = excluded.model, serial = excluded.serial, category = excluded.category,"
-       " patient = excluded.patient, last_seen_ms = COALESCE(excluded.last_seen_ms, last_seen_ms)"},
+       "INSERT INTO devices (id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
+       " newest_sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO UPDATE SET"
+       " address = excluded.address, name = excluded.name, model = excluded.model, serial = excluded.serial,"
+       " category = excluded.category, patient = excluded.patient,"
+       " last_seen_ms = COALESCE(excluded.last_seen_ms, last_seen_ms),"
+       " newest_record_ms = COALESCE(excluded.newest_record_ms, newest_record_ms),"
+       " newest_sequence = COALESCE(excluded.newest_sequence, newest_sequence)"},
       {&remove_device_, "DELETE FROM devices WHERE id = ?1"},
       {&put_meta_, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
   };
@@ -111,6 +114,8 @@ Result<std::int64_t> StoreWriter::requeue_dead() {
 Result<void> StoreWriter::upsert_device(const Device& d) {
   std::optional<std::int64_t> last_seen;
   if (d.last_seen) last_seen = to_epoch_ms(*d.last_seen);
+  std::optional<std::int64_t> newest_record;
+  if (d.newest_record) newest_record = to_epoch_ms(*d.newest_record);
   return upsert_device_.bind(1, d.id)
       .bind(2, d.address)
       .bind(3, d.name)
@@ -119,6 +124,8 @@ Result<void> StoreWriter::upsert_device(const Device& d) {
       .bind(6, d.category)
       .bind(7, d.patient)
       .bind(8, last_seen)
+      .bind(9, newest_record)
+      .bind(10, d.newest_sequence)
       .run();
 }
 

@@ -1,17 +1,10 @@
 #pragma once
-// Exponential backoff with full jitter (delay drawn uniformly from [0, min(cap, base * 2^n)]): many hubs
-// recovering from the same outage do not hammer the server in lockstep.
-#include <chrono>
-#include <random>
+// The backoff formula lives in core/backoff.hpp (the drivers reconnect with it too); sync keeps its names.
+#include "core/backoff.hpp"
 
 namespace carehub::sync {
 
-struct BackoffPolicy {
-  std::chrono::milliseconds base{1000};
-  std::chrono::milliseconds cap{300000};
-};
-
-// `failures` counts consecutive failures (1 for the first); `unit` is a draw from [0, 1).
-std::chrono::milliseconds backoff_delay(const BackoffPolicy& p, int failures, double unit);
+using carehub::BackoffPolicy;
+using carehub::backoff_delay;
 
 }  // namespace carehub::sync

@@ -20,15 +20,14 @@ sqlite::Database open_db(const std::string& path) {
 
 std::int64_t user_version(sqlite::Database& db) { return db.query_int("PRAGMA user_version").value(); }
 
-TEST(SchemaMigrate, BringsAFreshDatabaseToVersion1) {
+TEST(SchemaMigrate, BringsAFreshDatabaseToTheCurrentVersion) {
   test::TempDir dir;
   auto db = open_db(dir.file("fresh.db"));
   ASSERT_EQ(user_version(db), 0);
   auto r = schema::migrate(db);
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(schema::kCurrentVersion, 1);
-  EXPECT_EQ(user_version(db), 1);
-  for (const char* table : {"readings", "devices", "meta"}) {
+  EXPECT_EQ(user_version(db), schema::kCurrentVersion);
+  for (const char* table : {"readings", "devices", "meta", "alerts", "rule_state"}) {
     EXPECT_EQ(db.query_int(std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table +
                            "'")
                   .value(),
@@ -44,7 +43,7 @@ TEST(SchemaMigrate, LeavesACurrentDatabaseAlone) {
   ASSERT_TRUE(db.exec("INSERT INTO meta (key, value) VALUES ('hub', 'kept')"));
   auto again = schema::migrate(db);
   ASSERT_TRUE(again.has_value()) << again.error().message;
-  EXPECT_EQ(user_version(db), 1);
+  EXPECT_EQ(user_version(db), schema::kCurrentVersion);
   EXPECT_EQ(db.query_text("SELECT value FROM meta WHERE key = 'hub'").value(), "kept");
 }
 
@@ -56,7 +55,8 @@ TEST(SchemaMigrate, RefusesADatabaseFromANewerCarehubWithAClearMessage) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, Errc::invalid_argument);
   EXPECT_EQ(r.error().message,
-            "database schema version 99 is newer than this carehub supports (1); refusing to open it");
+            "database schema version 99 is newer than this carehub supports (" +
+                std::to_string(schema::kCurrentVersion) + "); refusing to open it");
   EXPECT_EQ(user_version(db), 99) << "a refused database is not touched";
   EXPECT_EQ(db.query_int("SELECT COUNT(*) FROM sqlite_master").value(), 0);
 }

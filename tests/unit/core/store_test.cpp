@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/schema.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {
@@ -86,7 +87,7 @@ TEST_F(StoreTest, OpensTheDatabaseInWalMode) {
 TEST_F(StoreTest, CreatesTheCurrentSchema) {
   auto db = sqlite::Database::open(options.path, /*create=*/false);
   ASSERT_TRUE(db.has_value());
-  EXPECT_EQ(db->query_int("PRAGMA user_version").value(), 1);
+  EXPECT_EQ(db->query_int("PRAGMA user_version").value(), schema::kCurrentVersion);
 }
 
 TEST_F(StoreTest, StartsEmpty) {
@@ -291,6 +292,22 @@ TEST_F(StoreTest, KeepsTheLastSeenTimeWhenAnUpdateDoesNotKnowIt) {
   ASSERT_EQ(devices.size(), 1u);
   EXPECT_EQ(devices[0].name, "renamed");
   EXPECT_EQ(devices[0].last_seen, kTime);
+}
+
+TEST_F(StoreTest, KeepsTheNewestRecordMarksOfADeviceAcrossUpdates) {
+  Device d{"ble-aa", "AA:BB:CC:DD:EE:FF", "BP5", "", "", "blood-pressure", "Patient/p1", kTime};
+  d.newest_record = kTime - std::chrono::hours(2);
+  d.newest_sequence = 41;
+  ASSERT_TRUE(writer->upsert_device(d));
+  EXPECT_THAT(reader().devices().value(), ElementsAre(d));
+  Device unaware = d;  // e.g. written by a component that does not track the marks
+  unaware.newest_record.reset();
+  unaware.newest_sequence.reset();
+  ASSERT_TRUE(writer->upsert_device(unaware));
+  const auto devices = reader().devices().value();
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].newest_record, d.newest_record);
+  EXPECT_EQ(devices[0].newest_sequence, 41);
 }
 
 TEST_F(StoreTest, ListsDevicesById) {

@@ -1,9 +1,9 @@
-#include "sync/backoff.hpp"
+#include "core/backoff.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace carehub::sync {
+namespace carehub {
 
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& p, int failures, double unit) {
   const int exponent = std::clamp(failures, 1, 41) - 1;  // 2^40 ms is past any sane cap; avoids overflow
@@ -13,4 +13,4 @@ std::chrono::milliseconds backoff_delay(const BackoffPolicy& p, int failures, do
   return std::chrono::milliseconds(static_cast<long long>(ceiling * u));
 }
 
-}  // namespace carehub::sync
+}  // namespace carehub

@@ -1,0 +1,471 @@
+#include "rules/engine.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace carehub::rules {
+namespace {
+
+constexpr std::string_view kEpisode = "episode";
+constexpr double kEpsilon = 1e-9;  // values arrive as doubles: 72.3 + 2 must reach 74.3
+
+// Which way a band is extreme; episodes remember it so a repeat is judged against the same limit.
+enum class Direction { low, high };
+
+bool extreme(Band b) { return b == Band::extreme_low || b == Band::extreme_high; }
+
+Band classify(const ComponentBands& b, double v) {
+  if (b.extreme_high && v >= *b.extreme_high) return Band::extreme_high;
+  if (b.extreme_low && v <= *b.extreme_low) return Band::extreme_low;
+  if (b.optimal_high && v > *b.optimal_high) return Band::high;
+  if (b.optimal_low && v < *b.optimal_low) return Band::low;
+  return Band::optimal;
+}
+
+int rank(Band b) {
+  switch (b) {
+    case Band::extreme_low:
+    case Band::extreme_high: return 2;
+    case Band::low:
+    case Band::high: return 1;
+    case Band::optimal: return 0;
+  }
+  return 0;
+}
+
+struct Classified {
+  Band band = Band::optimal;
+  std::string component;  // the component that decided it
+  double value = 0;
+};
+
+// The worst band over the rule's components present in the reading (SBP 200 *or* DBP 130 is extreme).
+Classified classify(const Rule& rule, const Reading& r) {
+  Classified out;
+  for (const auto& b : rule.bands) {
+    auto it = r.values.find(b.component);
+    if (it == r.values.end()) continue;
+    const Band band = classify(b, it->second);
+    if (rank(band) > rank(out.band)) out = {band, b.component, it->second};
+  }
+  return out;
+}
+
+// Still extreme for a repeat: at or beyond the limit, or within the rule's threshold of it.
+bool still_extreme(const Rule& rule, const Reading& r) {
+  for (const auto& b : rule.bands) {
+    auto it = r.values.find(b.component);
+    if (it == r.values.end()) continue;
+    const double v = it->second;
+    if (b.extreme_high && v >= *b.extreme_high - b.threshold - kEpsilon) return true;
+    if (b.extreme_low && v <= *b.extreme_low + b.threshold + kEpsilon) return true;
+  }
+  return false;
+}
+
+std::string values_text(const Reading& r) {
+  std::string out;
+  for (const auto& [name, v] : r.values) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s %.10g", name.c_str(), v);
+    out += (out.empty() ? "" : ", ") + std::string(buf);
+  }
+  return out;
+}
+
+std::optional<Severity> severity_of(Outcome o) {
+  switch (o) {
+    case Outcome::info: return Severity::info;
+    case Outcome::amber: return Severity::amber;
+    case Outcome::red: return Severity::red;
+    case Outcome::none:
+    case Outcome::confirm: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<TimePoint> opt_time(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+  return from_epoch_ms(j[key].get<std::int64_t>());
+}
+
+}  // namespace
+
+std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor) {
+  std::string key = "carehub-alert-v1\n";
+  key.append(rule).append("\n").append(patient).append("\n").append(event).append("\n").append(anchor);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), digest.data(), &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "al-";
+  for (int i = 0; i < 8; ++i) {
+    out += kHex[digest[static_cast<std::size_t>(i)] >> 4];
+    out += kHex[digest[static_cast<std::size_t>(i)] & 0x0F];
+  }
+  return out;
+}
+
+// One evaluation: the rules snapshot, the store, the clock's now and the events collected so far.
+struct Engine::Context {
+  const RuleSet& rules;
+  StoreWriter& store;
+  TimePoint now;
+  std::vector<AlertEvent> events;
+
+  Alert make(const Rule& rule, const std::string& patient, std::string event, Severity severity,
+             const std::string& anchor, std::vector<std::string> readings, std::string text, std::string audience,
+             bool requires_ack) const {
+    Alert a;
+    a.id = alert_id(rule.id, patient, event + "/" + std::string(to_string(severity)), anchor);
+    a.rule = rule.id;
+    a.patient = patient;
+    a.event = std::move(event);
+    a.severity = severity;
+    a.state = AlertState::open;
+    a.notify = rules.notifies(rule.category);
+    a.raised = now;
+    a.text = std::move(text);
+    a.readings = std::move(readings);
+    a.category = rule.category;
+    a.audience = std::move(audience);
+    a.requires_ack = requires_ack;
+    if (requires_ack) {
+      a.next_reminder = now + rule.timing.reminder_every;
+      if (rule.timing.escalate_after) a.escalate_at = now + *rule.timing.escalate_after;
+    }
+    return a;
+  }
+
+  Result<void> raise(Alert a, TimePoint at) {
+    if (auto r = store.put_alert(a); !r) return r;
+    events.push_back({a.event, at, std::move(a)});
+    return {};
+  }
+
+  Result<void> change(const Alert& a, std::string event, TimePoint at) {
+    if (auto r = store.put_alert(a); !r) return r;
+    events.push_back({std::move(event), at, a});
+    return {};
+  }
+
+  // Closes `id` (if still open) with a resolution; emits `event` (e.g. "resolved") about it.
+  Result<void> close(const std::string& id, const std::string& resolution, const std::string& event, TimePoint at,
+                     const std::vector<std::string>& more_readings = {}) {
+    auto found = store.find_alert(id);
+    if (!found) return found.error();
+    if (!*found || (*found)->state == AlertState::closed) return {};
+    Alert a = **found;
+    a.state = AlertState::closed;
+    a.closed = at;
+    a.resolution = resolution;
+    a.next_reminder.reset();
+    for (const auto& uid : more_readings) {
+      if (std::find(a.readings.begin(), a.readings.end(), uid) == a.readings.end()) a.readings.push_back(uid);
+    }
+    return change(a, event, at);
+  }
+
+  // The no-repeat policy: the patient did not confirm in time. Closes the request; an alert by policy.
+  Result<void> no_repeat(const Rule& rule, const std::string& patient, const nlohmann::json& episode, TimePoint at,
+                         const std::string& why) {
+    std::vector<std::string> readings = episode.value("readings", std::vector<std::string>{});
+    if (auto request = episode.value("request", std::string{}); !request.empty()) {
+      if (auto r = close(request, "expired", "closed", at); !r) return r;
+    }
+    const auto severity = severity_of(rule.timing.on_no_repeat);
+    if (!severity) return {};
+    const bool red = *severity == Severity::red;
+    std::string text = "An extreme reading (" + episode.value("values", std::string{}) + ") was " + why + ".";
+    Alert a = make(rule, patient, "alert", *severity, episode.value("anchor", std::string{}), readings, text,
+                   red ? "both" : "clinician", red);
+    a.raised = at;
+    if (red) {
+      a.next_reminder = now + rule.timing.reminder_every;
+      if (rule.timing.escalate_after) a.escalate_at = now + *rule.timing.escalate_after;
+    }
+    return raise(std::move(a), at);
+  }
+};
+
+Engine::Engine(RuleSet rules, Logger& log, Counters& counters)
+    : log_(log), counters_(counters), rules_(std::make_shared<const RuleSet>(std::move(rules))) {}
+
+void Engine::set_rules(RuleSet rules) {
+  auto next = std::make_shared<const RuleSet>(std::move(rules));
+  std::lock_guard lock(mu_);
+  rules_ = std::move(next);
+}
+
+std::shared_ptr<const RuleSet> Engine::rules() const {
+  std::lock_guard lock(mu_);
+  return rules_;
+}
+
+Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const std::vector<StoredReading>& inserted,
+                                                       TimePoint now) {
+  const auto rules = this->rules();
+  Context c{*rules, store, now, {}};
+  // Judged in the order they were measured, whatever order they arrived in.
+  std::vector<const StoredReading*> order;
+  order.reserve(inserted.size());
+  for (const auto& r : inserted) order.push_back(&r);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const StoredReading* a, const StoredReading* b) { return a->reading.time < b->reading.time; });
+  for (const auto* r : order) {
+    if (auto e = evaluate(c, *r); !e) return e.error();
+  }
+  counters_.add("rules_readings_evaluated", inserted.size());
+  return std::move(c.events);
+}
+
+Result<void> Engine::evaluate(Context& c, const StoredReading& r) {
+  for (const Rule* rule : c.rules.for_patient(r.reading.patient)) {
+    if (rule->type == RuleType::inactivity) {
+      const bool watched = rule->device ? r.reading.device == *rule->device : rule->kind == r.reading.kind;
+      if (watched) {
+        if (auto e = inactivity(c, *rule, r); !e) return e;
+      }
+      continue;
+    }
+    if (rule->kind != r.reading.kind) continue;
+    auto e = rule->type == RuleType::bands ? bands(c, *rule, r) : trend(c, *rule, r);
+    if (!e) return e;
+  }
+  return {};
+}
+
+Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r) {
+  const auto& patient = r.reading.patient;
+  const TimePoint t = r.reading.time;
+  const auto cls = classify(rule, r.reading);
+
+  auto stored = c.store.rule_state(rule.id, patient, std::string(kEpisode));
+  if (!stored) return stored.error();
+  if (*stored) {
+    const auto episode = nlohmann::json::parse((*stored)->state_json, nullptr, false);
+    const auto opened = opt_time(episode, "opened_ms").value_or(t);
+    const auto deadline = opt_time(episode, "deadline_ms").value_or(opened);
+    const auto window_end = opt_time(episode, "window_end_ms").value_or(opened);
+    if (t < opened) return {};  // history: older than the reading that opened the episode
+    if (t <= window_end && t < deadline) {
+      // The repeat. Either way the episode ends here.
+      if (auto e = c.store.erase_rule_state(rule.id, patient, std::string(kEpisode)); !e) return e;
+      std::vector<std::string> readings = episode.value("readings", std::vector<std::string>{});
+      readings.push_back(r.uid);
+      const auto request = episode.value("request", std::string{});
+      if (still_extreme(rule, r.reading)) {
+        if (auto e = c.close(request, "confirmed", "closed", t, {r.uid}); !e) return e;
+        std::string text = rule.text.empty()
+                               ? "Your repeated measurement is still at an extreme level (" + values_text(r.reading) +
+                                     "). Please seek medical advice now, and acknowledge this alert."
+                               : rule.text;
+        return c.raise(c.make(rule, patient, "alert", Severity::red, episode.value("anchor", r.uid), readings,
+                              std::move(text), "both", true),
+                       c.now);
+      }
+      return c.close(request, "resolved", "resolved", t, {r.uid});
+    }
+    // Too late to be the repeat (or the deadline passed before the hub heard of it): the no-repeat policy
+    // ends the episode at its deadline or now, whichever came first, then the reading is judged afresh.
+    if (auto e = c.store.erase_rule_state(rule.id, patient, std::string(kEpisode)); !e) return e;
+    const TimePoint at = std::min(deadline, std::max(t, opened));
+    if (auto e = c.no_repeat(rule, patient, episode, at, "not repeated within the confirmation window"); !e) return e;
+  }
+
+  const Outcome outcome = rule.outcome(cls.band);
+  if (outcome == Outcome::none) return {};
+  if (outcome == Outcome::confirm && extreme(cls.band)) {
+    nlohmann::json episode = {{"opened_ms", to_epoch_ms(t)},
+                              {"deadline_ms", to_epoch_ms(t + rule.timing.repeat_deadline)},
+                              {"window_end_ms", to_epoch_ms(t + rule.timing.confirm_window)},
+                              {"direction", cls.band == Band::extreme_high ? "high" : "low"},
+                              {"anchor", r.uid},
+                              {"device", r.reading.device},
+                              {"values", values_text(r.reading)},
+                              {"readings", {r.uid}}};
+    if (t + rule.timing.repeat_deadline <= c.now) {
+      // Measured too long ago to be repeated now (a device's memory arriving late).
+      return c.no_repeat(rule, patient, episode, c.now, "received after its repeat deadline");
+    }
+    std::string text = "Your reading (" + values_text(r.reading) + ") is at an extreme level. Please rest and measure again now, within " +
+                       format_duration(rule.timing.confirm_window) + ".";
+    Alert request = c.make(rule, patient, "repeat-request", Severity::info, r.uid, {r.uid}, std::move(text), "patient",
+                           false);
+    request.deadline = t + rule.timing.repeat_deadline;
+    episode["request"] = request.id;
+    if (auto e = c.store.put_rule_state({rule.id, patient, std::string(kEpisode), episode.dump(),
+                                         t + rule.timing.repeat_deadline});
+        !e) {
+      return e;
+    }
+    return c.raise(std::move(request), c.now);
+  }
+  // An immediate alert, one open alert per rule, patient and band: a run of high readings is one alert.
+  const auto severity = severity_of(outcome == Outcome::confirm ? Outcome::amber : outcome);
+  const std::string key = "band:" + std::string(to_string(cls.band));
+  auto open = c.store.rule_state(rule.id, patient, key);
+  if (!open) return open.error();
+  if (*open) {
+    auto existing = c.store.find_alert((*open)->state_json);
+    if (!existing) return existing.error();
+    if (*existing && (*existing)->state == AlertState::open) return {};
+  }
+  const bool red = *severity == Severity::red;
+  std::string text = rule.text.empty() ? "Reading " + std::string(to_string(cls.band)) + " (" + values_text(r.reading) + ")."
+                                       : rule.text;
+  Alert a = c.make(rule, patient, "alert", *severity, r.uid, {r.uid}, std::move(text), red ? "both" : "clinician", red);
+  if (auto e = c.store.put_rule_state({rule.id, patient, key, a.id, std::nullopt}); !e) return e;
+  return c.raise(std::move(a), c.now);
+}
+
+Result<void> Engine::inactivity(Context& c, const Rule& rule, const StoredReading& r) {
+  const auto& patient = r.reading.patient;
+  const std::string key = rule.device ? "device:" + *rule.device : "kind:" + std::string(to_string(*rule.kind));
+  auto stored = c.store.rule_state(rule.id, patient, key);
+  if (!stored) return stored.error();
+  nlohmann::json state = nlohmann::json::object();
+  if (*stored) state = nlohmann::json::parse((*stored)->state_json, nullptr, false);
+  if (!state.is_object()) state = nlohmann::json::object();
+  const auto last = opt_time(state, "last_ms");
+  if (last && r.reading.time <= *last) return {};  // an older reading does not end a silence that came after it
+  if (auto notice = state.value("notice", std::string{}); !notice.empty()) {
+    if (auto e = c.close(notice, "data resumed", "closed", c.now, {r.uid}); !e) return e;
+    state.erase("notice");
+  }
+  state["last_ms"] = to_epoch_ms(r.reading.time);
+  state["last_uid"] = r.uid;
+  return c.store.put_rule_state({rule.id, patient, key, state.dump(), r.reading.time + rule.timing.inactive_after});
+}
+
+Result<void> Engine::trend(Context& c, const Rule& rule, const StoredReading& r) {
+  auto it = r.reading.values.find(rule.component);
+  if (it == r.reading.values.end()) return {};
+  const double v = it->second;
+  const auto& patient = r.reading.patient;
+  auto window = c.store.readings_between(patient, r.reading.kind, r.reading.time - rule.within, r.reading.time);
+  if (!window) return window.error();
+  // The baseline is the lowest (for a rise) or highest (for a fall) earlier reading in the window.
+  const StoredReading* base = nullptr;
+  for (const auto& w : *window) {
+    if (w.uid == r.uid) continue;
+    auto wv = w.reading.values.find(rule.component);
+    if (wv == w.reading.values.end()) continue;
+    if (!base || (rule.change > 0 ? wv->second < base->reading.values.at(rule.component)
+                                  : wv->second > base->reading.values.at(rule.component))) {
+      base = &w;
+    }
+  }
+  if (!base) return {};
+  const double delta = v - base->reading.values.at(rule.component);
+  const bool fired = rule.change > 0 ? delta >= rule.change - kEpsilon : delta <= rule.change + kEpsilon;
+  if (!fired) return {};
+  auto open = c.store.rule_state(rule.id, patient, "trend");
+  if (!open) return open.error();
+  if (*open) {
+    auto existing = c.store.find_alert((*open)->state_json);
+    if (!existing) return existing.error();
+    if (*existing && (*existing)->state == AlertState::open) return {};  // one open trend alert at a time
+  }
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s %s changed by %+.10g within %s (from %.10g to %.10g).",
+                std::string(to_string(r.reading.kind)).c_str(), rule.component.c_str(), delta,
+                format_duration(rule.within).c_str(), base->reading.values.at(rule.component), v);
+  const bool red = rule.severity == Severity::red;
+  Alert a = c.make(rule, patient, "alert", rule.severity, r.uid, {base->uid, r.uid}, rule.text.empty() ? buf : rule.text,
+                   red ? "both" : "clinician", red);
+  if (auto e = c.store.put_rule_state({rule.id, patient, "trend", a.id, std::nullopt}); !e) return e;
+  return c.raise(std::move(a), c.now);
+}
+
+Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) {
+  const auto rules = this->rules();
+  Context c{*rules, store, now, {}};
+  auto due = store.rule_states_due(now);
+  if (!due) return due.error();
+  for (const auto& s : *due) {
+    const Rule* rule = rules->find(s.rule, s.patient);
+    if (!rule) {
+      // The rule was removed by a reload: its pending deadline has no policy left to apply.
+      log_.notice("rules", "dropping state of removed rule " + s.rule + " for " + s.patient + " (" + s.key + ")");
+      if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
+      continue;
+    }
+    const auto state = nlohmann::json::parse(s.state_json, nullptr, false);
+    if (s.key == kEpisode) {
+      if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
+      if (auto e = c.no_repeat(*rule, s.patient, state, *s.due, "not repeated before its deadline"); !e) return e.error();
+    } else if (s.key.starts_with("kind:") || s.key.starts_with("device:")) {
+      const auto last = opt_time(state, "last_ms");
+      const std::string what = s.key.starts_with("kind:") ? s.key.substr(5) + " readings" : "readings from device " + s.key.substr(7);
+      std::string text = rule->text.empty()
+                             ? "No " + what + " for " + format_duration(rule->timing.inactive_after) + " (last " +
+                                   (last ? format_rfc3339(*last) : std::string("never")) + ")."
+                             : rule->text;
+      Alert a = c.make(*rule, s.patient, "inactivity", rule->severity, s.key + "@" + std::to_string(last ? to_epoch_ms(*last) : 0),
+                       {state.value("last_uid", std::string{})}, std::move(text), "clinician",
+                       rule->severity == Severity::red);
+      if (a.readings.front().empty()) a.readings.clear();
+      nlohmann::json next = state.is_object() ? state : nlohmann::json::object();
+      next["notice"] = a.id;
+      if (auto e = store.put_rule_state({s.rule, s.patient, s.key, next.dump(), std::nullopt}); !e) return e.error();
+      if (auto e = c.raise(std::move(a), *s.due); !e) return e.error();
+    } else {
+      if (auto e = store.put_rule_state({s.rule, s.patient, s.key, s.state_json, std::nullopt}); !e) return e.error();
+    }
+  }
+  auto alerts = store.alerts_due(now);
+  if (!alerts) return alerts.error();
+  for (auto a : *alerts) {
+    const Rule* rule = rules->find(a.rule, a.patient);
+    const Timing& timing = rule ? rule->timing : rules->defaults;
+    if (!a.escalated && a.escalate_at && *a.escalate_at <= now) {
+      a.escalated = true;
+      if (auto e = c.change(a, "escalation", *a.escalate_at); !e) return e.error();
+    }
+    if (a.next_reminder && *a.next_reminder <= now) {
+      const TimePoint at = *a.next_reminder;
+      ++a.reminders;
+      a.next_reminder = now + timing.reminder_every;  // missed reminders (hub off) collapse into one
+      if (auto e = c.change(a, "reminder", at); !e) return e.error();
+    }
+  }
+  if (!c.events.empty()) counters_.add("rules_tick_events", c.events.size());
+  return std::move(c.events);
+}
+
+Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const std::string& id, TimePoint now) {
+  auto found = store.find_alert(id);
+  if (!found) return found.error();
+  if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
+  Alert a = **found;
+  if (a.state == AlertState::closed) return make_error(Errc::invalid_argument, "alert " + id + " is already closed");
+  if (a.state == AlertState::acknowledged) return std::vector<AlertEvent>{};
+  a.state = AlertState::acknowledged;
+  a.acknowledged = now;
+  a.next_reminder.reset();  // reminders stop; a pending escalation too: the patient has responded
+  a.escalate_at.reset();
+  if (auto r = store.put_alert(a); !r) return r.error();
+  return std::vector<AlertEvent>{{"acknowledged", now, a}};
+}
+
+Result<std::vector<AlertEvent>> Engine::close(StoreWriter& store, const std::string& id, TimePoint now) {
+  auto found = store.find_alert(id);
+  if (!found) return found.error();
+  if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
+  Alert a = **found;
+  if (a.state == AlertState::closed) return std::vector<AlertEvent>{};
+  a.state = AlertState::closed;
+  a.closed = now;
+  a.resolution = "closed";
+  a.next_reminder.reset();
+  a.escalate_at.reset();
+  if (auto r = store.put_alert(a); !r) return r.error();
+  return std::vector<AlertEvent>{{"closed", now, a}};
+}
+
+}  // namespace carehub::rules

@@ -1,0 +1,65 @@
+#pragma once
+// The rules engine: evaluates each new reading against the patient's rules inside the pipeline's
+// transaction, and fires deadlines, reminders, escalations and inactivity notices from tick(). All of
+// its state lives in the store (rule_state, alerts), none in memory, so a restart or a rolled-back
+// transaction can never leave it out of step with the readings; reloading rules keeps every open
+// episode (its deadline was fixed when it opened).
+//
+// Decisions (docs/rules.md explains them to clinicians):
+// - Readings are judged per patient (the registry attributes each device to a patient), so two patients
+//   on one hub never confirm each other's readings, and a repeat from another device of the same patient
+//   counts: the second cuff confirms the first.
+// - Duplicates never reach the engine (the pipeline stores a measurement once). Within one batch,
+//   readings are judged in order of their own time, not arrival.
+// - Windows are measured on reading times. A reading older than an open episode's first reading is
+//   history: it neither confirms nor resolves it. A reading after the confirmation window is too late to
+//   be the repeat: the episode ends with the no-repeat policy and the reading is judged afresh.
+// - An extreme reading already older than the repeat deadline (a device emptying its memory) cannot be
+//   repeated: the no-repeat policy applies at once instead of asking the patient.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "core/batch_hook.hpp"
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "rules/rule_set.hpp"
+
+namespace carehub::rules {
+
+class Engine final : public BatchHook {
+ public:
+  Engine(RuleSet rules, Logger& log, Counters& counters);
+
+  // Thread-safe (SIGHUP): the next transaction uses the new rules; stored episodes carry on.
+  void set_rules(RuleSet rules);
+  std::shared_ptr<const RuleSet> rules() const;
+
+  Result<std::vector<AlertEvent>> in_transaction(StoreWriter& store, const std::vector<StoredReading>& inserted,
+                                                 TimePoint now) override;
+  Result<std::vector<AlertEvent>> tick(StoreWriter& store, TimePoint now) override;
+
+  // The patient (MQTT) or a technician (carehubctl alerts ack) acknowledges: reminders stop. Acknowledging
+  // twice is not an error and changes nothing; a closed alert cannot be acknowledged.
+  Result<std::vector<AlertEvent>> acknowledge(StoreWriter& store, const std::string& id, TimePoint now);
+  // Ends an alert's life (a clinician dealt with it).
+  Result<std::vector<AlertEvent>> close(StoreWriter& store, const std::string& id, TimePoint now);
+
+ private:
+  struct Context;
+  Result<void> evaluate(Context& c, const StoredReading& r);
+  Result<void> bands(Context& c, const Rule& rule, const StoredReading& r);
+  Result<void> inactivity(Context& c, const Rule& rule, const StoredReading& r);
+  Result<void> trend(Context& c, const Rule& rule, const StoredReading& r);
+
+  Logger& log_;
+  Counters& counters_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const RuleSet> rules_;
+};
+
+// Deterministic alert ids: the same episode gets the same id after a restart or a replay.
+std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor);
+
+}  // namespace carehub::rules

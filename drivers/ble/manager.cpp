@@ -1,0 +1,807 @@
+#include "drivers/ble/manager.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "core/json_check.hpp"
+#include "drivers/ble/address.hpp"
+#include "drivers/ble/convert.hpp"
+#include "drivers/gatt/decode.hpp"
+
+namespace carehub::ble {
+namespace {
+
+constexpr std::uint16_t kCurrentTime = 0x2A2B;
+constexpr std::string_view kLog = "ble";
+
+nlohmann::json optional_time(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+std::string hex(const std::vector<std::uint8_t>& bytes) {
+  std::string out;
+  char buf[3];
+  for (auto b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", static_cast<unsigned>(b));
+    out += buf;
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The health services a technician looks for in a scan.
+std::string_view service_name(std::uint16_t uuid) {
+  switch (uuid) {
+    case 0x1808: return "glucose";
+    case 0x1809: return "health-thermometer";
+    case 0x180D: return "heart-rate";
+    case 0x180F: return "battery";
+    case 0x1810: return "blood-pressure";
+    case 0x181D: return "weight-scale";
+    case 0x1822: return "pulse-oximeter";
+    default: return {};
+  }
+}
+
+// Current Time characteristic: Exact Time 256 (Day Date Time + fractions) and the adjust reason.
+std::vector<std::uint8_t> current_time_value(TimePoint now, bool utc) {
+  const std::time_t secs = static_cast<std::time_t>(to_epoch_ms(now) / 1000);
+  std::tm tm{};
+  if (utc) gmtime_r(&secs, &tm);
+  else localtime_r(&secs, &tm);
+  const auto year = static_cast<unsigned>(tm.tm_year + 1900);
+  const auto weekday = static_cast<std::uint8_t>(tm.tm_wday == 0 ? 7 : tm.tm_wday);  // 1 Monday .. 7 Sunday
+  return {static_cast<std::uint8_t>(year & 0xFF), static_cast<std::uint8_t>(year >> 8),
+          static_cast<std::uint8_t>(tm.tm_mon + 1), static_cast<std::uint8_t>(tm.tm_mday),
+          static_cast<std::uint8_t>(tm.tm_hour), static_cast<std::uint8_t>(tm.tm_min),
+          static_cast<std::uint8_t>(tm.tm_sec), weekday,
+          0x00,   // fractions256
+          0x01};  // adjust reason: manual time update
+}
+
+}  // namespace
+
+std::string_view to_string(SessionState s) {
+  switch (s) {
+    case SessionState::absent: return "absent";
+    case SessionState::idle: return "idle";
+    case SessionState::connecting: return "connecting";
+    case SessionState::resolving: return "resolving";
+    case SessionState::subscribed: return "subscribed";
+    case SessionState::backoff: return "backoff";
+  }
+  return "unknown";
+}
+
+Manager::Manager(Bluez& bluez, const BleConfig& config, const SourceContext& context)
+    : bluez_(bluez),
+      config_(config),
+      context_(context),
+      agent_([this](const std::string& path) { return by_path(path) != nullptr; }) {}
+
+Result<void> Manager::start(const std::vector<Device>& registry) {
+  for (const auto& dev : registry) {
+    const auto address = address_of_id(dev.id);
+    if (address.empty()) continue;  // another driver's device
+    DeviceSession d;
+    d.device = dev;
+    if (d.device.address.empty()) d.device.address = address;
+    devices_[address] = std::move(d);
+  }
+  if (auto r = bluez_.subscribe(*this); !r) return r;
+  resync();
+  return {};
+}
+
+std::chrono::milliseconds Manager::backoff(int failures) const {
+  auto delay = config_.backoff_base;
+  for (int i = 1; i < failures && delay < config_.backoff_cap; ++i) delay *= 2;
+  return std::min(delay, config_.backoff_cap);
+}
+
+void Manager::schedule_resync() { resync_at_ = now() + backoff(std::max(adapter_failures_, 1)); }
+
+void Manager::lost(const std::string& why) {
+  if (adapter_state_ != why) context_.log.warning(kLog, why);
+  bluez_present_ = bluez_.bluez_present();
+  adapter_present_ = false;
+  powered_ = false;
+  discovering_ = false;
+  adapter_state_ = why;
+  objects_.clear();
+  for (auto& [address, d] : devices_) {
+    d.path.clear();
+    d.subscribed.clear();
+    d.state = SessionState::absent;
+  }
+  auto pairing = std::move(pairing_);
+  pairing_.clear();
+  for (auto& [path, done] : pairing) {
+    agent_.done(path);
+    done(make_error(Errc::unavailable, "pairing interrupted: " + why));
+  }
+}
+
+void Manager::resync() {
+  resync_at_.reset();
+  if (!bluez_.bluez_present()) {
+    agent_registered_ = false;
+    lost("bluetoothd is not running (no org.bluez on the bus)");
+    ++adapter_failures_;
+    schedule_resync();  // NameOwnerChanged normally wakes us first; this is the safety net
+    return;
+  }
+  bluez_present_ = true;
+  auto tree = bluez_.managed_objects();
+  if (!tree) {
+    ++adapter_failures_;
+    adapter_state_ = "cannot list BlueZ objects: " + tree.error().message;
+    context_.log.warning(kLog, adapter_state_);
+    schedule_resync();
+    return;
+  }
+  objects_ = std::move(*tree);
+  if (!agent_registered_) {
+    if (auto r = bluez_.register_agent(agent_); r) agent_registered_ = true;
+    else context_.log.warning(kLog, "pairing agent not registered: " + r.error().message);
+  }
+  auto adapter = objects_.find(adapter_path());
+  if (adapter == objects_.end() || !adapter->second.count(std::string(kAdapterInterface))) {
+    const auto why = "adapter " + config_.adapter + " not found";
+    lost(why);
+    bluez_present_ = true;
+    ++adapter_failures_;
+    schedule_resync();
+    return;
+  }
+  adapter_present_ = true;
+  const auto& props = adapter->second[std::string(kAdapterInterface)];
+  powered_ = get_bool(props, "Powered").value_or(false);
+  discovering_ = get_bool(props, "Discovering").value_or(false);
+  if (!powered_) {
+    // rfkill or a technician may have switched it off; ask once per resync, the Powered signal follows.
+    if (auto r = bluez_.set_powered(adapter_path(), true); !r) {
+      adapter_state_ = "adapter " + config_.adapter + " is powered off: " + r.error().message;
+      ++adapter_failures_;
+      schedule_resync();
+      return;
+    }
+    powered_ = true;
+  }
+  ensure_discovery();
+  for (auto& [address, d] : devices_) {
+    d.path = path_of_address(address).value_or("");
+    if (d.path.empty()) {
+      d.state = SessionState::absent;
+      continue;
+    }
+    if (d.state == SessionState::absent) d.state = SessionState::idle;
+    evaluate(d);
+  }
+}
+
+void Manager::ensure_discovery() {
+  if (!adapter_present_ || !powered_ || discovering_) {
+    if (adapter_present_ && powered_) adapter_state_ = "ready";
+    return;
+  }
+  // SetDiscoveryFilter must come first: BlueZ applies the filter when a discovery session starts.
+  auto filter = bluez_.set_discovery_filter(adapter_path(), config_.filter);
+  auto started = filter ? bluez_.start_discovery(adapter_path()) : Result<void>(filter.error());
+  if (!started) {
+    ++adapter_failures_;
+    adapter_state_ = is_in_progress(started.error())
+                         ? "adapter busy (" + started.error().message + "), retrying discovery"
+                         : "discovery failed: " + started.error().message;
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:discovery", adapter_state_);
+    schedule_resync();
+    return;
+  }
+  discovering_ = true;
+  adapter_failures_ = 0;
+  adapter_state_ = "ready";
+}
+
+std::optional<std::string> Manager::path_of_address(const std::string& address) const {
+  const auto prefix = adapter_path() + "/";
+  for (const auto& [path, ifaces] : objects_) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    auto dev = ifaces.find(std::string(kDeviceInterface));
+    if (dev == ifaces.end()) continue;
+    if (normalise_address(get_string(dev->second, "Address").value_or("")) == address) return path;
+  }
+  return std::nullopt;
+}
+
+DeviceSession* Manager::by_path(const std::string& path) {
+  if (path.empty()) return nullptr;
+  for (auto& [address, d] : devices_) {
+    if (d.path == path) return &d;
+  }
+  return nullptr;
+}
+
+DeviceSession* Manager::owner_of(const std::string& object_path) {
+  for (auto& [address, d] : devices_) {
+    if (!d.path.empty() && object_path.size() > d.path.size() && object_path.rfind(d.path + "/", 0) == 0) return &d;
+  }
+  return nullptr;
+}
+
+std::optional<std::uint16_t> Manager::uuid_of(const std::string& path) const {
+  auto obj = objects_.find(path);
+  if (obj == objects_.end()) return std::nullopt;
+  auto ch = obj->second.find(std::string(kCharacteristicInterface));
+  if (ch == obj->second.end()) return std::nullopt;
+  return sig_uuid16(get_string(ch->second, "UUID").value_or(""));
+}
+
+std::vector<std::string> Manager::characteristics_of(const std::string& device_path) const {
+  std::vector<std::string> out;
+  const auto prefix = device_path + "/";
+  for (const auto& [path, ifaces] : objects_) {
+    if (path.rfind(prefix, 0) == 0 && ifaces.count(std::string(kCharacteristicInterface))) out.push_back(path);
+  }
+  return out;
+}
+
+void Manager::evaluate(DeviceSession& d) {
+  if (d.path.empty()) {
+    d.state = SessionState::absent;
+    return;
+  }
+  switch (d.state) {
+    case SessionState::connecting:
+    case SessionState::resolving:
+    case SessionState::subscribed: return;
+    case SessionState::backoff:
+      if (now() < d.retry_at) return;
+      break;
+    default: break;
+  }
+  if (!adapter_present_ || !powered_) return;
+  const auto& props = objects_[d.path][std::string(kDeviceInterface)];
+  if (get_bool(props, "Connected").value_or(false)) {
+    // Connected already (BlueZ reconnected a bonded device by itself): go straight to the services.
+    d.state = SessionState::resolving;
+    d.resolve_deadline = now() + config_.resolve_timeout;
+    if (get_bool(props, "ServicesResolved").value_or(false)) subscribe(d);
+    return;
+  }
+  start_connect(d);
+}
+
+void Manager::start_connect(DeviceSession& d) {
+  d.state = SessionState::connecting;
+  d.resolve_deadline = now() + config_.resolve_timeout;
+  context_.log.debug(kLog, d.device.address + ": connecting");
+  const auto address = d.device.address;
+  bluez_.connect(d.path, [this, address](Result<void> r) {
+    auto it = devices_.find(address);
+    if (it == devices_.end()) return;
+    auto& dev = it->second;
+    if (dev.state != SessionState::connecting) return;  // signals got there first, or the device went away
+    if (!r && !is_already_done(r.error())) {
+      fail(dev, "connect: " + r.error().message, false);
+      return;
+    }
+    dev.state = SessionState::resolving;
+    dev.resolve_deadline = now() + config_.resolve_timeout;
+    if (get_bool(objects_[dev.path][std::string(kDeviceInterface)], "ServicesResolved").value_or(false)) subscribe(dev);
+  });
+}
+
+void Manager::fail(DeviceSession& d, const std::string& why, bool disconnect) {
+  ++d.failures;
+  d.last_error = why;
+  d.subscribed.clear();
+  if (disconnect && !d.path.empty()) (void)bluez_.disconnect(d.path);
+  d.state = d.path.empty() ? SessionState::absent : SessionState::backoff;
+  const auto delay = backoff(d.failures);
+  d.retry_at = now() + delay;
+  context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":session",
+                            d.device.address + ": " + why + "; retrying in " + std::to_string(delay.count()) + " ms");
+}
+
+void Manager::subscribe(DeviceSession& d) {
+  d.subscribed.clear();
+  std::string racp, cts;
+  bool glucose = false;
+  for (const auto& c : characteristics_of(d.path)) {
+    const auto uuid = uuid_of(c);
+    if (!uuid) continue;
+    if (*uuid == kCurrentTime) {
+      cts = c;
+      continue;
+    }
+    if (*uuid == gatt::uuid::kRecordAccessControlPoint) {
+      racp = c;
+      continue;
+    }
+    if (*uuid == gatt::uuid::kDateTime || gatt::characteristic_name(*uuid).empty()) continue;
+    const auto flags = get_strings(objects_[c][std::string(kCharacteristicInterface)], "Flags");
+    if (!contains(flags, "notify") && !contains(flags, "indicate")) continue;
+    glucose = glucose || *uuid == gatt::uuid::kGlucoseMeasurement;
+    // Our PropertiesChanged match was added before anything else, so no value sent right after
+    // StartNotify can slip past; the path is listed first so such a value is accepted.
+    d.subscribed.push_back(c);
+    if (auto r = bluez_.start_notify(c); !r && !is_in_progress(r.error()) && !is_already_done(r.error())) {
+      fail(d, "StartNotify " + std::string(gatt::characteristic_name(*uuid)) + ": " + r.error().message, true);
+      return;
+    }
+  }
+  if (d.subscribed.empty()) {
+    fail(d, "no health measurement characteristic with notify/indicate found", true);
+    return;
+  }
+  const auto& opts = config_.options_for(d.device.address);
+  if (!cts.empty() && opts.current_time) {
+    if (auto r = bluez_.write_value(cts, current_time_value(context_.clock.now(), config_.time.device_time_utc)); !r) {
+      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":cts",
+                                d.device.address + ": could not set the device clock: " + r.error().message);
+    }
+  }
+  if (!racp.empty() && opts.racp) {
+    d.subscribed.push_back(racp);  // the device indicates its answer (number of records, response code)
+    auto r = bluez_.start_notify(racp);
+    if (r || is_in_progress(r.error()) || is_already_done(r.error())) {
+      // "Report stored records": with a sequence filter (glucose) only those newer than the newest
+      // stored, else all of them and the resend guard drops what is already stored.
+      std::vector<std::uint8_t> request{0x01, 0x01};
+      if (glucose && d.device.newest_sequence) {
+        const auto from = static_cast<std::uint16_t>(*d.device.newest_sequence + 1);
+        request = {0x01, 0x03, 0x01, static_cast<std::uint8_t>(from & 0xFF), static_cast<std::uint8_t>(from >> 8)};
+      }
+      r = bluez_.write_value(racp, request);
+    }
+    if (!r) {
+      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp",
+                                d.device.address + ": stored records not requested: " + r.error().message);
+    }
+  }
+  d.state = SessionState::subscribed;
+  d.failures = 0;
+  d.last_error.clear();
+  ++d.sessions;
+  d.last_seen = context_.clock.now();
+  context_.log.info(kLog, d.device.address + " (" + d.device.id + "): subscribed to " +
+                              std::to_string(d.subscribed.size()) + " characteristic(s)");
+}
+
+void Manager::on_bluez_owner(bool present) {
+  if (!present) {
+    agent_registered_ = false;  // a restarted bluetoothd knows no agents; an adapter coming back keeps them
+    lost("bluetoothd stopped (org.bluez left the bus)");
+    return;
+  }
+  context_.log.notice(kLog, "bluetoothd (re)appeared: finding the adapter and devices again");
+  adapter_failures_ = 0;
+  resync();
+}
+
+void Manager::on_interfaces_added(const std::string& path, const Interfaces& added) {
+  for (const auto& [iface, props] : added) {
+    auto& mine = objects_[path][iface];
+    for (const auto& [k, v] : props) mine[k] = v;
+  }
+  if (path == adapter_path() && added.count(std::string(kAdapterInterface))) {
+    context_.log.notice(kLog, "adapter " + config_.adapter + " appeared");
+    adapter_failures_ = 0;
+    resync();
+    return;
+  }
+  auto dev = added.find(std::string(kDeviceInterface));
+  if (dev == added.end()) return;
+  const auto address = normalise_address(get_string(dev->second, "Address").value_or(""));
+  auto it = devices_.find(address);
+  if (it == devices_.end() || path.rfind(adapter_path() + "/", 0) != 0) return;
+  auto& d = it->second;
+  d.path = path;
+  d.last_seen = context_.clock.now();
+  if (d.state == SessionState::absent) d.state = SessionState::idle;
+  evaluate(d);
+}
+
+void Manager::on_interfaces_removed(const std::string& path, const std::vector<std::string>& interfaces) {
+  auto obj = objects_.find(path);
+  if (obj != objects_.end()) {
+    for (const auto& i : interfaces) obj->second.erase(i);
+    if (obj->second.empty()) objects_.erase(obj);
+  }
+  const auto drop_children = [this](const std::string& parent) {
+    for (auto it = objects_.begin(); it != objects_.end();) {
+      it = it->first.rfind(parent + "/", 0) == 0 ? objects_.erase(it) : std::next(it);
+    }
+  };
+  if (path == adapter_path() && contains(interfaces, kAdapterInterface)) {
+    drop_children(path);
+    lost("adapter " + config_.adapter + " disappeared");
+    bluez_present_ = true;
+    ++adapter_failures_;
+    schedule_resync();
+    return;
+  }
+  if (contains(interfaces, kDeviceInterface)) {
+    drop_children(path);
+    if (auto* d = by_path(path)) {
+      context_.log.info(kLog, d->device.address + ": BlueZ no longer lists the device");
+      d->path.clear();
+      d->subscribed.clear();
+      d->state = SessionState::absent;
+    }
+  }
+}
+
+void Manager::on_properties_changed(const std::string& path, const std::string& interface, const Properties& changed) {
+  auto obj = objects_.find(path);
+  if (obj != objects_.end()) {
+    auto& mine = obj->second[interface];
+    for (const auto& [k, v] : changed) mine[k] = v;
+  }
+  if (interface == kAdapterInterface) {
+    if (path != adapter_path()) return;
+    if (auto p = get_bool(changed, "Powered")) {
+      powered_ = *p;
+      if (!*p) {
+        discovering_ = false;
+        adapter_state_ = "adapter " + config_.adapter + " powered off";
+        context_.log.warning(kLog, adapter_state_);
+        schedule_resync();
+      }
+    }
+    if (auto disc = get_bool(changed, "Discovering")) {
+      discovering_ = *disc;
+      // Someone (or BlueZ after an error) stopped discovery: devices that advertise briefly would be
+      // missed, so take it up again, paced by the backoff.
+      if (!*disc && adapter_present_ && powered_ && !resync_at_) schedule_resync();
+    }
+    return;
+  }
+  if (interface == kCharacteristicInterface) {
+    auto value = get_bytes(changed, "Value");
+    if (!value) return;
+    if (auto* d = owner_of(path)) on_value(*d, path, *value);
+    return;
+  }
+  if (interface == kBatteryInterface) {
+    if (auto* d = by_path(path)) {
+      if (auto pct = get_int(changed, "Percentage")) d->battery = *pct;
+    }
+    return;
+  }
+  if (interface != kDeviceInterface) return;
+  auto* d = by_path(path);
+  if (!d) return;
+  d->last_seen = context_.clock.now();
+  if (auto rssi = get_int(changed, "RSSI")) d->rssi = *rssi;
+  if (auto connected = get_bool(changed, "Connected")) {
+    if (!*connected && (d->state == SessionState::resolving || d->state == SessionState::subscribed)) {
+      // Health devices disconnect after sending; the next advertisement brings them back.
+      context_.log.info(kLog, d->device.address + ": disconnected");
+      d->subscribed.clear();
+      d->state = SessionState::idle;
+    } else if (*connected && (d->state == SessionState::idle || d->state == SessionState::backoff ||
+                              d->state == SessionState::absent)) {
+      d->state = SessionState::resolving;
+      d->resolve_deadline = now() + config_.resolve_timeout;
+    }
+  }
+  if (get_bool(changed, "ServicesResolved").value_or(false) &&
+      (d->state == SessionState::connecting || d->state == SessionState::resolving)) {
+    subscribe(*d);
+    return;
+  }
+  // An advertisement (RSSI, manufacturer or service data) means the device is in range right now.
+  const bool advertised = changed.count("RSSI") || changed.count("ManufacturerData") || changed.count("ServiceData");
+  if (advertised && (d->state == SessionState::idle || d->state == SessionState::backoff)) evaluate(*d);
+}
+
+void Manager::on_value(DeviceSession& d, const std::string& characteristic, const std::vector<std::uint8_t>& value) {
+  if (!contains(d.subscribed, characteristic)) return;
+  const auto uuid = uuid_of(characteristic);
+  if (!uuid) return;
+  const auto received = context_.clock.now();
+  d.last_seen = received;
+  auto decoded = gatt::decode(*uuid, value);
+  if (!decoded) {
+    if (decoded.error().kind == gatt::ErrorKind::unsupported) {
+      context_.log.debug(kLog, d.device.address + ": ignored: " + decoded.error().detail);
+      return;
+    }
+    ++d.malformed;
+    context_.counters.add("ble_malformed_packets");
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":malformed",
+                              d.device.address + ": " + std::string(gatt::to_string(decoded.error().kind)) + " " +
+                                  std::string(gatt::characteristic_name(*uuid)) + " packet dropped (" +
+                                  decoded.error().detail + "): " + hex(value));
+    return;
+  }
+  if (*uuid == gatt::uuid::kRecordAccessControlPoint) {
+    if (const auto* rc = std::get_if<gatt::RacpResponseCode>(&*decoded)) {
+      context_.log.info(kLog, d.device.address + ": stored records: " +
+                                  std::string(gatt::racp_response_code_name(rc->response_code)));
+    }
+    return;
+  }
+  auto conv = convert(*decoded, d.device.id, received, config_.time);
+  if (conv.readings.empty()) {
+    ++d.unusable;
+    context_.counters.add("ble_unusable_values");
+    context_.log.rate_limited(LogLevel::info, kLog, "ble:" + d.device.address + ":unusable",
+                              d.device.address + ": no reading: " + conv.skipped);
+    return;
+  }
+  // Resend guard: a record not newer than the newest stored from this device was stored before.
+  bool resent = false;
+  bool marks = false;
+  if (conv.sequence) {
+    resent = d.device.newest_sequence && *conv.sequence <= *d.device.newest_sequence;
+    if (!resent) {
+      d.device.newest_sequence = *conv.sequence;
+      marks = true;
+    }
+  } else if (conv.device_time) {
+    // Strictly older only: two records with the same second are told apart by their values, which
+    // the pipeline's identity (reading_uid) does.
+    resent = d.device.newest_record && *conv.device_time < *d.device.newest_record;
+  }
+  if (resent) {
+    ++d.resent;
+    context_.counters.add("ble_resent_dropped");
+    context_.log.debug(kLog, d.device.address + ": dropped a record resent from the device's memory");
+    return;
+  }
+  if (conv.device_time && (!d.device.newest_record || *conv.device_time > *d.device.newest_record)) {
+    d.device.newest_record = conv.device_time;
+    marks = true;
+  }
+  ingest(d, std::move(conv.readings), marks);
+}
+
+void Manager::ingest(DeviceSession& d, std::vector<Reading> readings, bool persist_marks) {
+  d.readings += readings.size();
+  d.last_reading = context_.clock.now();
+  context_.counters.add("ble_readings", readings.size());
+  ingests_.push_back({d.device.address, context_.sink.ingest(std::move(readings))});
+  // Queued after the readings, so the mark is never durable before what it covers.
+  if (persist_marks) persist(d.device);
+}
+
+std::shared_future<Result<void>> Manager::persist(const Device& device) {
+  auto f = context_.sink.upsert_device(device).share();
+  registry_writes_.push_back(f);
+  return f;
+}
+
+void Manager::collect_ingests(bool wait) {
+  const auto ready = [wait](const auto& f) {
+    return wait || f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  };
+  for (auto it = ingests_.begin(); it != ingests_.end();) {
+    if (!ready(it->result)) {
+      ++it;
+      continue;
+    }
+    auto r = it->result.get();
+    if (!r) {
+      context_.log.error(kLog, it->address + ": readings not stored: " + r.error().message);
+    } else {
+      for (std::size_t i = 0; i < r->status.size(); ++i) {
+        if (r->status[i] != IngestStatus::rejected) continue;
+        context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + it->address + ":rejected",
+                                  it->address + ": reading refused: " + r->errors[i]);
+      }
+    }
+    it = ingests_.erase(it);
+  }
+  for (auto it = registry_writes_.begin(); it != registry_writes_.end();) {
+    if (!ready(*it)) {
+      ++it;
+      continue;
+    }
+    if (auto r = it->get(); !r) context_.log.error(kLog, "device registry not updated: " + r.error().message);
+    it = registry_writes_.erase(it);
+  }
+}
+
+void Manager::tick(SteadyTime t) {
+  collect_ingests(false);
+  if (resync_at_ && t >= *resync_at_) resync();
+  for (auto& [address, d] : devices_) {
+    if ((d.state == SessionState::connecting || d.state == SessionState::resolving) && t >= d.resolve_deadline) {
+      fail(d, "services not resolved within " + std::to_string(config_.resolve_timeout.count()) + " ms", true);
+    } else if (d.state == SessionState::backoff && t >= d.retry_at) {
+      evaluate(d);
+    }
+  }
+}
+
+std::optional<SteadyTime> Manager::next_deadline() const {
+  std::optional<SteadyTime> next = resync_at_;
+  const auto consider = [&next](SteadyTime t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [address, d] : devices_) {
+    if (d.state == SessionState::connecting || d.state == SessionState::resolving) consider(d.resolve_deadline);
+    if (d.state == SessionState::backoff) consider(d.retry_at);
+  }
+  // Pipeline results arrive on another thread: look again shortly.
+  if (!ingests_.empty() || !registry_writes_.empty()) consider(now() + std::chrono::milliseconds(20));
+  return next;
+}
+
+Result<void> Manager::scan_begin() {
+  if (!adapter_present_) return make_error(Errc::unavailable, "cannot scan: " + adapter_state_);
+  ensure_discovery();
+  if (!discovering_) return make_error(Errc::unavailable, "cannot scan: " + adapter_state_);
+  return {};
+}
+
+nlohmann::json Manager::scan_results() const {
+  nlohmann::json out = nlohmann::json::array();
+  const auto prefix = adapter_path() + "/";
+  for (const auto& [path, ifaces] : objects_) {
+    if (path.rfind(prefix, 0) != 0) continue;
+    auto dev = ifaces.find(std::string(kDeviceInterface));
+    if (dev == ifaces.end()) continue;
+    const auto& p = dev->second;
+    const auto address = normalise_address(get_string(p, "Address").value_or(""));
+    nlohmann::json services = nlohmann::json::array();
+    for (const auto& u : get_strings(p, "UUIDs")) {
+      if (auto u16 = sig_uuid16(u); u16 && !service_name(*u16).empty()) services.push_back(service_name(*u16));
+    }
+    auto name = get_string(p, "Name");
+    if (!name) name = get_string(p, "Alias");
+    out.push_back({{"address", address},
+                   {"name", name.value_or("")},
+                   {"rssi", get_int(p, "RSSI") ? nlohmann::json(*get_int(p, "RSSI")) : nlohmann::json(nullptr)},
+                   {"services", services},
+                   {"paired", get_bool(p, "Paired").value_or(false)},
+                   {"registered", devices_.count(address) != 0}});
+  }
+  return out;
+}
+
+void Manager::pair(const std::string& address, const std::string& category, std::optional<std::uint32_t> passkey,
+                   PairDone done) {
+  if (!adapter_present_) return done(make_error(Errc::unavailable, "cannot pair: " + adapter_state_));
+  const auto path = path_of_address(address);
+  if (!path) {
+    return done(make_error(Errc::not_found, address + " is not in range: put it in pairing mode and run `carehubctl "
+                                                      "devices scan` until it is listed"));
+  }
+  if (pairing_.count(*path)) return done(make_error(Errc::unavailable, "a pairing with " + address + " is already running"));
+  agent_.expect(*path, passkey);
+  pairing_[*path] = std::move(done);
+  const auto p = *path;
+  if (get_bool(objects_[p][std::string(kDeviceInterface)], "Paired").value_or(false)) {
+    finish_pair(p, address, category, {});  // bonded before (re-registering after forget or a new kit)
+    return;
+  }
+  context_.log.notice(kLog, "pairing " + address + " (" + category + ")");
+  bluez_.pair(p, [this, p, address, category](Result<void> r) { finish_pair(p, address, category, std::move(r)); });
+}
+
+void Manager::finish_pair(const std::string& path, const std::string& address, const std::string& category,
+                          Result<void> paired) {
+  auto it = pairing_.find(path);
+  if (it == pairing_.end()) return;  // interrupted (bluetoothd went away) and already answered
+  auto done = std::move(it->second);
+  pairing_.erase(it);
+  agent_.done(path);
+  if (!paired && !is_already_done(paired.error())) {
+    return done(make_error(is_in_progress(paired.error()) ? Errc::unavailable : Errc::io,
+                           "pairing " + address + " failed: " + paired.error().message));
+  }
+  // Trusted: BlueZ then lets the device reconnect by itself, with no agent in the loop.
+  if (auto r = bluez_.set_trusted(path, true); !r) {
+    return done(make_error(Errc::io, "pairing " + address + ": could not trust it: " + r.error().message));
+  }
+  const auto& props = objects_[path][std::string(kDeviceInterface)];
+  auto name = get_string(props, "Name");
+  if (!name) name = get_string(props, "Alias");
+  auto existing = devices_.find(address);
+  DeviceSession d = existing != devices_.end() ? existing->second : DeviceSession{};
+  d.device.id = device_id(address);
+  d.device.address = address;
+  d.device.name = name.value_or("");
+  const auto& opts = config_.options_for(address);
+  d.device.model = !opts.model.empty() ? opts.model : d.device.name;
+  d.device.category = category;
+  if (d.device.patient.empty()) d.device.patient = context_.patient;  // a re-pair keeps an assignment
+  d.device.last_seen = context_.clock.now();
+  d.path = path;
+  if (d.state == SessionState::absent) d.state = SessionState::idle;
+  auto stored = persist(d.device);
+  auto& mine = devices_[address] = std::move(d);
+  context_.log.notice(kLog, "paired " + address + " as " + mine.device.id + " (" + category + ", " +
+                                mine.device.model + ") for " + mine.device.patient);
+  done(Registered{mine.device, stored});
+  evaluate(mine);
+}
+
+Result<Registered> Manager::assign(const std::string& address, const std::string& patient) {
+  auto it = devices_.find(address);
+  if (it == devices_.end()) return make_error(Errc::not_found, address + " is not a registered BLE device");
+  it->second.device.patient = patient;
+  context_.log.notice(kLog, address + " now measures " + patient);
+  return Registered{it->second.device, persist(it->second.device)};
+}
+
+Result<Manager::Forgotten> Manager::forget(const std::string& address) {
+  auto it = devices_.find(address);
+  std::optional<std::string> path = it != devices_.end() && !it->second.path.empty() ? it->second.path
+                                                                                       : path_of_address(address);
+  if (it == devices_.end() && !path) return make_error(Errc::not_found, address + " is neither registered nor known to BlueZ");
+  Device device;
+  device.id = device_id(address);
+  device.address = address;
+  if (it != devices_.end()) {
+    device = it->second.device;
+    devices_.erase(it);
+  }
+  if (path && adapter_present_) {
+    // RemoveDevice disconnects and deletes the bond: the device must be paired again to be used.
+    if (auto r = bluez_.remove_device(adapter_path(), *path); !r) {
+      context_.log.warning(kLog, address + ": BlueZ did not remove the device: " + r.error().message);
+    }
+  }
+  context_.log.notice(kLog, "forgot " + address);
+  return Forgotten{device, context_.sink.remove_device(device.id).share()};
+}
+
+Result<Device> Manager::find(const std::string& address) const {
+  auto it = devices_.find(address);
+  if (it == devices_.end()) return make_error(Errc::not_found, address + " is not a registered BLE device");
+  return it->second.device;
+}
+
+nlohmann::json Manager::list() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [address, d] : devices_) {
+    out.push_back({{"address", address},
+                   {"id", d.device.id},
+                   {"name", d.device.name},
+                   {"model", d.device.model},
+                   {"category", d.device.category},
+                   {"patient", d.device.patient},
+                   {"state", to_string(d.state)},
+                   {"last_seen", optional_time(d.last_seen)},
+                   {"last_reading", optional_time(d.last_reading)},
+                   {"newest_record", optional_time(d.device.newest_record)},
+                   {"newest_sequence", d.device.newest_sequence ? nlohmann::json(*d.device.newest_sequence) : nullptr},
+                   {"readings", d.readings},
+                   {"resent_dropped", d.resent},
+                   {"malformed", d.malformed},
+                   {"unusable", d.unusable},
+                   {"sessions", d.sessions},
+                   {"battery", d.battery ? nlohmann::json(*d.battery) : nullptr},
+                   {"rssi", d.rssi ? nlohmann::json(*d.rssi) : nullptr},
+                   {"last_error", d.last_error}});
+  }
+  return out;
+}
+
+nlohmann::json Manager::status() const {
+  nlohmann::json devices = nlohmann::json::object();
+  for (auto& row : list()) {
+    const auto address = row["address"].get<std::string>();
+    row.erase("address");
+    devices[address] = std::move(row);
+  }
+  return {{"bluetoothd", bluez_present_},
+          {"adapter",
+           {{"name", config_.adapter},
+            {"present", adapter_present_},
+            {"powered", powered_},
+            {"discovering", discovering_},
+            {"state", adapter_state_}}},
+          {"agent", agent_registered_},
+          {"devices", devices}};
+}
+
+}  // namespace carehub::ble

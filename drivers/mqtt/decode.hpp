@@ -1,0 +1,24 @@
+#pragma once
+// MQTT payloads to readings, without a broker: one function per subscription format, so unit tests feed
+// the exact payloads devices and openHAB's MQTT bridge send.
+#include <optional>
+#include <string_view>
+
+#include "core/reading.hpp"
+#include "drivers/mqtt/config.hpp"
+#include "drivers/mqtt/connection.hpp"
+
+namespace carehub::mqtt {
+
+// A reading, nothing (an openHAB NULL/UNDEF state, an item the subscription does not map), or an error
+// naming what was wrong with the payload. A reading is validated (plausible range) before it is returned.
+[[nodiscard]] carehub::Result<std::optional<Reading>> decode(const Subscription& sub, const Message& message,
+                                                             TimePoint received);
+
+// "openhab/out/Kitchen_Temp/state" -> "Kitchen_Temp" (the level before the last); empty when none.
+[[nodiscard]] std::string_view openhab_item(std::string_view topic);
+
+// Whether `topic` matches the subscription filter (+ and # wildcards).
+[[nodiscard]] bool topic_matches(std::string_view filter, std::string_view topic);
+
+}  // namespace carehub::mqtt

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""A simulated patient kit on python3-dbusmock's bluez5 template (tests and scripts/demo.sh).
+
+The bluez5 template gives the adapter, discovery and the agent manager. Health devices are added here
+as whole objects (GATT service and characteristics first, the device last), so a driver that reacts to
+InterfacesAdded never sees half a device. Connect sets Connected and ServicesResolved (the template's
+never sets ServicesResolved), StartNotify sets Notifying, WriteValue keeps the last value written in
+the extra property WrittenValue. Values are sent with the mock's UpdateProperties, which emits
+PropertiesChanged as bluetoothd does for a notification or indication.
+
+Run with /usr/bin/python3 (needs python3-dbus) and DBUS_SYSTEM_BUS_ADDRESS set to the private bus.
+
+  kit.py setup [--paired] ADDR,NAME,KIND ...   KIND: bp | thermo | glucose
+  kit.py notify ADDR UUID HEX                  e.g. notify AA:..:01 2A35 1e780050005d00...
+  kit.py disconnect ADDR
+  kit.py advertise ADDR RSSI
+  kit.py wait-notifying ADDR UUID [SECONDS]
+  kit.py written ADDR UUID                     prints the last value written (hex) or nothing
+  kit.py wait-bluez [SECONDS]
+  kit.py hex-bp SYS DIA PULSE MINUTES_AGO      a Blood Pressure Measurement stamped (UTC) minutes ago
+  kit.py hex-temp TENTHS_CELSIUS MINUTES_AGO   a Temperature Measurement likewise
+"""
+import datetime
+import struct
+import sys
+import time
+
+import dbus
+
+MOCK = 'org.freedesktop.DBus.Mock'
+BLUEZ_MOCK = 'org.bluez.Mock'
+DEVICE = 'org.bluez.Device1'
+SERVICE = 'org.bluez.GattService1'
+CHAR = 'org.bluez.GattCharacteristic1'
+ADAPTER = 'hci0'
+BASE = '-0000-1000-8000-00805f9b34fb'
+
+# Services and characteristics per kind of device: (service, [(characteristic, flags)]).
+KINDS = {
+    'bp': ('1810', [('2a35', ['indicate']), ('2a36', ['notify']), ('2a49', ['read']), ('2a2b', ['read', 'write', 'notify'])]),
+    'thermo': ('1809', [('2a1c', ['indicate']), ('2a1d', ['read']), ('2a2b', ['read', 'write', 'notify'])]),
+    'glucose': ('1808', [('2a18', ['notify']), ('2a52', ['write', 'indicate'])]),
+}
+
+
+def uuid(short):
+    return '0000' + short.lower() + BASE
+
+
+def bus():
+    return dbus.SystemBus()
+
+
+def wait_bluez(seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            b = bus()
+            if b.name_has_owner('org.bluez'):
+                return b
+        except dbus.exceptions.DBusException:
+            pass
+        time.sleep(0.02)  # polling the bus for a name with a deadline, not a guess at timing
+    sys.exit('org.bluez did not appear on the bus')
+
+
+def device_path(addr):
+    return '/org/bluez/%s/dev_%s' % (ADAPTER, addr.upper().replace(':', '_'))
+
+
+def char_path(addr, short):
+    """The characteristic with UUID `short` under the device, looked up on the bus."""
+    objects = dbus.Interface(bus().get_object('org.bluez', '/'), 'org.freedesktop.DBus.ObjectManager').GetManagedObjects()
+    prefix = device_path(addr) + '/'
+    for path, ifaces in objects.items():
+        if path.startswith(prefix) and CHAR in ifaces and str(ifaces[CHAR]['UUID']) == uuid(short):
+            return str(path)
+    raise SystemExit('%s has no characteristic %s' % (addr, short))
+
+
+def mock(b, path):
+    return dbus.Interface(b.get_object('org.bluez', path), MOCK)
+
+
+def add(top, path, iface, props, methods):
+    """AddObject, then InterfacesAdded: dbusmock's AddObject does not emit it by itself."""
+    top.AddObject(path, iface, props, methods)
+    top.EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesAdded', 'oa{sa{sv}}',
+                   [dbus.ObjectPath(path),
+                    dbus.Dictionary({iface: dbus.Dictionary(props, signature='sv')}, signature='sa{sv}')])
+
+
+def setup(args):
+    paired = '--paired' in args
+    specs = [a for a in args if a != '--paired']
+    b = wait_bluez()
+    root = dbus.Interface(b.get_object('org.bluez', '/'), BLUEZ_MOCK)
+    objects = dbus.Interface(b.get_object('org.bluez', '/'), 'org.freedesktop.DBus.ObjectManager').GetManagedObjects()
+    if '/org/bluez/' + ADAPTER not in objects:
+        root.AddAdapter(ADAPTER, 'carehub-hub')
+    top = mock(b, '/')
+    for spec in specs:
+        addr, name, kind = spec.split(',')
+        dev = device_path(addr)
+        svc_uuid, chars = KINDS[kind]
+        svc = dev + '/service0010'
+        # GATT first, the device last: whoever sees the device sees its services complete.
+        add(top, svc, SERVICE, {'UUID': uuid(svc_uuid), 'Primary': True, 'Device': dbus.ObjectPath(dev)}, [])
+        for i, (c, flags) in enumerate(chars):
+            add(top, svc + '/char%04x' % (0x11 + i), CHAR, {
+                'UUID': uuid(c),
+                'Service': dbus.ObjectPath(svc),
+                'Value': dbus.Array([], signature='y'),
+                'Notifying': False,
+                'Flags': dbus.Array(flags, signature='s'),
+            }, [
+                ('StartNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(True)})" % CHAR),
+                ('StopNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(False)})" % CHAR),
+                ('ReadValue', 'a{sv}', 'ay', "ret = self.props['%s']['Value']" % CHAR),
+                ('WriteValue', 'aya{sv}', '',
+                 "self.props['%s']['WrittenValue'] = dbus.Array(args[0], signature='y')" % CHAR),
+            ])
+        add(top, dev, DEVICE, {
+            'Address': addr.upper(),
+            'AddressType': 'public',
+            'Name': name,
+            'Alias': name,
+            'Adapter': dbus.ObjectPath('/org/bluez/' + ADAPTER),
+            'UUIDs': dbus.Array([uuid(svc_uuid)], signature='s'),
+            'Paired': paired,
+            'Trusted': paired,
+            'Connected': False,
+            'ServicesResolved': False,
+            'RSSI': dbus.Int16(-60),
+        }, [
+            ('Connect', '', '',
+             "self.UpdateProperties('%s', {'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})" % DEVICE),
+            ('Disconnect', '', '',
+             "self.UpdateProperties('%s', {'Connected': dbus.Boolean(False), 'ServicesResolved': dbus.Boolean(False)})" % DEVICE),
+            ('Pair', '', '', "self.UpdateProperties('%s', {'Paired': dbus.Boolean(True)})" % DEVICE),
+            ('CancelPairing', '', '', ''),
+        ])
+    print('ok', flush=True)
+
+
+def notify(addr, short, hexvalue):
+    b = wait_bluez()
+    value = dbus.Array(bytes.fromhex(hexvalue), signature='y')
+    mock(b, char_path(addr, short)).UpdateProperties(CHAR, {'Value': value})
+    print('ok', flush=True)
+
+
+def disconnect(addr):
+    b = wait_bluez()
+    objects = dbus.Interface(b.get_object('org.bluez', '/'), 'org.freedesktop.DBus.ObjectManager').GetManagedObjects()
+    for path, ifaces in objects.items():
+        if path.startswith(device_path(addr) + '/') and CHAR in ifaces:
+            mock(b, path).UpdateProperties(CHAR, {'Notifying': dbus.Boolean(False)})
+    mock(b, device_path(addr)).UpdateProperties(DEVICE, {'Connected': False, 'ServicesResolved': False})
+    print('ok', flush=True)
+
+
+def advertise(addr, rssi):
+    b = wait_bluez()
+    mock(b, device_path(addr)).UpdateProperties(DEVICE, {'RSSI': dbus.Int16(int(rssi))})
+    print('ok', flush=True)
+
+
+def get(b, path, iface, prop):
+    return dbus.Interface(b.get_object('org.bluez', path), dbus.PROPERTIES_IFACE).Get(iface, prop)
+
+
+def wait_notifying(addr, short, seconds=10.0):
+    b = wait_bluez()
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        if bool(get(b, char_path(addr, short), CHAR, 'Notifying')):
+            print('ok', flush=True)
+            return
+        time.sleep(0.02)
+    sys.exit('%s %s: not notifying' % (addr, short))
+
+
+def written(addr, short):
+    b = wait_bluez()
+    try:
+        print(bytes(get(b, char_path(addr, short), CHAR, 'WrittenValue')).hex(), flush=True)
+    except dbus.exceptions.DBusException:
+        print('', flush=True)
+
+
+def stamp(minutes_ago):
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=float(minutes_ago))
+    return struct.pack('<HBBBBB', t.year, t.month, t.day, t.hour, t.minute, t.second)
+
+
+def hex_bp(sys_, dia, pulse, minutes_ago):
+    mean = (int(sys_) + 2 * int(dia)) // 3
+    # flags 0x06: mmHg, time stamp, pulse rate; SFLOAT with exponent 0 is the plain integer.
+    return (struct.pack('<BHHH', 0x06, int(sys_), int(dia), mean) + stamp(minutes_ago) + struct.pack('<H', int(pulse))).hex()
+
+
+def hex_temp(tenths, minutes_ago):
+    # flags 0x02: Celsius, time stamp; FLOAT mantissa (24 bits) with exponent -1.
+    return (struct.pack('<B', 0x02) + (int(tenths) & 0xFFFFFF).to_bytes(3, 'little') + b'\xff' + stamp(minutes_ago)).hex()
+
+
+def main(argv):
+    if not argv:
+        sys.exit(__doc__)
+    cmd, args = argv[0], argv[1:]
+    if cmd == 'setup':
+        setup(args)
+    elif cmd == 'notify':
+        notify(*args)
+    elif cmd == 'disconnect':
+        disconnect(*args)
+    elif cmd == 'advertise':
+        advertise(*args)
+    elif cmd == 'wait-notifying':
+        wait_notifying(*args)
+    elif cmd == 'written':
+        written(*args)
+    elif cmd == 'hex-bp':
+        print(hex_bp(*args))
+    elif cmd == 'hex-temp':
+        print(hex_temp(*args))
+    elif cmd == 'wait-bluez':
+        wait_bluez(*(float(a) for a in args))
+        print('ok', flush=True)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

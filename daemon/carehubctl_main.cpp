@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
       add_measure_commands(app, ctx),
       add_sync_commands(app, ctx),
       add_config_commands(app, ctx),
+      add_alerts_commands(app, ctx),
+      add_rules_commands(app, ctx),
+      add_devices_commands(app, ctx),
+      add_decode_commands(app, ctx),
   };
   CLI11_PARSE(app, argc, argv);
   for (const auto& run : groups) {

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -59,7 +60,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     in.fail("", "expected an object, found " + describe_json(doc));
     return make_error(Errc::invalid_argument, in.joined(source));
   }
-  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources"});
+  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules"});
 
   if (const auto* hub = in.object(doc, "", "hub", true)) {
     in.only_keys(*hub, "/hub", {"id", "patient"});
@@ -135,6 +136,17 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     for (auto& problem : check_sources(c.sources)) {
       const auto colon = problem.find(": ");
       in.fail(problem.substr(0, colon), colon == std::string::npos ? "invalid" : problem.substr(colon + 2));
+    }
+  }
+  if (const auto* r = in.object(doc, "", "rules", false)) {
+    in.only_keys(*r, "/rules", {"file"});
+    if (auto v = in.string(*r, "/rules", "file", false); v && !v->empty()) {
+      std::filesystem::path file(*v);
+      if (file.is_relative()) file = std::filesystem::path(source).parent_path() / file;
+      c.rules_file = file.string();
+      // The rule file's own errors name its path and JSON paths; they are reported under /rules/file.
+      if (auto set = rules::load_rules(c.rules_file); !set) in.fail("/rules/file", set.error().message);
+      else c.rules = std::move(*set);
     }
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));

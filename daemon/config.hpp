@@ -10,6 +10,7 @@
 #include "core/pipeline.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
+#include "rules/rule_set.hpp"
 #include "sync/uploader.hpp"
 
 namespace carehub::daemon {
@@ -36,6 +37,11 @@ struct Config {
   // /sources/<name>: each driver's own section, validated by the driver itself (daemon/sources.hpp).
   std::map<std::string, nlohmann::json> sources;
   LogLevel log_level = LogLevel::info;  // /log/level
+
+  // /rules/file: the decision-support rule file (relative paths are relative to this config file), loaded
+  // and validated with the config so a bad rule file stops start-up and is refused on reload. Empty: no rules.
+  std::string rules_file;
+  rules::RuleSet rules;
 };
 
 // Reads and validates; the error message holds one line per problem, each "FILE: /path: ...".

@@ -36,6 +36,10 @@ Result<nlohmann::json> ControlClient::call(const std::string& cmd, const nlohman
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
+  return next();
+}
+
+Result<nlohmann::json> ControlClient::next() {
   for (;;) {
     if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
       std::string response = buffer_.substr(0, nl);

@@ -12,6 +12,8 @@ class ControlClient {
   static Result<ControlClient> connect(const std::string& path);
   // Sends `cmd` with `args` and waits for the answer: the daemon's result or its error.
   Result<nlohmann::json> call(const std::string& cmd, const nlohmann::json& args = nlohmann::json::object());
+  // The next response line of a stream (`alerts.watch`): the daemon's result or its error.
+  Result<nlohmann::json> next();
 
  private:
   explicit ControlClient(UniqueFd fd) : fd_(std::move(fd)) {}

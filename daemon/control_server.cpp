@@ -36,8 +36,25 @@ bool someone_listens(const sockaddr_un& addr) {
 
 }  // namespace
 
+bool ControlStream::send(const nlohmann::json& result) { return send_all(fd_, ok_response(id_, result)); }
+
+ControlStream::Wait ControlStream::wait(int event_fd, std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {event_fd, POLLIN, 0}};
+  const int n = ::poll(fds, event_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+  if (stopping_) return Wait::closed;
+  if (n < 0) return errno == EINTR ? Wait::timeout : Wait::closed;
+  if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) return Wait::closed;
+  if (fds[0].revents & POLLIN) {
+    char ignored[512];
+    if (::recv(fd_, ignored, sizeof ignored, MSG_DONTWAIT) <= 0) return Wait::closed;  // 0: hung up
+  }
+  if (event_fd >= 0 && (fds[1].revents & POLLIN)) return Wait::ready;
+  return Wait::timeout;
+}
+
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServerOptions& options, Handler handler,
-                                                             Logger& log, Counters& counters) {
+                                                             Logger& log, Counters& counters,
+                                                             std::map<std::string, StreamHandler> streams) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (options.path.empty() || options.path.size() >= sizeof addr.sun_path) {
@@ -78,15 +95,16 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServer
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake) return make_error(Errc::io, "control socket: eventfd: " + errno_text());
   std::unique_ptr<ControlServer> server(
-      new ControlServer(options, std::move(handler), log, counters, std::move(fd), std::move(wake), gid));
+      new ControlServer(options, std::move(handler), log, counters, std::move(fd), std::move(wake), gid, std::move(streams)));
   server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
   return server;
 }
 
 ControlServer::ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters,
-                             UniqueFd listener, UniqueFd wake, gid_t group)
+                             UniqueFd listener, UniqueFd wake, gid_t group, std::map<std::string, StreamHandler> streams)
     : options_(std::move(options)),
       handler_(std::move(handler)),
+      streams_(std::move(streams)),
       log_(log),
       counters_(counters),
       listener_(std::move(listener)),
@@ -186,6 +204,11 @@ void ControlServer::serve(int fd, PeerCred peer) {
       if (!req) {
         counters_.add("control_bad_requests");
         reply = error_response(nullptr, req.error());
+      } else if (auto stream = streams_.find(req->cmd); stream != streams_.end()) {
+        // The connection now belongs to the stream until it ends.
+        ControlStream out(fd, req->id, stopping_);
+        if (auto r = stream->second(*req, peer, out); !r) send_all(fd, error_response(req->id, r.error()));
+        return;
       } else {
         auto result = handler_(*req, peer);
         reply = result ? ok_response(req->id, *result) : error_response(req->id, result.error());

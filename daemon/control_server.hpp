@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,14 +33,36 @@ struct ControlServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // a silent client is dropped
 };
 
+// A long-lived response (`alerts.watch`): the stream handler keeps the connection and sends result
+// lines, each {"id":…,"ok":true,"result":…}, until the client hangs up or the server stops.
+class ControlStream {
+ public:
+  enum class Wait { ready, closed, timeout };
+  ControlStream(int fd, nlohmann::json id, const std::atomic<bool>& stopping)
+      : fd_(fd), id_(std::move(id)), stopping_(stopping) {}
+  // false once the client is gone.
+  bool send(const nlohmann::json& result);
+  // Waits until `event_fd` is readable (ready), the client hangs up or the server stops (closed), or
+  // `timeout` passes. Anything the client sends meanwhile is ignored.
+  Wait wait(int event_fd, std::chrono::milliseconds timeout);
+
+ private:
+  int fd_;
+  nlohmann::json id_;
+  const std::atomic<bool>& stopping_;
+};
+
 class ControlServer {
  public:
   using Handler = std::function<Result<nlohmann::json>(const Request&, const PeerCred&)>;
+  // Returns when the stream ends; an error before anything was sent is answered as an error response.
+  using StreamHandler = std::function<Result<void>(const Request&, const PeerCred&, ControlStream&)>;
 
   // Binds (replacing a stale socket file, refusing if another daemon answers on it), sets mode 0660
-  // and the group, and starts accepting.
+  // and the group, and starts accepting. `streams` names the commands answered by a stream.
   static Result<std::unique_ptr<ControlServer>> listen(const ControlServerOptions& options, Handler handler,
-                                                       Logger& log, Counters& counters);
+                                                       Logger& log, Counters& counters,
+                                                       std::map<std::string, StreamHandler> streams = {});
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -48,7 +71,7 @@ class ControlServer {
 
  private:
   ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters, UniqueFd listener,
-                UniqueFd wake, gid_t group);
+                UniqueFd wake, gid_t group, std::map<std::string, StreamHandler> streams);
   void accept_loop();
   void serve(int fd, PeerCred peer);
   bool allowed(const PeerCred& peer) const;
@@ -61,6 +84,7 @@ class ControlServer {
 
   const ControlServerOptions options_;
   Handler handler_;
+  const std::map<std::string, StreamHandler> streams_;
   Logger& log_;
   Counters& counters_;
   UniqueFd listener_;

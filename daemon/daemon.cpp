@@ -6,6 +6,7 @@
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
 #include "daemon/sources.hpp"
+#include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
 namespace {
@@ -54,18 +55,27 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
 }
 
 SourceContext Daemon::source_context() {
-  return SourceContext{*pipeline_, clock_, log_, counters_, config_.hub_id, config_.patient};
+  return SourceContext{*pipeline_, clock_, log_, counters_, config_.hub_id, config_.patient,
+                       [this]() -> Result<std::vector<Device>> {
+                         std::lock_guard lock(reader_mu_);
+                         return reader_->devices();
+                       }};
 }
 
 Result<void> Daemon::start_sources() {
   auto made = make_sources(config_.sources, source_context());
   if (!made) return make_error(Errc::invalid_argument, made.error().message);
-  std::lock_guard lock(sources_mu_);
-  sources_ = std::move(*made);
-  for (auto& s : sources_) {
-    if (auto r = s->start(); !r) return make_error(r.error().code, "source " + s->name() + ": " + r.error().message);
+  std::vector<std::shared_ptr<Source>> started;
+  for (auto& s : *made) {
+    if (auto r = s->start(); !r) {
+      for (auto& done : started) done->stop();
+      return make_error(r.error().code, "source " + s->name() + ": " + r.error().message);
+    }
     log_.info("carehubd", "source " + s->name() + " started");
+    started.push_back(std::move(s));
   }
+  std::lock_guard lock(sources_mu_);
+  sources_ = std::move(started);
   return {};
 }
 
@@ -83,6 +93,12 @@ Result<void> Daemon::open() {
     options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
   }
   pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
+  engine_ = std::make_unique<rules::Engine>(config_.rules, log_, counters_);
+  pipeline_->set_batch_hook(*engine_, clock_);
+  add_alert_publisher(watchers_);
+  if (!config_.rules_file.empty()) {
+    log_.notice("rules", std::to_string(config_.rules.rules.size()) + " rule(s) loaded from " + config_.rules_file);
+  }
   auto devices = reader_->devices();
   if (!devices) return devices.error();
   pipeline_->load_devices(*devices);
@@ -96,6 +112,7 @@ Result<void> Daemon::open() {
     }
   });
   pipeline_->on_commit([this](const CommitSummary& s) {
+    if (!s.alerts.empty()) publish(s.alerts);  // durable now: only then published (invariant 1)
     if (s.stored == 0) return;
     std::lock_guard lock(uploader_mu_);
     if (uploader_) uploader_->wake();
@@ -112,9 +129,10 @@ Result<void> Daemon::open() {
 
   if (auto r = start_sources(); !r) return r;
 
-  auto control = ControlServer::listen({config_.control_socket, config_.control_group},
-                                       [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_,
-                                       counters_);
+  auto control = ControlServer::listen(
+      {config_.control_socket, config_.control_group},
+      [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_, counters_,
+      {{"alerts.watch", [this](const Request& r, const PeerCred&, ControlStream& s) { return alerts_watch(r, s); }}});
   if (!control) return control.error();
   control_ = std::move(*control);
 
@@ -140,6 +158,11 @@ void Daemon::reload(Config config) {
                             config.http.connect_timeout != config_.http.connect_timeout ||
                             config.http.request_timeout != config_.http.request_timeout;
   const bool sources_changed = config.sources != config_.sources;
+  // Rules were validated with the config; open episodes live in the store and carry on under the new set.
+  engine_->set_rules(config.rules);
+  log_.notice("rules", config.rules_file.empty() ? std::string("no rule file configured: rules off")
+                                                 : std::to_string(config.rules.rules.size()) + " rule(s) reloaded from " +
+                                                       config.rules_file);
   // Keep the restart-only settings as they run; take the rest.
   const auto running = config_;
   config_ = std::move(config);
@@ -170,7 +193,7 @@ void Daemon::reload(Config config) {
     }
   }
   if (sources_changed) {
-    std::vector<std::unique_ptr<Source>> old;
+    std::vector<std::shared_ptr<Source>> old;
     {
       std::lock_guard lock(sources_mu_);
       old = std::move(sources_);
@@ -194,10 +217,12 @@ void Daemon::stop() {
   systemd_.stopping();
   log_.notice("carehubd", "stopping: closing the control socket, flushing the buffer");
   if (control_) control_->stop();  // no new commands
+  std::vector<std::shared_ptr<Source>> sources;
   {
     std::lock_guard lock(sources_mu_);
-    for (auto& s : sources_) s->stop();  // no new readings
+    sources = std::move(sources_);
   }
+  for (auto& s : sources) s->stop();  // no new readings
   {
     std::lock_guard lock(uploader_mu_);
     if (uploader_) uploader_->stop();
@@ -230,18 +255,22 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
   }
   if (cmd == "sync.dead") return sync_dead(request.args);
   if (cmd == "sync.retry-dead") return sync_retry_dead();
+  if (cmd == "alerts") return alerts(request.args);
+  if (cmd == "alerts.ack" || cmd == "alerts.close") return alert_change(cmd, request.args);
+  std::shared_ptr<Source> owner;
   {
     std::lock_guard lock(sources_mu_);
-    for (auto& s : sources_) {
+    for (const auto& s : sources_) {
       for (const auto& c : s->commands()) {
-        if (c == cmd) return s->handle(cmd, request.args);
+        if (c == cmd) owner = s;
       }
     }
   }
+  if (owner) return owner->handle(cmd, request.args);  // outside the lock: it may take a while
   counters_.add("control_bad_requests");
   return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
                                                 "\" (known: status, measure.add, measurements, sync.now, sync.status, "
-                                                "sync.dead, sync.retry-dead)");
+                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch)");
 }
 
 Result<nlohmann::json> Daemon::status() {
@@ -282,6 +311,18 @@ Result<nlohmann::json> Daemon::status() {
   {
     std::lock_guard lock(sources_mu_);
     for (const auto& src : sources_) j["sources"][src->name()] = src->status();
+  }
+  {
+    std::lock_guard lock(reader_mu_);
+    auto alerts = reader_->alert_counts();
+    if (!alerts) return alerts.error();
+    const auto rules = engine_->rules();
+    j["alerts"] = {{"open", alerts->open},
+                   {"awaiting_ack", alerts->unacknowledged_red},
+                   {"acknowledged", alerts->acknowledged},
+                   {"watchers", watchers_.count()},
+                   {"rules_file", config_.rules_file},
+                   {"rules", rules->rules.size()}};
   }
   j["counters"] = counters_.snapshot();
   return j;
@@ -404,6 +445,86 @@ Result<nlohmann::json> Daemon::sync_retry_dead() {
   }
   log_.notice("sync", std::to_string(moved) + " dead-lettered reading(s) queued again by a technician");
   return nlohmann::json{{"requeued", moved}};
+}
+
+void Daemon::add_alert_publisher(rules::AlertPublisher& publisher) {
+  std::lock_guard lock(publishers_mu_);
+  publishers_.push_back(&publisher);
+}
+
+void Daemon::publish(const std::vector<AlertEvent>& events) {
+  std::lock_guard lock(publishers_mu_);
+  for (const auto& e : events) {
+    log_.info("rules", e.event + " " + e.alert.id + " (" + e.alert.rule + ", " + e.alert.patient + ", " +
+                           std::string(to_string(e.alert.severity)) + (e.alert.notify ? "" : ", not notified") + ")");
+    for (auto* p : publishers_) p->publish(e);
+  }
+}
+
+Result<Alert> Daemon::acknowledge_alert(const std::string& id, const std::string& by) {
+  auto events = pipeline_
+                    ->apply_alerts([this, id](StoreWriter& w) { return engine_->acknowledge(w, id, clock_.now()); })
+                    .get();  // durable when it resolves
+  if (!events) return events.error();
+  log_.notice("rules", "alert " + id + " acknowledged by " + by);
+  std::lock_guard lock(reader_mu_);
+  auto a = reader_->find_alert(id);
+  if (!a) return a.error();
+  if (!*a) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
+  return **a;
+}
+
+Result<nlohmann::json> Daemon::alerts(const nlohmann::json& args) {
+  JsonReader in;
+  in.only_keys(args, "/args", {"all", "limit"});
+  AlertQuery q;
+  if (auto all = in.boolean(args, "/args", "all", false)) q.include_closed = *all;
+  if (auto limit = in.integer(args, "/args", "limit", false, 1, 100000)) q.limit = static_cast<std::size_t>(*limit);
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  std::lock_guard lock(reader_mu_);
+  auto rows = reader_->alerts(q);
+  if (!rows) return rows.error();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : *rows) out.push_back(rules::alert_to_json(a));
+  return nlohmann::json{{"alerts", out}};
+}
+
+Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohmann::json& args) {
+  JsonReader in;
+  in.only_keys(args, "/args", {"id"});
+  const auto id = in.string(args, "/args", "id", true);
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  if (cmd == "alerts.ack") {
+    auto a = acknowledge_alert(*id, "carehubctl");
+    if (!a) return a.error();
+    return rules::alert_to_json(*a);
+  }
+  auto events =
+      pipeline_->apply_alerts([this, id = *id](StoreWriter& w) { return engine_->close(w, id, clock_.now()); }).get();
+  if (!events) return events.error();
+  log_.notice("rules", "alert " + *id + " closed by carehubctl");
+  std::lock_guard lock(reader_mu_);
+  auto a = reader_->find_alert(*id);
+  if (!a) return a.error();
+  if (!*a) return make_error(Errc::not_found, "no alert with id \"" + *id + "\"");
+  return rules::alert_to_json(**a);
+}
+
+Result<void> Daemon::alerts_watch(const Request& request, ControlStream& stream) {
+  if (!request.args.empty()) return make_error(Errc::invalid_argument, "/args: alerts.watch takes no arguments");
+  auto sub = watchers_.subscribe();
+  if (!sub) return make_error(Errc::io, "cannot watch alerts: no eventfd");
+  // The first line says the subscription is live: every event committed after it will follow.
+  if (!stream.send({{"watching", true}})) return {};
+  for (;;) {
+    if (stream.wait(sub->fd(), std::chrono::seconds(5)) == ControlStream::Wait::closed) return {};
+    std::size_t lost = 0;
+    auto events = sub->take(lost);
+    if (lost > 0 && !stream.send({{"lost", lost}})) return {};  // a watcher too slow to keep up is told
+    for (const auto& e : events) {
+      if (!stream.send(rules::event_to_json(e))) return {};
+    }
+  }
 }
 
 }  // namespace carehub::daemon

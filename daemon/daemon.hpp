@@ -9,10 +9,13 @@
 #include "core/log.hpp"
 #include "core/pipeline.hpp"
 #include "core/store.hpp"
+#include "daemon/alert_watchers.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "core/source.hpp"
 #include "daemon/systemd_notifier.hpp"
+#include "rules/engine.hpp"
+#include "rules/publisher.hpp"
 #include "sync/uploader.hpp"
 
 namespace carehub::daemon {
@@ -30,6 +33,13 @@ class Daemon {
   // SIGTERM/SIGINT: stop intake, flush the queue, stop syncing, close the store.
   void stop();
 
+  // Alert delivery. Publishers receive every alert event after its transaction committed, on the
+  // pipeline's writer thread (they must queue, not block). The MQTT binding registers itself here.
+  void add_alert_publisher(rules::AlertPublisher& publisher);
+  // The acknowledgement entry point for every channel: the control socket (`carehubctl alerts ack`) and
+  // the MQTT subscriber (the patient's home display). Durable before it returns; `by` is logged.
+  Result<Alert> acknowledge_alert(const std::string& id, const std::string& by);
+
  private:
   Daemon(Config config, Logger& log, const Clock& clock);
   Result<void> open();
@@ -43,6 +53,10 @@ class Daemon {
   Result<nlohmann::json> sync_now(const nlohmann::json& args);
   Result<nlohmann::json> sync_dead(const nlohmann::json& args);
   Result<nlohmann::json> sync_retry_dead();
+  Result<nlohmann::json> alerts(const nlohmann::json& args);
+  Result<nlohmann::json> alert_change(const std::string& cmd, const nlohmann::json& args);
+  Result<void> alerts_watch(const Request& request, ControlStream& stream);
+  void publish(const std::vector<AlertEvent>& events);
   std::string status_line();
 
   Config config_;
@@ -55,12 +69,18 @@ class Daemon {
   std::unique_ptr<StoreWriter> writer_;
   std::mutex reader_mu_;  // control connections share one read connection
   std::unique_ptr<StoreReader> reader_;
+  std::unique_ptr<rules::Engine> engine_;  // the pipeline's batch hook: declared before it, outlives it
+  AlertWatchers watchers_;
+  std::mutex publishers_mu_;
+  std::vector<rules::AlertPublisher*> publishers_;
   std::unique_ptr<Pipeline> pipeline_;
   std::mutex uploader_mu_;  // reload swaps the uploader
   std::unique_ptr<sync::Uploader> uploader_;
   std::unique_ptr<ControlServer> control_;
-  std::mutex sources_mu_;  // reload replaces sources while control threads ask them for status
-  std::vector<std::unique_ptr<Source>> sources_;
+  std::mutex sources_mu_;  // guards the list only: reload swaps it while control threads use sources
+  // shared_ptr: a command (a 30 s scan, a pairing waiting for a passkey) runs on a copy taken under the
+  // lock, so it holds up neither `status` nor a reload nor shutdown.
+  std::vector<std::shared_ptr<Source>> sources_;
   std::chrono::steady_clock::time_point last_status_{};
   bool stopped_ = false;
 };

@@ -2,11 +2,19 @@
 
 #include <array>
 
+#include "drivers/ble/ble_source.hpp"
+#include "drivers/mqtt/source.hpp"
+#include "drivers/openhab/source.hpp"
+
 namespace carehub::daemon {
 namespace {
 
 // The explicit list of drivers carehubd knows. Keep it sorted by name.
-constexpr std::array<BuiltinSource, 0> kSources{};
+constexpr std::array kSources{
+    BuiltinSource{"ble", &ble::make_source, "Bluetooth LE health devices through BlueZ (drivers/ble)"},
+    BuiltinSource{"mqtt", &mqtt::make_source, "MQTT topics: numbers, openHAB states, reading JSON (drivers/mqtt)"},
+    BuiltinSource{"openhab", &openhab::make_source, "openHAB items over its REST event stream (drivers/openhab)"},
+};
 
 // For config checks: a sink that refuses everything, since nothing may be ingested while checking.
 class RefusingSink final : public ReadingSink {

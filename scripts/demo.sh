@@ -75,6 +75,101 @@ ctl status
 step "the same measurement sent again is recognised, not duplicated"
 ctl measure add --kind blood-pressure --systolic 200 --diastolic 130 --pulse 88 --time "$(date -u +%FT%TZ -d '-6 min')" || true
 
+# ---- BLE kit (drivers/ble): a simulated kit on python3-dbusmock's bluez5 template, on a private bus ----
+step "a BLE kit: two blood pressure monitors of the same model and a thermometer (simulated BlueZ)"
+kit() { /usr/bin/python3 tests/peers/ble/kit.py "$@"; }
+ble_pids=""
+ble_cleanup() { for p in $ble_pids; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done; ble_pids=""; }
+trap 'ble_cleanup; cleanup' EXIT
+dbus-daemon --session --nofork --print-address=1 >"$work/ble-bus.addr" 2>"$work/ble-bus.log" &
+ble_pids="$! $ble_pids"
+for _ in $(seq 100); do [ -s "$work/ble-bus.addr" ] && break; sleep 0.05; done
+export DBUS_SYSTEM_BUS_ADDRESS=$(head -n 1 "$work/ble-bus.addr")  # carehubd's "system bus" is the private one
+/usr/bin/python3 -m dbusmock --template bluez5 >"$work/ble-mock.log" 2>&1 &
+ble_pids="$! $ble_pids"
+kit setup A4:C1:38:00:00:01,BP7150,bp A4:C1:38:00:00:02,BP7150,bp A4:C1:38:00:00:03,TH-1,thermo >/dev/null
+# A second hub process for the BLE kit, same patient and FHIR server, its own buffer and socket.
+cat >"$work/carehubd-ble.json" <<JSON
+{"hub": {"id": "hub-demo-0001", "patient": "Patient/demo-patient"},
+ "store": {"path": "$work/ble-buffer.db"}, "control": {"socket": "$work/ble-control.sock"},
+ "fhir": {"base_url": "$fhir"}, "log": {"level": "info"},
+ "sources": {"ble": {"adapter": "hci0", "device_time": "utc", "reconnect": {"base_ms": 200, "cap_ms": 5000}}}}
+JSON
+build/daemon/carehubd --config "$work/carehubd-ble.json" 2>"$work/carehubd-ble.log" &
+ble_pids="$! $ble_pids"
+blectl() { echo "\$ carehubctl $*"; build/daemon/carehubctl --socket "$work/ble-control.sock" "$@"; }
+for _ in $(seq 100); do build/daemon/carehubctl --socket "$work/ble-control.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+blectl devices scan --seconds 2
+blectl devices pair A4:C1:38:00:00:01 --category blood-pressure
+blectl devices pair A4:C1:38:00:00:02 --category blood-pressure
+blectl devices pair A4:C1:38:00:00:03 --category thermometer
+for a in 01 02; do kit wait-notifying "A4:C1:38:00:00:$a" 2A35 >/dev/null; done
+kit wait-notifying A4:C1:38:00:00:03 2A1C >/dev/null
+echo "the devices indicate their measurements (and monitor 1 resends its memory, and sends a corrupt packet):"
+kit notify A4:C1:38:00:00:01 2A35 "$(kit hex-bp 142 91 77 3)" >/dev/null
+kit notify A4:C1:38:00:00:02 2A35 "$(kit hex-bp 118 76 64 3)" >/dev/null
+kit notify A4:C1:38:00:00:03 2A1C "$(kit hex-temp 374 2)" >/dev/null
+kit notify A4:C1:38:00:00:01 2A35 "$(kit hex-bp 150 95 80 30)" >/dev/null   # older: resent from memory
+kit notify A4:C1:38:00:00:01 2A35 0678 >/dev/null                           # malformed
+for _ in $(seq 100); do
+  [ "$(build/daemon/carehubctl --socket "$work/ble-control.sock" measurements --json | wc -l)" -ge 3 ] && break; sleep 0.1
+done
+blectl devices list
+blectl measurements
+blectl sync now --wait 30
+ble_cleanup
+unset DBUS_SYSTEM_BUS_ADDRESS
+# ---- end of the BLE kit step ----
+
+# ---- openHAB room climate (drivers/openhab): a simulated openHAB 4 (tests/peers/openhab) on loopback ----
+step "room climate from openHAB: the hub follows a (simulated) openHAB's event stream"
+oh_pids=""
+oh_cleanup() { for p in $oh_pids; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done; oh_pids=""; }
+trap 'oh_cleanup; ble_cleanup 2>/dev/null; cleanup' EXIT
+cat >"$work/openhab-items.json" <<'JSON'
+[{"name":"LivingRoom_Temperature","type":"Number:Temperature","state":"21.5 °C","tags":["Temperature"],"groupNames":[]},
+ {"name":"LivingRoom_Humidity","type":"Number:Dimensionless","state":"48 %","tags":["Humidity"],"groupNames":[]},
+ {"name":"Bedroom_Temperature","type":"Number:Temperature","state":"65.3 °F","tags":["Temperature"],"groupNames":[]},
+ {"name":"Hall_Motion","type":"Switch","state":"OFF","tags":["Motion"],"groupNames":[]},
+ {"name":"TV_Power","type":"Switch","state":"ON","tags":[],"groupNames":[]}]
+JSON
+/usr/bin/python3 tests/peers/openhab/server.py --port 0 --items "$work/openhab-items.json" --alive-interval 10 \
+  >"$work/openhab.port" 2>"$work/openhab.log" &
+oh_pids="$! $oh_pids"
+for _ in $(seq 100); do grep -q LISTENING "$work/openhab.port" 2>/dev/null && break; sleep 0.05; done
+openhab="http://127.0.0.1:$(awk '{print $2}' "$work/openhab.port")"
+echo "openHAB stand-in at $openhab (5 items; TV_Power is not mapped)"
+# A hub process for the home streams, same patient and FHIR server, its own buffer and socket.
+cat >"$work/carehubd-openhab.json" <<JSON
+{"hub": {"id": "hub-demo-0001", "patient": "Patient/demo-patient"},
+ "store": {"path": "$work/openhab-buffer.db"}, "control": {"socket": "$work/openhab-control.sock"},
+ "fhir": {"base_url": "$fhir"}, "log": {"level": "info"},
+ "sources": {"openhab": {"url": "$openhab",
+   "tags": [{"tag": "Temperature", "kind": "room-temperature"}, {"tag": "Humidity", "kind": "room-humidity"},
+            {"tag": "Motion", "kind": "motion"}]}}}
+JSON
+build/daemon/carehubctl config check "$work/carehubd-openhab.json"
+build/daemon/carehubd --config "$work/carehubd-openhab.json" 2>"$work/carehubd-openhab.log" &
+oh_pids="$! $oh_pids"
+ohctl() { echo "\$ carehubctl $*"; build/daemon/carehubctl --socket "$work/openhab-control.sock" "$@"; }
+oh_count() { build/daemon/carehubctl --socket "$work/openhab-control.sock" measurements --json 2>/dev/null | wc -l; }
+for _ in $(seq 100); do [ "$(oh_count)" -ge 4 ] && break; sleep 0.1; done
+echo "connected: the current states came from GET /rest/items (openHAB replays no events)"
+echo "the living room warms up, someone walks through the hall, and the openHAB server drops the stream:"
+oh_update() { curl -sf -X POST "$openhab/test/update" -d "$1" >/dev/null; }
+oh_update '{"item":"LivingRoom_Temperature","state":"22.1 °C"}'
+oh_update '{"item":"Hall_Motion","state":"ON","type":"OnOff"}'
+curl -sf -X POST "$openhab/test/drop" -d '{}' >/dev/null
+oh_update '{"item":"LivingRoom_Humidity","state":"51 %","event":false}'   # changed while disconnected
+for _ in $(seq 100); do [ "$(oh_count)" -ge 7 ] && break; sleep 0.1; done
+ohctl measurements
+echo "\$ carehubctl status --json | jq .sources.openhab"
+build/daemon/carehubctl --socket "$work/openhab-control.sock" status --json |
+  jq '.sources.openhab | {state, url, connects, readings, last_event, counters}'
+ohctl sync now --wait 30
+oh_cleanup
+# ---- end of the openHAB step ----
+
 step "what the clinician's repository now holds"
 curl -sf "$fhir/Observation?subject=Patient/demo-patient&_count=100" |
   jq -r '"\(.entry | length) Observations for Patient/demo-patient:",

@@ -29,5 +29,9 @@ Runner add_status_commands(CLI::App& app, Context& ctx);
 Runner add_measure_commands(CLI::App& app, Context& ctx);
 Runner add_config_commands(CLI::App& app, Context& ctx);
 Runner add_sync_commands(CLI::App& app, Context& ctx);
+Runner add_alerts_commands(CLI::App& app, Context& ctx);
+Runner add_rules_commands(CLI::App& app, Context& ctx);
+Runner add_devices_commands(CLI::App& app, Context& ctx);
+Runner add_decode_commands(CLI::App& app, Context& ctx);
 
 }  // namespace carehub::ctl

@@ -1,0 +1,149 @@
+// Decision support end to end: readings through carehubctl -> carehubd -> rules in the commit path ->
+// `carehubctl alerts`, `alerts watch` and `alerts ack`, across a kill -9 in the middle of a window, a bad
+// rule file and a reload.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+
+#include "core/time.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/daemon_process.hpp"
+
+namespace carehub::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kRules = R"({"categories": {"CVD": {"notify": true}},
+  "rules": [{"id": "HF5", "type": "confirm-by-repeat", "category": "CVD", "kind": "blood-pressure",
+             "bands": {"systolic": {"extreme_high": 200}, "diastolic": {"extreme_high": 130}}}]})";
+
+std::string bp_line(double sys, double dia, TimePoint t) {
+  return nlohmann::json{{"kind", "blood-pressure"}, {"time", format_rfc3339(t)}, {"device", "cuff-1"},
+                        {"values", {{"systolic", sys}, {"diastolic", dia}}}}
+             .dump() + "\n";
+}
+
+TimePoint now_ms() { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); }
+
+std::vector<nlohmann::json> alerts_of(DaemonProcess& d, bool all = false) {
+  std::vector<std::string> args{"alerts", "--json"};
+  if (all) args.push_back("--all");
+  auto r = d.ctl(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> out;
+  std::size_t from = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; from = nl + 1, nl = r.out.find('\n', from)) {
+    out.push_back(nlohmann::json::parse(r.out.substr(from, nl - from)));
+  }
+  return out;
+}
+
+class RulesEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(dir_.file("rules.json"), kRules);
+    d_ = std::make_unique<DaemonProcess>(dir_, "");
+    d_->config()["rules"] = {{"file", "rules.json"}};  // relative to the config file
+  }
+  std::unique_ptr<ChildProcess> watch() {
+    auto w = std::make_unique<ChildProcess>(std::vector<std::string>{
+        (binary_dir() / "daemon" / "carehubctl").string(), "--socket", d_->socket(), "alerts", "watch"});
+    auto first = w->read_line(10s);
+    EXPECT_TRUE(first.has_value());
+    if (first) {
+      EXPECT_EQ(nlohmann::json::parse(*first)["watching"], true);
+    }
+    return w;
+  }
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> d_;
+};
+
+TEST_F(RulesEndToEnd, AnExtremeReadingAndItsRepeatRaiseARedAlertThatSurvivesKillNineAndIsAcknowledged) {
+  ASSERT_TRUE(d_->start()) << d_->log();
+  auto watcher = watch();
+  const TimePoint t0 = now_ms() - 5min;  // measured 5 minutes ago: the 10-minute deadline is still ahead
+  auto added = d_->ctl({"measure", "add", "--json"}, bp_line(200, 130, t0));
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+
+  auto line = watcher->read_line(10s);
+  ASSERT_TRUE(line.has_value()) << d_->log();
+  auto request = nlohmann::json::parse(*line);
+  EXPECT_EQ(request["event"], "repeat-request");
+  EXPECT_EQ(request["rule"], "HF5");
+  auto listed = alerts_of(*d_);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["event"], "repeat-request");
+  EXPECT_EQ(listed[0]["state"], "open");
+
+  // A crash in the middle of the confirmation window: the episode is in the store with the reading.
+  d_->signal(SIGKILL);
+  d_->wait_exit();
+  watcher.reset();
+  ASSERT_TRUE(d_->start()) << d_->log();
+  watcher = watch();
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(204, 128, t0 + 4min)).exit_code, 0);
+
+  auto closed = watcher->read_line(10s);
+  auto red_line = watcher->read_line(10s);
+  ASSERT_TRUE(closed && red_line) << d_->log();
+  auto red = nlohmann::json::parse(*red_line);
+  EXPECT_EQ(red["event"], "alert");
+  EXPECT_EQ(red["severity"], "red");
+  EXPECT_EQ(red["readings"].size(), 2u);
+  const auto id = red["alert"].get<std::string>();
+
+  auto status = nlohmann::json::parse(d_->ctl({"status", "--json"}).out);
+  EXPECT_EQ(status["alerts"]["open"], 1);
+  EXPECT_EQ(status["alerts"]["awaiting_ack"], 1);
+  auto table = d_->ctl({"alerts"});
+  EXPECT_NE(table.out.find(id), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("open*"), std::string::npos) << table.out;
+
+  auto acked = d_->ctl({"alerts", "ack", id});
+  ASSERT_EQ(acked.exit_code, 0) << acked.err;
+  EXPECT_EQ(acked.out, id + " acknowledged\n");
+  auto ack_line = watcher->read_line(10s);
+  ASSERT_TRUE(ack_line.has_value());
+  EXPECT_EQ(nlohmann::json::parse(*ack_line)["event"], "acknowledged");
+  status = nlohmann::json::parse(d_->ctl({"status", "--json"}).out);
+  EXPECT_EQ(status["alerts"]["awaiting_ack"], 0);
+
+  auto unknown = d_->ctl({"alerts", "ack", "al-0000000000000000"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no alert with id"), std::string::npos) << unknown.err;
+}
+
+TEST_F(RulesEndToEnd, ABadRuleFileStopsStartUpWithItsPathAndJsonPath) {
+  write_file(dir_.file("rules.json"), R"({"rules": [{"id": "x", "type": "bands", "kind": "blood-presure"}]})");
+  EXPECT_EQ(d_->run_to_exit(), 2);
+  EXPECT_NE(d_->log().find("/rules/file: " + dir_.file("rules.json") + ": /rules/0/kind: unknown measurement kind"),
+            std::string::npos)
+      << d_->log();
+}
+
+TEST_F(RulesEndToEnd, ABadRuleFileOnReloadKeepsTheRunningRules) {
+  ASSERT_TRUE(d_->start()) << d_->log();
+  write_file(dir_.file("rules.json"), "{ not json");
+  d_->signal(SIGHUP);
+  ASSERT_TRUE(d_->wait_notify("reload rejected")) << d_->log();
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(210, 100, now_ms() - 1min)).exit_code, 0);
+  auto listed = alerts_of(*d_);
+  ASSERT_EQ(listed.size(), 1u) << "HF5 still runs";
+  EXPECT_EQ(listed[0]["event"], "repeat-request");
+}
+
+TEST_F(RulesEndToEnd, RulesSimulateNeedsNoDaemon) {
+  auto r = run_process({(binary_dir() / "daemon" / "carehubctl").string(), "rules", "simulate", "--rules",
+                        (source_dir() / "config" / "rules" / "hf5.json").string(), "--input",
+                        (source_dir() / "config" / "rules" / "hf5-scenario.jsonl").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(R"("event":"repeat-request")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("event":"alert","severity":"red")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("event":"acknowledged")"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace carehub::test

@@ -60,7 +60,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     in.fail("", "expected an object, found " + describe_json(doc));
     return make_error(Errc::invalid_argument, in.joined(source));
   }
-  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules"});
+  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules", "alerts"});
 
   if (const auto* hub = in.object(doc, "", "hub", true)) {
     in.only_keys(*hub, "/hub", {"id", "patient"});
@@ -149,6 +149,25 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       else c.rules = std::move(*set);
     }
   }
+  if (const auto* alerts = in.object(doc, "", "alerts", false)) {
+    in.only_keys(*alerts, "/alerts", {"mqtt"});
+    if (const auto* m = in.object(*alerts, "/alerts", "mqtt", false)) {
+      auto parsed = parse_mqtt_alerts(*m, "/alerts/mqtt", c.hub_id);
+      if (parsed) {
+        c.alerts_mqtt = std::move(*parsed);
+      } else {
+        std::string_view all = parsed.error().message;
+        while (!all.empty()) {
+          const auto nl = all.find('\n');
+          const auto line = all.substr(0, nl);
+          const auto colon = line.find(": ");
+          in.fail(std::string(line.substr(0, colon)), std::string(colon == std::string_view::npos ? line : line.substr(colon + 2)));
+          if (nl == std::string_view::npos) break;
+          all.remove_prefix(nl + 1);
+        }
+      }
+    }
+  }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));
   c.upload.hub_id = c.hub_id;
   c.pipeline.default_patient = c.patient;
@@ -165,6 +184,14 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   if (a.pipeline.max_batch != b.pipeline.max_batch) out.emplace_back("/pipeline/max_batch");
   if (a.hub_id != b.hub_id) out.emplace_back("/hub/id");
   if (a.patient != b.patient) out.emplace_back("/hub/patient");
+  if (a.alerts_mqtt.has_value() != b.alerts_mqtt.has_value() ||
+      (a.alerts_mqtt && (a.alerts_mqtt->connection.broker != b.alerts_mqtt->connection.broker ||
+                         a.alerts_mqtt->prefix != b.alerts_mqtt->prefix ||
+                         a.alerts_mqtt->connection.client_id != b.alerts_mqtt->connection.client_id ||
+                         a.alerts_mqtt->connection.username != b.alerts_mqtt->connection.username ||
+                         a.alerts_mqtt->password_file != b.alerts_mqtt->password_file))) {
+    out.emplace_back("/alerts/mqtt");
+  }
   return out;
 }
 

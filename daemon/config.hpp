@@ -4,9 +4,11 @@
 // the file, the JSON path, what was expected and what was found.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/log.hpp"
+#include "daemon/mqtt_alerts.hpp"
 #include "core/pipeline.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
@@ -41,6 +43,8 @@ struct Config {
   // /rules/file: the decision-support rule file (relative paths are relative to this config file), loaded
   // and validated with the config so a bad rule file stops start-up and is refused on reload. Empty: no rules.
   std::string rules_file;
+  // /alerts/mqtt: publish alerts for the home display and take acknowledgements (daemon/mqtt_alerts.hpp).
+  std::optional<MqttAlertsConfig> alerts_mqtt;
   rules::RuleSet rules;
 };
 

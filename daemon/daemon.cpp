@@ -96,6 +96,19 @@ Result<void> Daemon::open() {
   engine_ = std::make_unique<rules::Engine>(config_.rules, log_, counters_);
   pipeline_->set_batch_hook(*engine_, clock_);
   add_alert_publisher(watchers_);
+  if (config_.alerts_mqtt) {
+    // Seeded from the store before the pipeline runs, so no alert falls between the seed and the feed.
+    auto open_alerts = reader_->alerts({});
+    if (!open_alerts) return open_alerts.error();
+    auto publisher = MqttAlertPublisher::create(
+        *config_.alerts_mqtt, *open_alerts,
+        [this](const std::string& id, const std::string& by) { return acknowledge_alert(id, by); }, clock_, log_,
+        counters_);
+    if (!publisher) return make_error(publisher.error().code, "alerts over MQTT: " + publisher.error().message);
+    alerts_mqtt_ = std::move(*publisher);
+    add_alert_publisher(*alerts_mqtt_);
+    alerts_mqtt_->start();
+  }
   if (!config_.rules_file.empty()) {
     log_.notice("rules", std::to_string(config_.rules.rules.size()) + " rule(s) loaded from " + config_.rules_file);
   }
@@ -223,6 +236,8 @@ void Daemon::stop() {
     sources = std::move(sources_);
   }
   for (auto& s : sources) s->stop();  // no new readings
+  // No new acknowledgements from the display; what it misses now it gets whole at the next start.
+  if (alerts_mqtt_) alerts_mqtt_->stop();
   {
     std::lock_guard lock(uploader_mu_);
     if (uploader_) uploader_->stop();
@@ -321,6 +336,7 @@ Result<nlohmann::json> Daemon::status() {
                    {"awaiting_ack", alerts->unacknowledged_red},
                    {"acknowledged", alerts->acknowledged},
                    {"watchers", watchers_.count()},
+                   {"mqtt", alerts_mqtt_ ? alerts_mqtt_->status() : nlohmann::json(nullptr)},
                    {"rules_file", config_.rules_file},
                    {"rules", rules->rules.size()}};
   }

@@ -12,6 +12,7 @@
 #include "daemon/alert_watchers.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/mqtt_alerts.hpp"
 #include "core/source.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "rules/engine.hpp"
@@ -77,6 +78,7 @@ class Daemon {
   std::mutex uploader_mu_;  // reload swaps the uploader
   std::unique_ptr<sync::Uploader> uploader_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<MqttAlertPublisher> alerts_mqtt_;
   std::mutex sources_mu_;  // guards the list only: reload swaps it while control threads use sources
   // shared_ptr: a command (a 30 s scan, a pairing waiting for a passkey) runs on a copy taken under the
   // lock, so it holds up neither `status` nor a reload nor shutdown.

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <csignal>
 
 #include "core/time.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/mosquitto_peer.hpp"
 
 namespace carehub::test {
 namespace {
@@ -114,6 +116,68 @@ TEST_F(RulesEndToEnd, AnExtremeReadingAndItsRepeatRaiseARedAlertThatSurvivesKill
   auto unknown = d_->ctl({"alerts", "ack", "al-0000000000000000"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("no alert with id"), std::string::npos) << unknown.err;
+}
+
+// The home display's side: a real mosquitto, a subscriber on the alert topics, an acknowledgement
+// published by the display and seen durable in carehubd.
+TEST_F(RulesEndToEnd, ARedAlertReachesTheHomeDisplayOverMqttAndIsAcknowledgedFromIt) {
+  std::filesystem::create_directories(dir_.path() / "mqtt");
+  MosquittoPeer broker((dir_.path() / "mqtt").string());
+  d_->config()["alerts"] = {{"mqtt", {{"broker", broker.url()}}}};
+  ASSERT_TRUE(d_->start()) << d_->log();
+  ChildProcess display({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-q", "1",
+                        "-t", "carehub/hub-test/alerts/#", "-v"});
+  // Reads "topic payload" lines until one on `topic_suffix` satisfies `want`.
+  auto next = [&](const std::string& topic_suffix, auto want) -> nlohmann::json {
+    for (;;) {
+      auto line = display.read_line(15s);
+      if (!line) return nullptr;
+      const auto space = line->find(' ');
+      if (space == std::string::npos) continue;
+      const auto topic = line->substr(0, space);
+      if (topic.size() < topic_suffix.size() || topic.compare(topic.size() - topic_suffix.size(), topic_suffix.size(), topic_suffix) != 0) continue;
+      auto payload = nlohmann::json::parse(line->substr(space + 1), nullptr, false);
+      if (!payload.is_discarded() && want(payload)) return payload;
+    }
+  };
+  // The display learns the hub is there (retained, published on every connect).
+  ASSERT_FALSE(next("/hub", [](const nlohmann::json& j) { return j.value("state", "") == "online"; }).is_null()) << d_->log();
+
+  const TimePoint t0 = now_ms() - 5min;
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(200, 130, t0)).exit_code, 0);
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(205, 131, t0 + 4min)).exit_code, 0);
+  auto open = next("/open", [](const nlohmann::json& list) {
+    return list.is_array() && !list.empty() && list[0].value("severity", "") == "red";
+  });
+  ASSERT_FALSE(open.is_null()) << d_->log() << broker.log();
+  const auto id = open[0]["id"].get<std::string>();
+  EXPECT_EQ(open[0]["state"], "open");
+  EXPECT_EQ(open[0]["readings"].size(), 2u);
+
+  ASSERT_TRUE(broker.publish("carehub/hub-test/alerts/ack", id));
+  auto acked = next("/" + id, [](const nlohmann::json& a) { return a.value("state", "") == "acknowledged"; });
+  ASSERT_FALSE(acked.is_null()) << d_->log();
+  const auto listed = alerts_of(*d_);
+  bool found = false;
+  for (const auto& a : listed) {
+    if (a["id"] == id) {
+      found = true;
+      EXPECT_EQ(a["state"], "acknowledged");
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_NE(d_->log().find("acknowledged by mqtt"), std::string::npos) << d_->log();
+
+  // An unknown id from the display is refused and counted, never a crash.
+  ASSERT_TRUE(broker.publish("carehub/hub-test/alerts/ack", "al-nonexistent"));
+  nlohmann::json status;
+  for (const auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+    status = nlohmann::json::parse(d_->ctl({"status", "--json"}).out);  // each call is a round trip, not a nap
+    if (status["counters"].value("alerts_mqtt_bad_acks", 0) >= 1) break;
+  }
+  EXPECT_EQ(status["counters"].value("alerts_mqtt_bad_acks", 0), 1) << d_->log();
+  EXPECT_EQ(status["alerts"]["mqtt"]["state"], "connected");
+  EXPECT_NE(d_->log().find("no alert with id \"al-nonexistent\""), std::string::npos) << d_->log();
 }
 
 TEST_F(RulesEndToEnd, ABadRuleFileStopsStartUpWithItsPathAndJsonPath) {

@@ -100,6 +100,23 @@ TEST(Config, ANumberTooLargeForADoubleIsAnErrorNotACrash) {
   EXPECT_NE(c.error().message.find("k.json: not valid JSON: number overflow"), std::string::npos) << c.error().message;
 }
 
+TEST(Config, AlertsOverMqttGetDefaultsFromTheHubAndErrorsByPath) {
+  auto c = parse_config(R"({"hub":{"id":"h7","patient":"Patient/p"},"store":{"path":"b.db"},
+                            "alerts":{"mqtt":{"broker":"tcp://127.0.0.1:1883"}}})", "k.json");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(c->alerts_mqtt.has_value());
+  EXPECT_EQ(c->alerts_mqtt->prefix, "carehub/h7/alerts");
+  EXPECT_EQ(c->alerts_mqtt->connection.client_id, "carehub-h7-alerts");
+  EXPECT_FALSE(c->alerts_mqtt->connection.clean_session);  // acks sent while the hub restarts are kept
+  auto bad = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
+                              "alerts":{"mqtt":{"broker":"http://x","prefix":"a/#","colour":1}}})", "k.json");
+  ASSERT_FALSE(bad);
+  const auto& m = bad.error().message;
+  EXPECT_NE(m.find("k.json: /alerts/mqtt/broker: expected tcp://, ssl://, mqtt:// or mqtts://host:port"), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /alerts/mqtt/prefix: expected a topic without wildcards"), std::string::npos) << m;
+  EXPECT_NE(m.find("k.json: /alerts/mqtt/colour: unknown key"), std::string::npos) << m;
+}
+
 TEST(Config, AMissingFileIsReportedByName) {
   auto c = load_config("/nonexistent/carehubd.json");
   ASSERT_FALSE(c);

@@ -1,0 +1,182 @@
+#include "daemon/mqtt_alerts.hpp"
+
+#include <fstream>
+
+#include "core/json_check.hpp"
+#include "rules/alert_json.hpp"
+
+namespace carehub::daemon {
+
+Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
+                                           const std::string& hub_id) {
+  JsonReader in;
+  in.only_keys(section, path, {"broker", "client_id", "username", "password_file", "ca_file", "tls_verify", "prefix"});
+  MqttAlertsConfig c;
+  c.connection.client_id = "carehub-" + hub_id + "-alerts";
+  c.prefix = "carehub/" + hub_id + "/alerts";
+  if (auto v = in.string(section, path, "broker", true)) {
+    if (!(v->starts_with("tcp://") || v->starts_with("ssl://") || v->starts_with("mqtt://") ||
+          v->starts_with("mqtts://"))) {
+      in.fail(path + "/broker", "expected tcp://, ssl://, mqtt:// or mqtts://host:port, found \"" + *v + "\"");
+    }
+    c.connection.broker = *v;
+    c.connection.tls = v->starts_with("ssl://") || v->starts_with("mqtts://");
+  }
+  if (auto v = in.string(section, path, "client_id", false)) c.connection.client_id = *v;
+  if (auto v = in.string(section, path, "username", false)) c.connection.username = *v;
+  if (auto v = in.string(section, path, "password_file", false)) c.password_file = *v;
+  if (auto v = in.string(section, path, "ca_file", false)) c.connection.ca_file = *v;
+  if (auto v = in.boolean(section, path, "tls_verify", false)) c.connection.verify_tls = *v;
+  if (auto v = in.string(section, path, "prefix", false)) {
+    if (v->empty() || v->find_first_of("+#") != std::string::npos || v->back() == '/') {
+      in.fail(path + "/prefix", "expected a topic without wildcards or a trailing /, found \"" + *v + "\"");
+    }
+    c.prefix = *v;
+  }
+  // A durable session: an acknowledgement published while the hub restarts is delivered afterwards.
+  c.connection.clean_session = false;
+  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+  return c;
+}
+
+MqttAlertPublisher::MqttAlertPublisher(MqttAlertsConfig config, Acknowledge acknowledge, Logger& log,
+                                       Counters& counters)
+    : config_(std::move(config)), acknowledge_(std::move(acknowledge)), log_(log), counters_(counters) {}
+
+Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlertsConfig config,
+                                                                       const std::vector<Alert>& open,
+                                                                       Acknowledge acknowledge, const Clock& clock,
+                                                                       Logger& log, Counters& counters) {
+  auto settings = config.connection;
+  if (!config.password_file.empty()) {
+    std::ifstream in(config.password_file);
+    if (!in || !std::getline(in, settings.password)) {
+      return make_error(Errc::invalid_argument, "/alerts/mqtt/password_file: cannot read " + config.password_file);
+    }
+  }
+  // The display must see the hub go away: the open list is replaced by an "offline" marker.
+  settings.will = mqtt::Message{config.prefix + "/hub", R"({"state":"offline"})", 1, true, false};
+  auto connection = mqtt::Connection::create(settings, clock, log, "alerts-mqtt");
+  if (!connection) return connection.error();
+  std::unique_ptr<MqttAlertPublisher> p(new MqttAlertPublisher(std::move(config), std::move(acknowledge), log, counters));
+  p->connection_ = std::move(*connection);
+  for (const auto& a : open) {
+    if (a.notify && a.state != AlertState::closed) p->shown_[a.id] = a;
+  }
+  p->connection_->on_connected([raw = p.get()](mqtt::Connection& c) { return raw->on_connected(c); });
+  p->connection_->on_message([raw = p.get()](const mqtt::Message& m) { raw->on_message(m); });
+  return p;
+}
+
+MqttAlertPublisher::~MqttAlertPublisher() { stop(); }
+
+void MqttAlertPublisher::start() {
+  worker_ = std::thread([this] { run(); });
+  connection_->start();
+}
+
+void MqttAlertPublisher::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  connection_->stop(mqtt::Message{config_.prefix + "/hub", R"({"state":"offline"})", 1, true, false});
+}
+
+void MqttAlertPublisher::show(const Alert& a) {
+  if (a.notify && a.state != AlertState::closed) shown_[a.id] = a;
+  else shown_.erase(a.id);
+  const bool gone = !shown_.contains(a.id);
+  if (gone) cleared_.insert(a.id);
+  outbox_.push_back({config_.prefix + "/" + a.id, gone ? "" : rules::alert_to_json(a).dump(), 1, true, false});
+  nlohmann::json list = nlohmann::json::array();
+  for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) list.push_back(rules::alert_to_json(it->second));
+  outbox_.push_back({config_.prefix + "/open", list.dump(), 1, true, false});
+}
+
+void MqttAlertPublisher::publish(const AlertEvent& event) {
+  if (!event.alert.notify) return;  // silenced by a category filter: recorded and synced only
+  {
+    std::lock_guard lock(mu_);
+    show(event.alert);
+  }
+  cv_.notify_all();
+}
+
+std::vector<mqtt::Message> MqttAlertPublisher::snapshot_locked() const {
+  std::vector<mqtt::Message> out;
+  for (const auto& id : cleared_) out.push_back({config_.prefix + "/" + id, "", 1, true, false});
+  nlohmann::json list = nlohmann::json::array();
+  for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) {
+    out.push_back({config_.prefix + "/" + it->first, rules::alert_to_json(it->second).dump(), 1, true, false});
+    list.push_back(rules::alert_to_json(it->second));
+  }
+  out.push_back({config_.prefix + "/open", list.dump(), 1, true, false});
+  out.push_back({config_.prefix + "/hub", R"({"state":"online"})", 1, true, false});
+  return out;
+}
+
+Result<void> MqttAlertPublisher::on_connected(mqtt::Connection& c) {
+  if (auto r = c.subscribe(config_.prefix + "/ack", 1); !r) return r;
+  // A broker restarted without persistence forgot the retained view: publish it whole again.
+  std::vector<mqtt::Message> all;
+  {
+    std::lock_guard lock(mu_);
+    all = snapshot_locked();
+  }
+  for (const auto& m : all) {
+    if (auto r = c.publish(m); !r) return r;
+  }
+  std::lock_guard lock(mu_);
+  cleared_.clear();  // the broker has dropped them now
+  return {};
+}
+
+void MqttAlertPublisher::on_message(const mqtt::Message& m) {
+  if (m.topic != config_.prefix + "/ack") return;
+  std::string id = m.payload;
+  // The display may send the bare id or {"id": "..."}.
+  if (auto j = nlohmann::json::parse(m.payload, nullptr, false); j.is_object() && j.contains("id") && j["id"].is_string()) {
+    id = j["id"].get<std::string>();
+  }
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  auto r = acknowledge_(id, "mqtt");  // returns once the acknowledgement is durable
+  if (!r) {
+    counters_.add("alerts_mqtt_bad_acks");
+    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "acknowledgement over MQTT refused: " + r.error().message);
+  }
+}
+
+void MqttAlertPublisher::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !outbox_.empty(); });
+    if (stopping_) return;
+    auto message = outbox_.front();
+    lock.unlock();
+    Result<void> sent = connection_->connected() ? connection_->publish(message)
+                                                 : Result<void>(make_error(Errc::unavailable, "not connected"));
+    lock.lock();
+    if (sent) {
+      outbox_.pop_front();
+      counters_.add("alerts_mqtt_published");
+    } else {
+      // Not connected: the retained view is republished whole on the next connect, so this message is
+      // covered by that snapshot and can go.
+      outbox_.pop_front();
+      counters_.add("alerts_mqtt_deferred");
+    }
+  }
+}
+
+nlohmann::json MqttAlertPublisher::status() const {
+  const auto s = connection_->status();
+  std::lock_guard lock(mu_);
+  return {{"broker", config_.connection.broker}, {"state", s.state}, {"last_error", s.last_error},
+          {"shown", shown_.size()}, {"queued", outbox_.size()}};
+}
+
+}  // namespace carehub::daemon

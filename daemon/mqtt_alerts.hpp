@@ -1,0 +1,73 @@
+#pragma once
+// Alerts for the patient's home display over MQTT: durable first, then published (the pipeline calls
+// publish() after the commit). Topics, under a prefix (default carehub/<hub id>/alerts):
+//   <prefix>/<alert id>  retained: the alert as JSON (its latest state); cleared (empty retained) on close
+//   <prefix>/open        retained: the patient-facing open alerts, newest first, as a JSON array
+//   <prefix>/ack         the display publishes an alert id here (QoS 1) to acknowledge it
+// Alerts a category filter silenced (notify=false) are recorded and synced but never shown here.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/counters.hpp"
+#include "drivers/mqtt/connection.hpp"
+#include "rules/publisher.hpp"
+
+namespace carehub::daemon {
+
+struct MqttAlertsConfig {
+  mqtt::ConnectionSettings connection;
+  std::string password_file;  // read at start; never logged
+  std::string prefix;
+};
+
+// `/alerts/mqtt` of carehubd.json; every problem named by its JSON path, one per line.
+Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
+                                           const std::string& hub_id);
+
+class MqttAlertPublisher final : public rules::AlertPublisher {
+ public:
+  // The acknowledgement path shared with `carehubctl alerts ack`: durable before it returns.
+  using Acknowledge = std::function<Result<Alert>(const std::string& id, const std::string& by)>;
+
+  static Result<std::unique_ptr<MqttAlertPublisher>> create(MqttAlertsConfig config, const std::vector<Alert>& open,
+                                                            Acknowledge acknowledge, const Clock& clock, Logger& log,
+                                                            Counters& counters);
+  ~MqttAlertPublisher() override;
+
+  void start();
+  void stop();
+  // On the pipeline's writer thread: only queues (publishing waits for the broker on our own thread).
+  void publish(const AlertEvent& event) override;
+  nlohmann::json status() const;
+
+ private:
+  MqttAlertPublisher(MqttAlertsConfig config, Acknowledge acknowledge, Logger& log, Counters& counters);
+  void run();
+  Result<void> on_connected(mqtt::Connection& c);
+  void on_message(const mqtt::Message& m);
+  void show(const Alert& a);  // updates the retained view; caller holds mu_
+  std::vector<mqtt::Message> snapshot_locked() const;
+
+  const MqttAlertsConfig config_;
+  Acknowledge acknowledge_;
+  Logger& log_;
+  Counters& counters_;
+  std::unique_ptr<mqtt::Connection> connection_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Alert> shown_;  // open, notified alerts by id: what the display should show
+  std::set<std::string> cleared_;       // closed since the last full snapshot: their topics get emptied
+  std::deque<mqtt::Message> outbox_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace carehub::daemon

@@ -40,7 +40,8 @@ echo "created Patient/demo-patient"
 
 step "starting carehubd with config/demo.json, first without a FHIR URL (a hub that is offline)"
 sed -e "s#/var/lib/carehub/buffer.db#$work/buffer.db#" -e "s#/run/carehub/control.sock#$work/control.sock#" \
-    -e "s#\"base_url\": \"http://127.0.0.1:8103/fhir/R4\"#\"base_url\": \"\"#" config/demo.json > "$work/carehubd.json"
+    -e "s#\"base_url\": \"http://127.0.0.1:8103/fhir/R4\"#\"base_url\": \"\"#" \
+    -e "s#\"file\": \"rules/hf5.json\"#\"file\": \"$here/config/rules/hf5.json\"#" config/demo.json > "$work/carehubd.json"
 build/daemon/carehubctl config check "$work/carehubd.json"
 build/daemon/carehubd --config "$work/carehubd.json" 2>"$work/carehubd.log" &
 daemon_pid=$!
@@ -57,6 +58,12 @@ cat <<JSONL | build/daemon/carehubctl --socket "$work/control.sock" measure add 
 JSONL
 echo "a bad reading is refused with a reason, and nothing else is affected:"
 ctl measure add --kind blood-pressure --systolic 900 --diastolic 130 || true
+
+step "decision support at home, offline: the repeat 4 minutes later confirms the extreme blood pressure (HF5)"
+ctl alerts
+alert=$(build/daemon/carehubctl --socket "$work/control.sock" alerts --json | jq -r 'select(.severity == "red") | .id' | head -n 1)
+echo "the patient presses OK on the home display (or over MQTT): the red alert is acknowledged"
+ctl alerts ack "$alert"
 
 step "everything is buffered durably while the hub is offline"
 ctl measurements
@@ -174,7 +181,7 @@ step "what the clinician's repository now holds"
 curl -sf "$fhir/Observation?subject=Patient/demo-patient&_count=100" |
   jq -r '"\(.entry | length) Observations for Patient/demo-patient:",
          (.entry[].resource | "  \(.effectiveDateTime)  \(.code.coding[0].display): " +
-          ([ (if .valueQuantity then "\(.valueQuantity.value) \(.valueQuantity.unit)" else empty end),
+          ([ (if .valueQuantity then "\(.valueQuantity.value) \(.valueQuantity.unit)" elif .valueBoolean != null then "\(.valueBoolean)" else empty end),
              (.component // [] | .[] | "\(.code.coding[0].display)=\(.valueQuantity.value) \(.valueQuantity.unit)") ]
            | join(", ")) +
           "  [identifier \(.identifier[0].value)]")'

@@ -1,6 +1,10 @@
 #include "core/json_check.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace carehub {
 
@@ -20,6 +24,53 @@ std::string describe_json(const nlohmann::json& v) {
     case nlohmann::json::value_t::array: return "an array";
     default: return "an unsupported value";
   }
+}
+
+namespace {
+
+// nlohmann reports a byte offset; people need line and column.
+std::string line_col(std::string_view text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+// "[json.exception.parse_error.101] parse error at line 3, column 5: ..." -> its readable tail.
+std::string without_exception_id(const std::exception& e) {
+  std::string what = e.what();
+  if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+  return what;
+}
+
+}  // namespace
+
+Result<nlohmann::json> parse_json_document(std::string_view text, const std::string& source) {
+  try {
+    // Only the exception carries the position, so it is caught here, at the boundary.
+    return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error(Errc::invalid_argument, source + ":" + line_col(text, e.byte == 0 ? 0 : e.byte - 1) +
+                                                  ": not valid JSON: " + without_exception_id(e));
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still unreadable, e.g. a number too large for a double (found by fuzzing).
+    return make_error(Errc::invalid_argument, source + ": not valid JSON: " + without_exception_id(e));
+  }
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(Errc::not_found, path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return make_error(Errc::io, path + ": cannot read");
+  return text.str();
 }
 
 std::string json_path(std::string_view parent, std::string_view key) {

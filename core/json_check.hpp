@@ -8,10 +8,18 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
+
 namespace carehub {
 
 // "number 5", "string \"abc\"", "an object", "null"... (long values are shortened).
 std::string describe_json(const nlohmann::json& value);
+
+// Parses a document a person wrote (carehubd.json, a rule file): comments allowed. Errors name the
+// source and, for syntax errors, the line and column: "kit.json:3:14: not valid JSON: ...". Never throws.
+Result<nlohmann::json> parse_json_document(std::string_view text, const std::string& source);
+// Reads a whole file; errors name it ("/etc/carehub/carehubd.json: cannot open: No such file...").
+Result<std::string> read_text_file(const std::string& path);
 
 // A JSON Pointer-style path joined from a parent and a key or index.
 std::string json_path(std::string_view parent, std::string_view key);

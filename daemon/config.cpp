@@ -1,58 +1,22 @@
 #include "daemon/config.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/json_check.hpp"
 #include "daemon/sources.hpp"
 
 namespace carehub::daemon {
-namespace {
-
-// nlohmann reports a byte offset; technicians need line and column.
-std::string line_col(std::string_view text, std::size_t byte) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
-}  // namespace
 
 Result<Config> load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::not_found, path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(Errc::io, path + ": cannot read");
-  return parse_config(text.str(), path);
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_config(*text, path);
 }
 
 Result<Config> parse_config(std::string_view text, const std::string& source) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; keep its tail.
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_error(Errc::invalid_argument, source + ":" + line_col(text, e.byte == 0 ? 0 : e.byte - 1) +
-                                                  ": not valid JSON: " + what);
-  } catch (const nlohmann::json::exception& e) {
-    // Not a syntax error but still unreadable, e.g. a number too large for a double (found by fuzzing).
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_error(Errc::invalid_argument, source + ": not valid JSON: " + what);
-  }
+  auto document = parse_json_document(text, source);
+  if (!document) return document.error();
+  const nlohmann::json& doc = *document;
   Config c;
   c.source = source;
   JsonReader in;

@@ -1,12 +1,8 @@
 #include "rules/rule_set.hpp"
 
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "core/json_check.hpp"
 
@@ -309,15 +305,9 @@ std::string format_duration(Millis d) {
 }
 
 Result<RuleSet> parse_rules(std::string_view text, const std::string& source) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    // Only the exception carries the position: caught here, at the boundary, as the config loader does.
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_error(Errc::invalid_argument, source + ": not valid JSON: " + what);
-  }
+  auto parsed = parse_json_document(text, source);
+  if (!parsed) return parsed.error();
+  const nlohmann::json& doc = *parsed;
   JsonReader in;
   RuleSet set;
   set.source = source;
@@ -366,12 +356,9 @@ Result<RuleSet> parse_rules(std::string_view text, const std::string& source) {
 }
 
 Result<RuleSet> load_rules(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::not_found, path + ": cannot open: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(Errc::io, path + ": cannot read");
-  return parse_rules(text.str(), path);
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_rules(*text, path);
 }
 
 }  // namespace carehub::rules

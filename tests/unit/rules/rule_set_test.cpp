@@ -76,7 +76,7 @@ TEST(RuleFile, AnIdUsedTwiceInTheSameScopeIsRefusedButAPatientMayOverrideIt) {
 }
 
 TEST(RuleFile, BadJsonSaysWhere) {
-  EXPECT_THAT(error_of("{\"rules\": [\n  {\"id\": }\n]}"), HasSubstr("/etc/carehub/rules.json: not valid JSON: parse error at line 2"));
+  EXPECT_THAT(error_of("{\"rules\": [\n  {\"id\": }\n]}"), HasSubstr("/etc/carehub/rules.json:2:10: not valid JSON: parse error at line 2"));
 }
 
 TEST(RuleFile, CategoriesSwitchNotificationAndDefaultToOn) {
@@ -109,6 +109,14 @@ TEST(ExampleRules, EveryFileInConfigRulesIsValid) {
     ++checked;
   }
   EXPECT_GE(checked, 4);
+}
+
+// The config fuzzer found that nlohmann throws out_of_range for a number beyond a double; rule files
+// go through the same document parser, so they must report it too instead of crashing the daemon.
+TEST(ParseRules, ANumberTooLargeForADoubleIsAnErrorNotACrash) {
+  auto r = parse_rules(R"({"rules": 3e3333333333333333330000003339607008678161066})", "r.json");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("r.json: not valid JSON: number overflow"), std::string::npos) << r.error().message;
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ carehub::Result<void> MqttSource::start() {
   if (connection_->settings().persist_dir.empty()) {
     context_.log.notice(kLog, "no persist_dir: a message received but not yet committed is lost if carehubd crashes");
   }
-  connection_->on_message([this](const Message& m) { handle(m); });
+  connection_->on_message([this](const Message& m) { on_message(m); });
   connection_->on_connected([this](Connection& c) { return connected(c); });
   connection_->start();
   return {};
@@ -90,7 +90,7 @@ void MqttSource::bad(std::string_view counter, const std::string& key, const std
   last_error_ = message;
 }
 
-void MqttSource::handle(const Message& m) {
+void MqttSource::on_message(const Message& m) {
   const auto now = context_.clock.now();
   context_.counters.add("mqtt_messages");
   {

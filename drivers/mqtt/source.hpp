@@ -34,7 +34,7 @@ class MqttSource final : public Source {
 
  private:
   carehub::Result<void> connected(Connection& c);
-  void handle(const Message& message);
+  void on_message(const Message& message);  // not handle(): that is Source::handle for commands
   void bad(std::string_view counter, const std::string& key, const std::string& message);
 
   SourceConfig config_;

@@ -1,6 +1,7 @@
 // carehubd: the gateway daemon. Parses the command line, loads the config, starts the Daemon, and turns
 // signals into lifecycle calls. Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 
@@ -41,8 +42,13 @@ int main(int argc, char** argv) {
     return d.error().code == Errc::invalid_argument ? 2 : 1;
   }
   for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    // Wake at least every 10 s to refresh STATUS= here, off the pipeline's writer thread.
+    const timespec status_interval{10, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &status_interval);
+    if (sig < 0) {
+      if (errno == EAGAIN) (*d)->refresh_status();
+      continue;
+    }
     if (sig == SIGHUP) {
       log.notice("carehubd", "SIGHUP: reloading " + config_path);
       auto reloaded = daemon::load_config(config_path);

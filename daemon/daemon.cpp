@@ -116,14 +116,9 @@ Result<void> Daemon::open() {
   if (!devices) return devices.error();
   pipeline_->load_devices(*devices);
   const bool watchdog = systemd_.watchdog_interval().has_value();
-  pipeline_->on_heartbeat([this, watchdog] {
-    if (watchdog) systemd_.watchdog();
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_status_ >= std::chrono::seconds(10)) {  // STATUS= for `systemctl status`
-      last_status_ = now;
-      systemd_.status(status_line());
-    }
-  });
+  // Only the watchdog beats from the writer loop: anything slower (STATUS= counts every row) would
+  // stall commits, so refresh_status() runs on the main thread instead.
+  if (watchdog) pipeline_->on_heartbeat([this] { systemd_.watchdog(); });
   pipeline_->on_commit([this](const CommitSummary& s) {
     if (!s.alerts.empty()) publish(s.alerts);  // durable now: only then published (invariant 1)
     if (s.stored == 0) return;
@@ -218,6 +213,8 @@ void Daemon::reload(Config config) {
   log_.notice("carehubd", "configuration reloaded from " + config_.source);
   systemd_.ready(status_line());
 }
+
+void Daemon::refresh_status() { systemd_.status(status_line()); }
 
 void Daemon::reload_rejected(const std::string& why) {
   log_.error("carehubd", "reload rejected, keeping the running configuration:\n" + why);

@@ -29,6 +29,8 @@ class Daemon {
 
   // SIGHUP: the new config was validated by the caller; applies what can change while running.
   void reload(Config config);
+  // STATUS= for `systemctl status`; called periodically from the main thread.
+  void refresh_status();
   // SIGHUP with a config that does not validate: keep running as before, and say so.
   void reload_rejected(const std::string& why);
   // SIGTERM/SIGINT: stop intake, flush the queue, stop syncing, close the store.
@@ -83,7 +85,6 @@ class Daemon {
   // shared_ptr: a command (a 30 s scan, a pairing waiting for a passkey) runs on a copy taken under the
   // lock, so it holds up neither `status` nor a reload nor shutdown.
   std::vector<std::shared_ptr<Source>> sources_;
-  std::chrono::steady_clock::time_point last_status_{};
   bool stopped_ = false;
 };
 

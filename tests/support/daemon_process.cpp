@@ -1,8 +1,6 @@
 #include "tests/support/daemon_process.hpp"
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
 
 namespace carehub::test {
 
@@ -25,12 +23,7 @@ DaemonProcess::~DaemonProcess() {
 
 std::string DaemonProcess::socket() const { return dir_.file("control.sock"); }
 
-std::string DaemonProcess::log() const {
-  std::ifstream in(dir_.file("carehubd.log"));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string DaemonProcess::log() const { return read_file(dir_.file("carehubd.log")); }
 
 bool DaemonProcess::start(const std::map<std::string, std::string>& env) {
   write_file(dir_.file("carehubd.json"), config_.dump(2));

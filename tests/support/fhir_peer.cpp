@@ -1,8 +1,6 @@
 #include "tests/support/fhir_peer.hpp"
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "sync/http_client.hpp"
@@ -10,13 +8,6 @@
 
 namespace carehub::test {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 nlohmann::json http(const std::string& method, const std::string& url, const std::string& body = {}) {
   auto client = sync::make_curl_client({});
@@ -55,7 +46,7 @@ FhirPeer::FhirPeer(const std::string& log_file, int port) {
   // Loading the R4 definitions takes a few seconds on these machines.
   for (;;) {
     auto line = process_->read_line(std::chrono::seconds(60));
-    if (!line) throw std::runtime_error("FHIR peer did not start; its log:\n" + slurp(log_file));
+    if (!line) throw std::runtime_error("FHIR peer did not start; its log:\n" + read_file(log_file));
     if (line->rfind("LISTENING ", 0) == 0) {
       port_ = std::stoi(line->substr(10));
       break;

@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -94,12 +92,7 @@ void MosquittoPeer::stop(int sig) {
   process_.reset();
 }
 
-std::string MosquittoPeer::log() const {
-  std::ifstream in(dir_ + "/mosquitto.log");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string MosquittoPeer::log() const { return read_file(dir_ + "/mosquitto.log"); }
 
 bool MosquittoPeer::publish(const std::string& topic, const std::string& payload, bool retained) {
   std::vector<std::string> argv{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_),

@@ -1,8 +1,6 @@
 #include "tests/support/openhab_peer.hpp"
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -11,13 +9,6 @@
 
 namespace carehub::test {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 nlohmann::json http(const std::string& method, const std::string& url, const std::string& body = {}) {
   auto client = sync::make_curl_client({});
@@ -40,7 +31,7 @@ OpenhabPeer::OpenhabPeer(const std::string& log_file, const nlohmann::json& item
   process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{}, log_file);
   auto line = process_->read_line(std::chrono::seconds(20));
   if (!line || line->rfind("LISTENING ", 0) != 0) {
-    throw std::runtime_error("openHAB peer did not start; its log:\n" + slurp(log_file));
+    throw std::runtime_error("openHAB peer did not start; its log:\n" + read_file(log_file));
   }
   port_ = std::stoi(line->substr(10));
 }

@@ -20,6 +20,8 @@ class TempDir {
 
 // Writes `text` to `path` (replacing it).
 void write_file(const std::string& path, const std::string& text);
+// The whole file, or "" when it cannot be read (a peer's log that was never written).
+std::string read_file(const std::string& path);
 
 // The source tree and the build tree (CAREHUB_SOURCE_DIR / CAREHUB_BINARY_DIR override).
 std::filesystem::path source_dir();

@@ -16,7 +16,7 @@
 #include "core/log.hpp"
 #include "core/pipeline.hpp"
 #include "core/store.hpp"
-#include "sync/backoff.hpp"
+#include "core/backoff.hpp"
 #include "sync/bundle.hpp"
 #include "sync/http_client.hpp"
 

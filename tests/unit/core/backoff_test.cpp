@@ -1,10 +1,10 @@
-#include "sync/backoff.hpp"
+#include "core/backoff.hpp"
 
 #include <gtest/gtest.h>
 
 #include <climits>
 
-namespace carehub::sync {
+namespace carehub {
 namespace {
 
 using namespace std::chrono_literals;
@@ -75,4 +75,4 @@ TEST(BackoffDelay, UsesTheConfiguredBase) {
 }
 
 }  // namespace
-}  // namespace carehub::sync
+}  // namespace carehub

@@ -6,16 +6,20 @@ function(carehub_library name)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
-# carehub_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest executable registered with CTest.
+# carehub_test(NAME SOURCES ... DEPS ... [LABELS ...] [PREFIX p.]): a GoogleTest executable registered with
+# CTest; PREFIX goes before each test name so `ctest -R p` selects the file's tests.
 function(carehub_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "PREFIX" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE carehub_options ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  if(ARG_LABELS)
-    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}")
-  else()
-    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST)
+  set(discover ${name} DISCOVERY_MODE PRE_TEST)
+  if(ARG_PREFIX)
+    list(APPEND discover TEST_PREFIX "${ARG_PREFIX}")
   endif()
+  if(ARG_LABELS)
+    list(APPEND discover PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
+  gtest_discover_tests(${discover})
 endfunction()
 
 # carehub_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target, built only with CAREHUB_FUZZ=ON and clang.

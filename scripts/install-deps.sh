@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
   clang libclang-rt-14-dev curl jq locales
+  openssl  # tests/support/test_pki: the certificates of the TLS tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -60,18 +60,30 @@ req() {
 FHIR=(-H 'Content-Type: application/fhir+json')
 
 # ---- start ------------------------------------------------------------------------------------
-node "${node_flags[@]}" server.mjs --port 0 --host 127.0.0.1 >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 1 300); do
-  grep -q '^LISTENING ' "$work/server.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || fail "server exited before listening"
-  sleep 0.1
-done
-grep -q '^LISTENING ' "$work/server.out" || fail "no LISTENING line within 30 s"
-[[ "$(wc -l <"$work/server.out")" -eq 1 ]] || fail "stdout must hold exactly one line, got: $(cat "$work/server.out")"
-port="$(awk '{print $2}' "$work/server.out")"
-origin="http://127.0.0.1:$port"
-base="$origin/fhir/R4"
+# start_server [server.mjs args...]: starts it on a free port; sets server_pid, port, origin, base.
+start_server() {
+  node "${node_flags[@]}" server.mjs --port 0 --host 127.0.0.1 "$@" >"$work/server.out" 2>"$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q '^LISTENING ' "$work/server.out" 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || fail "server exited before listening"
+    sleep 0.1
+  done
+  grep -q '^LISTENING ' "$work/server.out" || fail "no LISTENING line within 30 s"
+  [[ "$(wc -l <"$work/server.out")" -eq 1 ]] || fail "stdout must hold exactly one line, got: $(cat "$work/server.out")"
+  port="$(awk '{print $2}' "$work/server.out")"
+  origin="http://127.0.0.1:$port"
+  base="$origin/fhir/R4"
+}
+# stop_server: SIGTERM, and the exit status must be 0.
+stop_server() {
+  kill -TERM "$server_pid"
+  local rc=0
+  wait "$server_pid" || rc=$?
+  server_pid=""
+  [[ "$rc" == 0 ]] || fail "server exit status after SIGTERM: $rc, wanted 0"
+}
+start_server
 ok "server listening on port $port"
 
 # ---- checks -----------------------------------------------------------------------------------
@@ -205,14 +217,65 @@ curl -sS -o "$work/reset.json" -X POST "$origin/__control/reset" || fail "POST /
 curl -sS -o "$work/stats.json" "$origin/__control/stats"
 [[ "$(json "$work/stats.json" 'b.requests + " " + Object.keys(b.resources).length')" == "0 0" ]] ||
   fail "after reset: $(cat "$work/stats.json")"
-ok "control: reset empties the server; stats -> {\"requests\":0,\"resources\":{}}"
+ok "control: reset empties the server; stats -> requests 0, no resources"
 
-# ---- stop -------------------------------------------------------------------------------------
-kill -TERM "$server_pid"
-rc=0
-wait "$server_pid" || rc=$?
-server_pid=""
-[[ "$rc" == 0 ]] || fail "server exit status after SIGTERM: $rc, wanted 0"
+# Rejection rules: a create of a resource with the identifier gets the rule's status; in a batch,
+# only that entry.
+curl -sS -o "$work/reject.json" -X POST "$origin/__control/reject" -d '{"identifier":"urn:ietf:rfc:3986|urn:uuid:reject-me","status":422}' ||
+  fail "POST /__control/reject failed"
+[[ "$(json "$work/reject.json" 'Object.keys(b.rules).join()')" == "urn:ietf:rfc:3986|urn:uuid:reject-me" ]] ||
+  fail "reject rule not listed: $(cat "$work/reject.json")"
+node -e '
+  const obs = (value) => ({ resource: { resourceType: "Observation", status: "final",
+      identifier: [{ system: "urn:ietf:rfc:3986", value }], code: { coding: [{ system: "http://loinc.org", code: "8867-4" }] } },
+    request: { method: "POST", url: "Observation", ifNoneExist: "identifier=urn:ietf:rfc:3986|" + value } });
+  console.log(JSON.stringify({ resourceType: "Bundle", type: "batch", entry: [obs("urn:uuid:keep-me"), obs("urn:uuid:reject-me")] }));' >"$work/reject-batch.json"
+req POST "" "${FHIR[@]}" --data-binary @"$work/reject-batch.json"
+[[ "$status" == 200 ]] || fail "batch with a rejected entry: HTTP $status $(cat "$work/body")"
+got="$(json "$work/body" "$statuses")"
+[[ "$got" == "201,422" ]] || fail "batch with a rejected entry: entry statuses $got, wanted 201,422"
+[[ "$(json "$work/body" 'b.entry[1].response.outcome.resourceType')" == OperationOutcome ]] || fail "rejected entry: no OperationOutcome"
+curl -sS -o "$work/stats.json" "$origin/__control/stats"
+[[ "$(json "$work/stats.json" 'b.rejections.rules + " " + b.rejections.rejected')" == "1 1" ]] ||
+  fail "rejections in stats: $(cat "$work/stats.json")"
+curl -sS -o /dev/null -X POST "$origin/__control/reject" -d '{"clear":true}'
+req POST "" "${FHIR[@]}" --data-binary @"$work/reject-batch.json"
+[[ "$(json "$work/body" "$statuses")" == "200,201" ]] || fail "after clearing the rules: entry statuses $(json "$work/body" "$statuses")"
+ok "reject rule: that batch entry -> 422 with OperationOutcome, the other 201; cleared -> 201"
+
+stop_server
 ok "SIGTERM -> server exits 0"
+
+# ---- OAuth2 (a second server, with --auth) -----------------------------------------------------
+start_server --auth 'selftest hub:s3cret:x' --token-ttl 60
+token_req() { # token_req [curl args...]: token endpoint answer in $work/body, status in $status
+  status="$(curl -sS -o "$work/body" -w '%{http_code}' -X POST "$origin/oauth2/token" "$@")" || fail "curl token request failed"
+}
+# RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined with ":" and base64-encoded.
+token_req -H "Authorization: Basic $(printf '%s' 'selftest+hub:s3cret%3Ax' | base64 -w0)" -d grant_type=client_credentials -d scope=system/Observation.write
+[[ "$status" == 200 ]] || fail "token (HTTP Basic): HTTP $status $(cat "$work/body")"
+[[ "$(json "$work/body" 'b.token_type + " " + b.expires_in + " " + b.scope')" == "Bearer 60 system/Observation.write" ]] ||
+  fail "token response: $(cat "$work/body")"
+token="$(json "$work/body" 'b.access_token')"
+token_req --data-urlencode 'client_id=selftest hub' --data-urlencode 'client_secret=wrong' -d grant_type=client_credentials
+[[ "$status" == 401 && "$(json "$work/body" 'b.error')" == invalid_client ]] || fail "wrong secret: HTTP $status $(cat "$work/body")"
+token_req --data-urlencode 'client_id=selftest hub' --data-urlencode 'client_secret=s3cret:x' -d grant_type=password
+[[ "$status" == 400 && "$(json "$work/body" 'b.error')" == unsupported_grant_type ]] || fail "password grant: HTTP $status $(cat "$work/body")"
+ok "token endpoint: Basic -> 200 Bearer (expires_in 60, scope echoed); wrong secret -> 401 invalid_client; password -> 400"
+
+req GET /metadata
+[[ "$status" == 401 ]] || fail "FHIR request without a token: HTTP $status, wanted 401"
+req GET /metadata -H "Authorization: Bearer $token"
+[[ "$status" == 200 ]] || fail "FHIR request with a token: HTTP $status $(cat "$work/body")"
+curl -sS -o /dev/null -X POST "$origin/__control/expire-tokens" || fail "POST /__control/expire-tokens failed"
+req GET /metadata -H "Authorization: Bearer $token"
+[[ "$status" == 401 ]] || fail "FHIR request with a rotated token: HTTP $status, wanted 401"
+curl -sS -o "$work/stats.json" "$origin/__control/stats"
+[[ "$(json "$work/stats.json" 'b.tokens.issued + " " + b.tokens.rejected_requests')" == "1 2" ]] ||
+  fail "token stats: $(cat "$work/stats.json")"
+ok "FHIR with auth: no token -> 401, token -> 200, after expire-tokens -> 401"
+
+stop_server
+ok "SIGTERM -> the OAuth2 server exits 0"
 
 echo "$passed passed, 0 failed"

@@ -2,8 +2,10 @@
 // Local FHIR R4 server for carehub's tests and demo. See README.md.
 //
 //   node --experimental-websocket server.mjs --port 0 [--host 127.0.0.1] [--quiet] [--no-check-references]
+//        [--auth client-id:client-secret [--token-ttl SECONDS]]
 //
 // Prints exactly one line, `LISTENING <port>`, on stdout once it accepts connections; logs go to stderr.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +23,10 @@ const USAGE = `usage: node --experimental-websocket server.mjs [options]
   --max-body-mb N           request body limit, also after gunzip (default 64)
   --check-references        reject subject/device/extension references to missing resources (default)
   --no-check-references     do not check them
-  --quiet                   no per-request log lines on stderr`;
+  --quiet                   no per-request log lines on stderr
+  --auth ID:SECRET          OAuth2 client credentials: serve POST /oauth2/token and require
+                            Authorization: Bearer <token> on every FHIR request (default: off)
+  --token-ttl SECONDS       lifetime of an access token (default 300)`;
 
 function die(message, code = 2) {
   process.stderr.write(`fhir-server: ${message}\n`);
@@ -29,7 +34,15 @@ function die(message, code = 2) {
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, host: '127.0.0.1', maxBodyBytes: 64 * 1024 * 1024, checkReferences: true, quiet: false };
+  const opts = {
+    port: 0,
+    host: '127.0.0.1',
+    maxBodyBytes: 64 * 1024 * 1024,
+    checkReferences: true,
+    quiet: false,
+    auth: undefined, // { clientId, clientSecret }
+    tokenTtl: 300,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => (i + 1 < argv.length ? argv[++i] : die(`${arg} needs a value\n${USAGE}`));
@@ -39,6 +52,12 @@ function parseArgs(argv) {
     else if (arg === '--check-references') opts.checkReferences = true;
     else if (arg === '--no-check-references') opts.checkReferences = false;
     else if (arg === '--quiet') opts.quiet = true;
+    else if (arg === '--auth') {
+      const v = value();
+      const colon = v.indexOf(':');
+      if (colon <= 0 || colon === v.length - 1) die(`--auth needs client-id:client-secret, both non-empty, not '${v}'`);
+      opts.auth = { clientId: v.slice(0, colon), clientSecret: v.slice(colon + 1) };
+    } else if (arg === '--token-ttl') opts.tokenTtl = Number(value());
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -47,7 +66,8 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) die('--port must be 0..65535');
   if (!(opts.maxBodyBytes > 0)) die('--max-body-mb must be positive');
-  // No authentication here: never offer it beyond this machine.
+  if (!Number.isInteger(opts.tokenTtl) || opts.tokenTtl <= 0) die('--token-ttl must be a positive whole number of seconds');
+  // Test credentials at most, no TLS: never offer it beyond this machine.
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(opts.host)) die(`--host must be a loopback address, not ${opts.host}`);
   return opts;
 }
@@ -133,6 +153,238 @@ async function readBody(req, limit) {
   }
 }
 
+/** Reads a small body (token and control requests) as text; anything larger is refused. */
+async function readSmallBody(req, limit = 64 * 1024) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+const TOKEN_PATH = '/oauth2/token';
+const REALM = 'carehub-test-fhir';
+
+/** An RFC 6749 §5.2 error response. */
+class OAuthError extends Error {
+  constructor(status, error, description) {
+    super(description);
+    this.status = status;
+    this.error = error;
+  }
+}
+
+/** `application/x-www-form-urlencoded` decoding of one credential (RFC 6749 §2.3.1, Appendix B). */
+function formDecode(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new OAuthError(401, 'invalid_client', 'HTTP Basic credentials are not form-urlencoded (RFC 6749 §2.3.1)');
+  }
+}
+
+// Constant time, as a real authorization server compares credentials.
+function equalInConstantTime(a, b) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * OAuth2 client credentials grant (RFC 6749 §4.4) for one configured client, and the bearer check
+ * (RFC 6750) every FHIR request passes. Tokens are opaque random strings kept in memory.
+ *
+ * Expiry uses the monotonic clock plus an offset that POST /__control/advance-clock moves, so a test
+ * can expire tokens by their lifetime without waiting for it, and a wall-clock step cannot.
+ */
+class TokenService {
+  constructor({ clientId, clientSecret }, ttlSeconds) {
+    this.clientId = clientId;
+    this.clientSecret = clientSecret;
+    this.ttlSeconds = ttlSeconds;
+    this.tokens = new Map(); // token -> { expiresAt (ms on now()), revoked }
+    this.clockOffsetMs = 0;
+    this.issued = 0;
+    this.rejectedRequests = 0;
+  }
+
+  now() {
+    return performance.now() + this.clockOffsetMs;
+  }
+
+  /** POST /oauth2/token. Answers the response itself; returns a note for the log line. */
+  async handle(req, res) {
+    const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+    try {
+      if (req.method !== 'POST') {
+        req.resume();
+        throw new OAuthError(405, 'invalid_request', `${req.method} ${TOKEN_PATH}: use POST`);
+      }
+      const text = await readSmallBody(req);
+      if (text === undefined) throw new OAuthError(400, 'invalid_request', 'token request body larger than 64 KiB');
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (type !== 'application/x-www-form-urlencoded') {
+        throw new OAuthError(
+          400,
+          'invalid_request',
+          `Content-Type must be application/x-www-form-urlencoded, not ${type || '(none)'}`
+        );
+      }
+      const params = new URLSearchParams(text);
+      for (const key of new Set(params.keys())) {
+        if (params.getAll(key).length > 1) throw new OAuthError(400, 'invalid_request', `parameter ${key} appears more than once`);
+      }
+      const grantType = params.get('grant_type');
+      if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is missing');
+
+      const client = this.authenticate(req.headers.authorization, params);
+      if (grantType !== 'client_credentials') {
+        throw new OAuthError(400, 'unsupported_grant_type', `grant_type ${grantType} is not supported: only client_credentials`);
+      }
+      const token = randomBytes(24).toString('base64url');
+      this.tokens.set(token, { expiresAt: this.now() + this.ttlSeconds * 1000, revoked: false });
+      this.issued++;
+      const body = { access_token: token, token_type: 'Bearer', expires_in: this.ttlSeconds };
+      const scope = params.get('scope');
+      if (scope !== null) body.scope = scope;
+      send(res, 200, body, 'application/json; charset=utf-8', noStore);
+      return ` [token issued to ${client}]`;
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      const headers = { ...noStore };
+      if (err.status === 401) headers['www-authenticate'] = `Basic realm="${REALM}"`;
+      if (err.status === 405) headers.allow = 'POST';
+      send(res, err.status, { error: err.error, error_description: err.message }, 'application/json; charset=utf-8', headers);
+      return ` [${err.error}: ${err.message}]`;
+    }
+  }
+
+  /** The client's id if it authenticated, by HTTP Basic or by body parameters (never both). */
+  authenticate(authorization, params) {
+    let basic;
+    const scheme = /^\s*(\S+)\s*(.*)$/.exec(authorization ?? '');
+    if (scheme && scheme[1].toLowerCase() === 'basic') {
+      const encoded = scheme[2].trim();
+      const decoded = /^[A-Za-z0-9+/]+={0,2}$/.test(encoded) ? Buffer.from(encoded, 'base64').toString('utf8') : '';
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new OAuthError(401, 'invalid_client', 'malformed HTTP Basic credentials (want base64 of id:secret)');
+      basic = { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+    }
+    const bodyId = params.get('client_id');
+    const bodySecret = params.get('client_secret');
+    if (basic && (bodySecret !== null || (bodyId !== null && bodyId !== basic.id))) {
+      throw new OAuthError(400, 'invalid_request', 'client credentials sent both as HTTP Basic and in the body: use one method');
+    }
+    const client = basic ?? (bodyId !== null ? { id: bodyId, secret: bodySecret ?? '' } : undefined);
+    if (!client) {
+      throw new OAuthError(401, 'invalid_client', 'no client authentication: send HTTP Basic, or client_id and client_secret');
+    }
+    if (!equalInConstantTime(client.id, this.clientId) || !equalInConstantTime(client.secret, this.clientSecret)) {
+      throw new OAuthError(401, 'invalid_client', `client authentication failed for client_id ${client.id}`);
+    }
+    return client.id;
+  }
+
+  /** Undefined when the request may pass, else why not: { challenge, code, text } for a 401. */
+  check(authorization) {
+    const refuse = (code, text, error = 'invalid_token') => {
+      this.rejectedRequests++;
+      // RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
+      const challenge = error ? `Bearer realm="${REALM}", error="${error}", error_description="${text}"` : `Bearer realm="${REALM}"`;
+      return { challenge, code, text };
+    };
+    if (!authorization) return refuse('login', 'no Authorization header: get a token from POST /oauth2/token', '');
+    const m = /^\s*Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(authorization);
+    if (!m) return refuse('login', 'Authorization header is not "Bearer <token>"');
+    const token = this.tokens.get(m[1]);
+    if (!token) return refuse('security', 'unknown access token');
+    if (token.revoked) return refuse('expired', 'access token revoked (POST /__control/expire-tokens)');
+    if (this.now() >= token.expiresAt) return refuse('expired', 'access token expired');
+    return undefined;
+  }
+
+  /** Rotation: every token issued so far stops working at once. */
+  expireAll() {
+    let n = 0;
+    for (const token of this.tokens.values()) {
+      if (!token.revoked) n++;
+      token.revoked = true;
+    }
+    return n;
+  }
+}
+
+const REJECTED_ID = /^carehub-test-rejected-(\d{3})$/;
+
+/**
+ * Test rules that make the creation of resources carrying a given identifier fail with a given
+ * status: a "poison entry" for the client's isolation logic, on a resource the validator accepts.
+ * The OperationOutcome's id carries the status through Medplum (whose getStatus() knows only its own
+ * outcome ids) to where the response status is set (statusOf, fixBatchStatuses).
+ */
+class RejectionRules {
+  constructor() {
+    this.rules = new Map(); // "system|value" -> status
+    this.rejected = 0;
+  }
+
+  /** POST /__control/reject: returns an error text for a bad request, else undefined. */
+  apply(body) {
+    if (body?.clear === true) {
+      this.rules.clear();
+      return undefined;
+    }
+    const { identifier, status } = body ?? {};
+    if (typeof identifier !== 'string' || !identifier.includes('|')) {
+      return `identifier must be a string "system|value", got ${JSON.stringify(identifier)}`;
+    }
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      return `status must be a whole number 400..599, got ${JSON.stringify(status)}`;
+    }
+    this.rules.set(identifier, status);
+    return undefined;
+  }
+
+  /** The rejection outcome for a resource to be created, or undefined. */
+  check(resource) {
+    if (this.rules.size === 0 || !Array.isArray(resource?.identifier)) return undefined;
+    for (const id of resource.identifier) {
+      const key = `${id?.system ?? ''}|${id?.value ?? ''}`;
+      const status = this.rules.get(key);
+      if (status === undefined) continue;
+      this.rejected++;
+      return {
+        resourceType: 'OperationOutcome',
+        id: `carehub-test-rejected-${status}`,
+        issue: [
+          {
+            severity: 'error',
+            code: 'processing',
+            details: { text: `${resource.resourceType} with identifier ${key} rejected with ${status} by a test rule (POST /__control/reject)` },
+          },
+        ],
+      };
+    }
+    return undefined;
+  }
+
+  static statusOf(outcome) {
+    const m = REJECTED_ID.exec(outcome?.id ?? '');
+    return m ? Number(m[1]) : undefined;
+  }
+
+  /** Batch entries whose create was rejected get the rule's status instead of Medplum's 400. */
+  static fixBatchStatuses(resource) {
+    if (resource?.resourceType !== 'Bundle' || !resource.type?.endsWith('-response')) return;
+    for (const entry of resource.entry ?? []) {
+      const status = RejectionRules.statusOf(entry?.response?.outcome);
+      if (status !== undefined) entry.response.status = String(status);
+    }
+  }
+}
+
 /** One line per bundle response, so a test log shows partial failures at a glance. */
 function bundleSummary(resource) {
   if (resource?.resourceType !== 'Bundle' || !resource.type?.endsWith('-response')) return '';
@@ -157,6 +409,17 @@ async function main() {
   const { getStatus } = fhirModule;
   const { router, repo, config, medplumVersion } = fhirModule.createFhir({ checkReferences: opts.checkReferences });
   const stats = { requests: 0 };
+  const tokens = opts.auth ? new TokenService(opts.auth, opts.tokenTtl) : undefined;
+  const rejections = new RejectionRules();
+
+  // Every create, single or in a bundle, runs this route's handler (the batch processor calls route
+  // handlers directly), so the rejection rules sit in front of it.
+  const createRoute = router.router.routes.find((r) => r.method === 'POST' && r.path.length === 1 && r.path[0].param);
+  const create = createRoute.handler;
+  createRoute.handler = async (req, ...rest) => {
+    const rejected = rejections.check(req.body);
+    return rejected ? [rejected] : create(req, ...rest);
+  };
 
   // One request at a time touches the repository: the in-memory repo's transactions rely on it
   // (see repository.mjs), and it makes every conditional create race-free. Bodies are still read
@@ -170,6 +433,12 @@ async function main() {
 
   async function handleFhir(req, res, path, query) {
     stats.requests++;
+    const refused = tokens?.check(req.headers.authorization);
+    if (refused) {
+      req.resume();
+      res.logNote = ` [${refused.text}]`;
+      return send(res, 401, outcome(refused.code, refused.text), FHIR_JSON, { 'www-authenticate': refused.challenge });
+    }
     let body;
     if (['POST', 'PUT', 'PATCH'].includes(req.method)) body = await readBody(req, opts.maxBodyBytes);
     else req.resume(); // discard any body of GET/DELETE
@@ -184,7 +453,8 @@ async function main() {
       config,
     };
     const [result, resource] = await serialized(() => router.handleRequest(fhirRequest, repo));
-    const status = getStatus(result);
+    const status = RejectionRules.statusOf(result) ?? getStatus(result);
+    RejectionRules.fixBatchStatuses(resource);
     const headers = {};
     const meta = resource?.meta;
     if (resource?.id && meta?.versionId && resource.resourceType !== 'Bundle') {
@@ -199,18 +469,48 @@ async function main() {
   }
 
   async function handleControl(req, res, path) {
-    req.resume();
-    if (req.method === 'GET' && path === '/__control/stats') {
-      return send(res, 200, { requests: stats.requests, resources: repo.countByType() }, 'application/json');
+    const text = await readSmallBody(req);
+    const json = (status, body) => send(res, status, body, 'application/json');
+    let body;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch (err) {
+      return json(400, { error: `${req.method} ${path}: body is not JSON: ${err.message}` });
     }
-    if (req.method === 'POST' && path === '/__control/reset') {
+    const route = `${req.method} ${path}`;
+    if (route === 'GET /__control/stats') {
+      return json(200, {
+        requests: stats.requests,
+        resources: repo.countByType(),
+        tokens: { issued: tokens?.issued ?? 0, rejected_requests: tokens?.rejectedRequests ?? 0 },
+        rejections: { rules: rejections.rules.size, rejected: rejections.rejected },
+      });
+    }
+    if (route === 'POST /__control/reset') {
       await serialized(() => {
         repo.clear();
         stats.requests = 0;
+        rejections.rejected = 0;
+        if (tokens) tokens.issued = tokens.rejectedRequests = 0;
       });
-      return send(res, 200, { reset: true }, 'application/json');
+      return json(200, { reset: true });
     }
-    send(res, 404, { error: `no control endpoint ${req.method} ${path}` }, 'application/json');
+    if (route === 'POST /__control/reject') {
+      // Serialized: a rule changes only between requests, never in the middle of a bundle.
+      const error = await serialized(() => rejections.apply(body));
+      if (error) return json(400, { error: `POST /__control/reject: ${error}` });
+      return json(200, { rules: Object.fromEntries(rejections.rules) });
+    }
+    if (route === 'POST /__control/expire-tokens' || route === 'POST /__control/advance-clock') {
+      if (!tokens) return json(409, { error: `${route}: authentication is off (start with --auth id:secret)` });
+      if (route === 'POST /__control/expire-tokens') return json(200, { expired: tokens.expireAll() });
+      if (!(typeof body.seconds === 'number' && body.seconds >= 0)) {
+        return json(400, { error: `${route}: seconds must be a number >= 0, got ${JSON.stringify(body.seconds)}` });
+      }
+      tokens.clockOffsetMs += body.seconds * 1000;
+      return json(200, { advanced_s: tokens.clockOffsetMs / 1000 });
+    }
+    json(404, { error: `no control endpoint ${route}` });
   }
 
   const server = http.createServer(async (req, res) => {
@@ -229,6 +529,8 @@ async function main() {
         await handleFhir(req, res, path, query);
       } else if (path.startsWith('/__control/')) {
         await handleControl(req, res, path);
+      } else if (path === TOKEN_PATH && tokens) {
+        res.logNote = await tokens.handle(req, res);
       } else {
         req.resume();
         send(res, 404, outcome('not-found', `Not found: ${path} (FHIR base is ${FHIR_BASE})`));
@@ -256,7 +558,8 @@ async function main() {
     const { port } = server.address();
     process.stderr.write(
       `fhir-server: Medplum ${medplumVersion}, FHIR base http://${opts.host}:${port}${FHIR_BASE}, ` +
-        `reference checks ${opts.checkReferences ? 'on' : 'off'}\n`
+        `reference checks ${opts.checkReferences ? 'on' : 'off'}, ` +
+        `${tokens ? `OAuth2 on (token URL http://${opts.host}:${port}${TOKEN_PATH}, ttl ${opts.tokenTtl} s)` : 'no authentication'}\n`
     );
     process.stdout.write(`LISTENING ${port}\n`); // synchronous for pipes and files on Linux
   });

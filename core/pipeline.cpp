@@ -1,6 +1,40 @@
 #include "core/pipeline.hpp"
 
+#include <algorithm>
+
 namespace carehub {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Retention walks the table a window at a time so it never holds the writer for long; a pass over a
+// million readings takes a minute, then the next pass waits.
+constexpr std::int64_t kRetentionWindow = 20000;
+constexpr auto kRetentionStep = 1s;
+constexpr auto kRetentionPass = 10min;
+// The buffer stays "shedding" (at its cap) until retention or a larger cap bring it below this share.
+constexpr std::int64_t kShedClearPercent = 80;
+// Shedding and refusals are logged at most this often (the counters count every one).
+constexpr auto kLoudEvery = 60s;
+// After a full disk, free space the filesystem must offer again before readings are tried again.
+constexpr std::int64_t kDiskHeadroom = std::int64_t{1} << 20;
+
+std::string mib(std::int64_t bytes) {
+  return std::to_string(bytes / (1024 * 1024)) + "." + std::to_string(bytes % (1024 * 1024) * 10 / (1024 * 1024)) +
+         " MiB";
+}
+
+}  // namespace
+
+std::string_view to_string(BufferState s) {
+  switch (s) {
+    case BufferState::ok: return "ok";
+    case BufferState::shedding: return "shedding";
+    case BufferState::full: return "full";
+    case BufferState::disk_full: return "disk full";
+  }
+  return "ok";
+}
 
 Pipeline::Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options)
     : store_(store), log_(log), counters_(counters), options_(std::move(options)) {}
@@ -70,6 +104,12 @@ void Pipeline::start() {
   std::lock_guard lock(mu_);
   if (started_) return;
   started_ = true;
+  {
+    // The writer thread is not running yet, so this thread may still use the store.
+    std::lock_guard h(health_mu_);
+    health_.max_bytes = store_.options().max_bytes;
+    if (auto used = store_.used_bytes()) health_.used_bytes = *used;
+  }
   writer_ = std::thread([this] { run(); });
 }
 
@@ -94,6 +134,151 @@ void Pipeline::stop() {
 std::size_t Pipeline::queued() const {
   std::lock_guard lock(mu_);
   return queued_readings_;
+}
+
+BufferHealth Pipeline::buffer_health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+BufferState Pipeline::state_now() const {
+  std::lock_guard lock(health_mu_);
+  return health_.state;
+}
+
+TimePoint Pipeline::wall_now() const { return clock_ ? clock_->now() : system_clock_.now(); }
+
+void Pipeline::note_space(const SpaceReport& r) {
+  BufferState before, after;
+  {
+    std::lock_guard lock(health_mu_);
+    auto& h = health_;
+    before = h.state;
+    h.used_bytes = r.used_bytes;
+    h.max_bytes = r.max_bytes;
+    h.shed_synced += r.shed_synced;
+    h.shed_environment += r.shed_environment;
+    h.shed_stream += r.shed_stream;
+    if (r.shed() > 0) h.last_shed = wall_now();
+    const bool near_cap = r.max_bytes > 0 && r.used_bytes >= r.max_bytes / 100 * kShedClearPercent;
+    if (r.full) after = BufferState::full;
+    else if (r.shed() > 0 || ((before == BufferState::shedding || before == BufferState::full) && near_cap))
+      after = BufferState::shedding;
+    else after = BufferState::ok;  // also leaves disk_full: only a committed write gets here
+    if (after != before) {
+      h.state = after;
+      h.since = wall_now();
+      switch (after) {
+        case BufferState::ok: h.detail.clear(); break;
+        case BufferState::shedding:
+          h.detail = "size cap reached (store.max_bytes " + mib(r.max_bytes) +
+                     "): shedding synced readings first, then unsynced environmental and wearable stream readings; "
+                     "spot measurements and alerts are kept";
+          break;
+        case BufferState::full:
+          h.detail = "size cap reached (store.max_bytes " + mib(r.max_bytes) +
+                     ") with nothing left that may be shed (unsynced spot measurements, dead letters, alerts): new "
+                     "readings are refused until the FHIR server takes some";
+          break;
+        case BufferState::disk_full: break;
+      }
+    }
+  }
+  if (r.shed() > 0) {
+    counters_.add("store_shed_synced", static_cast<std::uint64_t>(r.shed_synced));
+    counters_.add("store_shed_environment", static_cast<std::uint64_t>(r.shed_environment));
+    counters_.add("store_shed_stream", static_cast<std::uint64_t>(r.shed_stream));
+    log_.rate_limited(LogLevel::warning, "store", "store:shed",
+                      "buffer at its size cap (" + mib(r.max_bytes) + "): shed " + std::to_string(r.shed_synced) +
+                          " synced, " + std::to_string(r.shed_environment) + " environmental and " +
+                          std::to_string(r.shed_stream) + " wearable stream readings, oldest first; now " +
+                          mib(r.used_bytes) + " in use",
+                      kLoudEvery);
+  }
+  if (after == BufferState::full && before != BufferState::full) {
+    log_.error("store", "buffer FULL at its size cap (" + mib(r.max_bytes) +
+                            ") with nothing left that may be shed: new readings are refused until the FHIR server "
+                            "takes some (raise /store/max_bytes or restore the connection)");
+  }
+  if (before == BufferState::disk_full && after != BufferState::disk_full) {
+    log_.notice("store", "disk space is back: the buffer takes readings again");
+  }
+  if (before == BufferState::full && after != BufferState::full) {
+    log_.notice("store", "buffer no longer full: readings are taken again");
+  }
+}
+
+void Pipeline::note_full(const Error& e) {
+  counters_.add("store_disk_full");
+  bool entered = false;
+  {
+    std::lock_guard lock(health_mu_);
+    if (health_.state != BufferState::disk_full) {
+      entered = true;
+      health_.state = BufferState::disk_full;
+      health_.since = wall_now();
+    }
+    health_.detail = "no space left for the buffer (" + e.message +
+                     "): new readings are refused and stay with their sources until space returns";
+  }
+  if (entered) log_.error("store", "DISK FULL: " + e.message + "; new readings are refused until space returns");
+  else log_.rate_limited(LogLevel::error, "store", "store:disk-full", "still no space for the buffer: " + e.message, kLoudEvery);
+}
+
+void Pipeline::maintain() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto& opts = store_.options();
+  if (state_now() == BufferState::disk_full) {
+    if (now < next_probe_) return;
+    next_probe_ = now + options_.heartbeat;
+    // Probe with a small write of its own, shedding by the same priority to make room inside the file:
+    // freed pages take new readings without the file growing. Only a commit that succeeds clears the state.
+    auto tx = store_.begin();
+    if (!tx) return note_full(tx.error());
+    auto used = store_.used_bytes();
+    if (!used) return note_full(used.error());
+    std::int64_t room = *used / 100 * 95;
+    if (opts.max_bytes > 0) room = std::min(room, opts.max_bytes);
+    auto report = store_.enforce_cap(std::max<std::int64_t>(room, 1));
+    if (!report) return note_full(report.error());
+    if (auto m = store_.put_meta("space_probe", format_rfc3339(wall_now())); !m) return note_full(m.error());
+    if (auto c = tx->commit(); !c) return note_full(c.error());
+    // A probe is much smaller than a batch of readings and may squeeze into the last free blocks: the
+    // disk counts as back only when shedding made room inside the file or the filesystem has headroom.
+    auto free_bytes = store_.free_disk_bytes();
+    if (report->shed() == 0 && (!free_bytes || *free_bytes < kDiskHeadroom)) return;
+    report->max_bytes = opts.max_bytes;
+    report->full = opts.max_bytes > 0 && report->used_bytes >= opts.max_bytes;
+    note_space(*report);
+    return;
+  }
+  if (opts.retention_days <= 0 || now < next_retention_) return;
+  auto tx = store_.begin();
+  if (!tx) return;  // busy or failing: the next heartbeat tries again
+  const auto before = wall_now() - std::chrono::hours(24) * opts.retention_days;
+  auto pruned = store_.prune_synced(before, retention_cursor_, kRetentionWindow);
+  if (!pruned) {
+    log_.rate_limited(LogLevel::warning, "store", "store:retention", "retention failed: " + pruned.error().message, kLoudEvery);
+    next_retention_ = now + kRetentionStep;
+    return;
+  }
+  if (auto c = tx->commit(); !c) {
+    if (c.error().code == Errc::full) note_full(c.error());
+    next_retention_ = now + kRetentionStep;
+    return;
+  }
+  retention_cursor_ = pruned->next_seq;
+  next_retention_ = now + (retention_cursor_ == 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(kRetentionPass)
+                                                  : std::chrono::duration_cast<std::chrono::steady_clock::duration>(kRetentionStep));
+  if (pruned->deleted > 0) {
+    counters_.add("store_retention_pruned", static_cast<std::uint64_t>(pruned->deleted));
+    {
+      std::lock_guard lock(health_mu_);
+      health_.pruned += pruned->deleted;
+    }
+    log_.info("store", "retention: removed " + std::to_string(pruned->deleted) + " synced readings older than " +
+                           std::to_string(opts.retention_days) + " days");
+  }
 }
 
 std::future<Result<IngestResult>> Pipeline::ingest(std::vector<Reading> readings) {
@@ -191,6 +376,7 @@ void Pipeline::run() {
     const bool tick_due = hook_ && std::chrono::steady_clock::now() - last_tick_ >= options_.heartbeat;
     if (tick_due) last_tick_ = std::chrono::steady_clock::now();
     if (!batch.empty() || tick_due) process(batch, tick_due);
+    if (!stop_now) maintain();
     for (auto& fn : heartbeat_listeners_) fn();
     if (stop_now) return;
   }
@@ -210,12 +396,35 @@ void Pipeline::fail_all(std::vector<Job>& batch, const Error& e) {
 }
 
 void Pipeline::process(std::vector<Job>& batch, bool tick) {
+  // Every failure fails the whole transaction: nothing of it is durable, so nothing is acknowledged.
+  auto fail = [&](const Error& e) {
+    if (e.code == Errc::full) note_full(e);
+    fail_all(batch, e);
+  };
   auto tx = store_.begin();
   if (!tx) {
-    log_.error("pipeline", "cannot begin transaction: " + tx.error().message);
+    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:begin", "cannot begin transaction: " + tx.error().message, kLoudEvery);
     counters_.add("pipeline_commit_errors");
-    fail_all(batch, tx.error());
+    fail(tx.error());
     return;
+  }
+  const bool capped = store_.options().max_bytes > 0;
+  // At the cap with nothing to shed last time: shed again first (the uploader may have synced readings
+  // since); if still nothing fits, this batch's readings are refused, its other operations still run
+  // (a sync outcome is what makes room).
+  std::optional<Error> refusal;
+  if (capped && state_now() == BufferState::full) {
+    auto report = store_.enforce_cap();
+    if (!report) {
+      fail(report.error());
+      return;
+    }
+    if (report->full) {
+      refusal = make_error(Errc::full, "buffer full: its size cap (store.max_bytes " + mib(report->max_bytes) +
+                                           ") is reached and nothing that may be shed is left; try again later");
+    } else {
+      note_space(*report);
+    }
   }
   CommitSummary summary;
   std::vector<Result<IngestResult>> ingest_results;
@@ -223,8 +432,16 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   std::vector<StoredReading> inserted_readings;  // what the hook sees: new readings only, attributed
   for (auto& job : batch) {
     if (auto* ingest = std::get_if<IngestJob>(&job)) {
+      if (refusal) {
+        counters_.add("readings_refused_full", ingest->readings.size());
+        log_.rate_limited(LogLevel::error, "store", "store:refused", refusal->message, kLoudEvery);
+        ingest_results.emplace_back(*refusal);
+        continue;
+      }
       IngestResult result;
-      Result<IngestResult> outcome = result;
+      result.uids.reserve(ingest->readings.size());
+      result.status.reserve(ingest->readings.size());
+      result.errors.reserve(ingest->readings.size());
       for (auto& r : ingest->readings) {
         if (auto valid = validate(r); !valid) {
           result.uids.emplace_back();
@@ -237,10 +454,10 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
         auto uid = reading_uid(r);
         auto inserted = store_.insert_reading(r, uid);
         if (!inserted) {
-          // A failed insert (disk full, I/O) fails the whole transaction: nothing is acknowledged.
-          log_.error("pipeline", "storing reading failed: " + inserted.error().message);
+          log_.rate_limited(LogLevel::error, "pipeline", "pipeline:insert", "storing reading failed: " + inserted.error().message,
+                            kLoudEvery);
           counters_.add("pipeline_commit_errors");
-          fail_all(batch, inserted.error());
+          fail(inserted.error());
           return;  // tx rolls back
         }
         if (*inserted && hook_) inserted_readings.push_back({0, uid, r, SyncState::pending, 0, {}, {}});
@@ -254,20 +471,20 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
       auto& op = std::get<OpJob>(job);
       ++summary.ops;
       if (auto sp = store_.savepoint(); !sp) {
-        fail_all(batch, sp.error());
+        fail(sp.error());
         return;
       }
       auto r = op.op(store_);
       if (!r) {
         if (auto rb = store_.rollback_to_savepoint(); !rb) {
-          fail_all(batch, rb.error());
+          fail(rb.error());
           return;
         }
         op_results.push_back(r.error());
         continue;
       }
       if (auto rel = store_.release(); !rel) {
-        fail_all(batch, rel.error());
+        fail(rel.error());
         return;
       }
       for (auto& e : *r) summary.alerts.push_back(std::move(e));
@@ -277,7 +494,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   if (!inserted_readings.empty()) {
     // Rules run in this same transaction; a failing rule loses only its own changes, never readings.
     if (auto sp = store_.savepoint(); !sp) {
-      fail_all(batch, sp.error());
+      fail(sp.error());
       return;
     }
     auto events = hook_->in_transaction(store_, inserted_readings, clock_->now());
@@ -285,12 +502,12 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
       log_.error("rules", "rule evaluation failed; readings are stored without it: " + events.error().message);
       counters_.add("rules_errors");
       if (auto rb = store_.rollback_to_savepoint(); !rb) {
-        fail_all(batch, rb.error());
+        fail(rb.error());
         return;
       }
     } else {
       if (auto rel = store_.release(); !rel) {
-        fail_all(batch, rel.error());
+        fail(rel.error());
         return;
       }
       for (auto& e : *events) summary.alerts.push_back(std::move(e));
@@ -299,24 +516,39 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   if (tick) {
     // After the batch's readings: a repeat that arrives with the deadline's tick is judged first.
     if (auto sp = store_.savepoint(); !sp) {
-      fail_all(batch, sp.error());
+      fail(sp.error());
       return;
     }
     auto events = tick_job({}).op(store_);
     if (auto end = events ? store_.release() : store_.rollback_to_savepoint(); !end) {
-      fail_all(batch, end.error());
+      fail(end.error());
       return;
     }
     if (events) {
       for (auto& e : *events) summary.alerts.push_back(std::move(e));
     }
   }
+  // The cap is held at every commit that wrote readings: what this batch pushed over it is shed in the
+  // same transaction, so the file never grows past one batch beyond the cap.
+  std::optional<SpaceReport> space;
+  if (summary.stored > 0 || summary.ops > 0) {
+    Result<SpaceReport> report = SpaceReport{};
+    if (capped) report = store_.enforce_cap();
+    else if (auto used = store_.used_bytes()) report->used_bytes = *used;
+    if (!report) {
+      fail(report.error());
+      return;
+    }
+    space = *report;
+  }
   if (auto c = tx->commit(); !c) {
-    log_.error("pipeline", "commit failed: " + c.error().message);
+    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:commit", "commit failed: " + c.error().message, kLoudEvery);
     counters_.add("pipeline_commit_errors");
-    fail_all(batch, c.error());
+    fail(c.error());
     return;
   }
+  // A full disk is over only once readings fit again (a small sync outcome may squeeze in before they do).
+  if (space && (summary.stored > 0 || state_now() != BufferState::disk_full)) note_space(*space);
   if (!batch.empty()) counters_.add("pipeline_commits");  // an idle tick is not a commit anyone asked for
   counters_.add("readings_stored", summary.stored);
   counters_.add("readings_duplicate", summary.duplicates);

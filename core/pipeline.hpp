@@ -37,6 +37,26 @@ using WriteOp = std::function<Result<void>(StoreWriter&)>;
 // listeners with the transaction's other alert events, after the commit.
 using AlertOp = std::function<Result<std::vector<AlertEvent>>(StoreWriter&)>;
 
+// How the buffer is doing against its size cap and the disk (design.md invariant 3), for `status`.
+enum class BufferState {
+  ok,
+  shedding,   // the size cap was reached: readings are shed by priority (store.hpp, enforce_cap)
+  full,       // at the cap with nothing left that may be shed: new readings are refused
+  disk_full,  // the filesystem (or the file's hard limit) has no room: new readings are refused
+};
+std::string_view to_string(BufferState s);
+
+struct BufferHealth {
+  BufferState state = BufferState::ok;
+  std::string detail;  // one line for a technician: what happened and what it means
+  std::optional<TimePoint> since;  // when the state began
+  std::int64_t used_bytes = 0;     // pages in use at the last commit
+  std::int64_t max_bytes = 0;      // the cap (0: none)
+  std::int64_t shed_synced = 0, shed_environment = 0, shed_stream = 0;  // since start, per tier
+  std::optional<TimePoint> last_shed;
+  std::int64_t pruned = 0;  // synced readings removed by retention since start
+};
+
 struct CommitSummary {
   std::size_t stored = 0;
   std::size_t duplicates = 0;
@@ -83,6 +103,7 @@ class Pipeline final : public ReadingSink {
   void on_heartbeat(std::function<void()> fn);
 
   std::size_t queued() const;
+  BufferHealth buffer_health() const;
 
  private:
   struct IngestJob {
@@ -99,6 +120,12 @@ class Pipeline final : public ReadingSink {
   void enqueue(OpJob job);
   void process(std::vector<Job>& batch, bool tick);
   void attribute(Reading& r) const;
+  // Writer thread: the size cap before and after each batch, retention and the disk-full probe.
+  void note_space(const SpaceReport& report);
+  void note_full(const Error& e);
+  void maintain();
+  BufferState state_now() const;
+  TimePoint wall_now() const;
   static void fail_all(std::vector<Job>& batch, const Error& e);
   OpJob tick_job(std::function<void(Result<void>)> done);
 
@@ -123,6 +150,13 @@ class Pipeline final : public ReadingSink {
   BatchHook* hook_ = nullptr;
   const Clock* clock_ = nullptr;
   std::chrono::steady_clock::time_point last_tick_{};
+  SystemClock system_clock_;  // for retention when no hook brought a clock
+  std::chrono::steady_clock::time_point next_retention_{};
+  std::int64_t retention_cursor_ = 0;
+  std::chrono::steady_clock::time_point next_probe_{};  // disk full: when to try a write again
+
+  mutable std::mutex health_mu_;
+  BufferHealth health_;
   std::thread writer_;
 };
 

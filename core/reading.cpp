@@ -55,6 +55,10 @@ std::string reading_uid(const Reading& r) {
     std::snprintf(buf, sizeof buf, "%.10g", value);
     key += "\n" + name + "=" + buf;
   }
+  return name_uuid(key);
+}
+
+std::string name_uuid(std::string_view key) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_Digest(key.data(), key.size(), digest.data(), &len, EVP_sha256(), nullptr);

@@ -41,5 +41,7 @@ Result<void> validate(const Reading& r);
 // The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time
 // and values. The same measurement gets the same id on every retry, restart and re-pairing.
 std::string reading_uid(const Reading& r);
+// An RFC 9562 version 8 UUID from the SHA-256 of `key`: the identity of anything derived from readings.
+std::string name_uuid(std::string_view key);
 
 }  // namespace carehub

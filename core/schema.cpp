@@ -92,6 +92,19 @@ CREATE INDEX readings_patient_kind_time ON readings (patient, kind, time_ms);
 ALTER TABLE devices ADD COLUMN newest_record_ms INTEGER;
 ALTER TABLE devices ADD COLUMN newest_sequence INTEGER;
 )sql",
+    // 4: alerts reach the FHIR server (sync/), and readings are found per device. An alert changes after it is raised (acknowledged,
+    // escalated, closed): `revision` counts the changes the server must see, `synced_revision` the newest
+    // it has, so a change made while an upload is in flight is never marked as sent. sync_state (from
+    // version 2) is 0 while the server lags, 1 when it is current, 2 when it refused the alert.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN synced_revision INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN server_id TEXT;
+ALTER TABLE alerts ADD COLUMN sync_error TEXT;
+CREATE INDEX alerts_unsynced ON alerts (raised_ms) WHERE sync_state != 1;
+-- Per device in time order: the uploader's aggregation windows and a device's newest reading for status.
+CREATE INDEX readings_device_time ON readings (device, time_ms);
+)sql",
 };
 
 }  // namespace

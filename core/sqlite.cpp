@@ -151,18 +151,28 @@ Result<std::string> Database::query_text(std::string_view sql) {
   return v;
 }
 
-Result<Transaction> Transaction::begin(Database& db) {
+Result<Transaction> Transaction::begin(Database& db, TransactionHooks hooks) {
   if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r.error();
-  return Transaction(&db);
+  return Transaction(&db, std::move(hooks));
 }
 
 Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (!db_) return;
+  // After SQLITE_FULL or an I/O error SQLite may already have rolled back on its own; then this ROLLBACK
+  // fails with "no transaction is active", which changes nothing.
+  (void)db_->exec("ROLLBACK");
+  if (hooks_.after) hooks_.after(false);
 }
 
 Result<void> Transaction::commit() {
+  if (hooks_.before_commit) {
+    if (auto r = hooks_.before_commit(); !r) return r;  // the destructor rolls back
+  }
   auto r = db_->exec("COMMIT");
-  if (r) db_ = nullptr;  // on failure the destructor rolls back
+  if (r) {
+    db_ = nullptr;  // on failure the destructor rolls back
+    if (hooks_.after) hooks_.after(true);
+  }
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,18 +72,27 @@ class Database {
   std::unique_ptr<sqlite3, Closer> db_;
 };
 
+// What the owner of a connection must do around each of its transactions: `before_commit` writes last
+// (a failure aborts the commit), `after` learns the outcome (true: committed, false: rolled back), so
+// state the owner keeps in memory for the open transaction follows what the database kept.
+struct TransactionHooks {
+  std::function<Result<void>()> before_commit;
+  std::function<void(bool committed)> after;
+};
+
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless committed.
 class Transaction {
  public:
-  static Result<Transaction> begin(Database& db);
-  Transaction(Transaction&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  static Result<Transaction> begin(Database& db, TransactionHooks hooks = {});
+  Transaction(Transaction&& o) noexcept : db_(std::exchange(o.db_, nullptr)), hooks_(std::move(o.hooks_)) {}
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   Result<void> commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, TransactionHooks hooks) : db_(db), hooks_(std::move(hooks)) {}
   Database* db_;
+  TransactionHooks hooks_;
 };
 
 }  // namespace carehub::sqlite

@@ -23,6 +23,15 @@ struct StoreOptions {
   std::string path;
   // FULL: a commit survives power loss, the promise behind acknowledging a reading (invariant 1).
   Synchronous synchronous = Synchronous::full;
+  // The buffer's size cap (/store/max_bytes): the database's pages in use (page_count minus the free
+  // list) times the page size. Reaching it sheds by priority (StoreWriter::enforce_cap); 0: no cap.
+  std::int64_t max_bytes = std::int64_t{256} << 20;
+  // Synced readings whose time is older than this many days are pruned (/store/retention_days); 0: kept
+  // until the size cap sheds them. Unsynced readings and alerts are never pruned.
+  int retention_days = 30;
+  // A hard limit on the file (SQLite's max_page_count): writes beyond it fail exactly as on a full disk.
+  // 0: none. Not a configuration key: tests use it to produce SQLITE_FULL without a small filesystem.
+  std::int64_t max_pages = 0;
 };
 
 enum class SyncState { pending = 0, synced = 1, dead = 2 };
@@ -42,7 +51,24 @@ struct StoreCounts {
   std::int64_t pending = 0;
   std::int64_t synced = 0;
   std::int64_t dead = 0;
-  std::int64_t bytes = 0;  // database file size (page_count * page_size)
+  std::int64_t bytes = 0;       // database file size (page_count * page_size)
+  std::int64_t used_bytes = 0;  // pages in use (page_count - freelist_count) * page_size: what the cap measures
+};
+
+// What one enforcement of the size cap found and did (StoreWriter::enforce_cap).
+struct SpaceReport {
+  std::int64_t used_bytes = 0;  // after shedding
+  std::int64_t max_bytes = 0;   // the cap it was held to (0: none)
+  std::int64_t shed_synced = 0;       // tier 1: synced readings, oldest first
+  std::int64_t shed_environment = 0;  // tier 2: unsynced environmental streams (room, light, motion)
+  std::int64_t shed_stream = 0;       // tier 3: unsynced wearable stream samples (heart-rate, steps)
+  bool full = false;  // still at the cap with nothing left to shed: new readings must be refused
+  std::int64_t shed() const { return shed_synced + shed_environment + shed_stream; }
+};
+
+struct PruneReport {
+  std::int64_t deleted = 0;
+  std::int64_t next_seq = 0;
 };
 
 // One piece of a rule's persisted state (an open episode, a kind's last reading time...), keyed by rule,
@@ -73,20 +99,41 @@ class StoreWriter {
   // Opens or creates the database and brings its schema to the current version.
   static Result<std::unique_ptr<StoreWriter>> open(const StoreOptions& options);
 
-  // All writes happen inside a transaction begun here (the pipeline's group commit).
-  Result<sqlite::Transaction> begin() { return sqlite::Transaction::begin(db_); }
+  // All writes happen inside a transaction begun here (the pipeline's group commit). Its commit also
+  // stores the readings' per-state counts, kept up to date by every write below, so counting never
+  // scans the table (StoreReader::counts).
+  Result<sqlite::Transaction> begin();
   // Savepoints isolate one operation inside the group transaction.
-  Result<void> savepoint() { return db_.exec("SAVEPOINT op"); }
-  Result<void> release() { return db_.exec("RELEASE op"); }
-  Result<void> rollback_to_savepoint() { return db_.exec("ROLLBACK TO op; RELEASE op"); }
+  Result<void> savepoint();
+  Result<void> release();
+  Result<void> rollback_to_savepoint();
+
+  // The size cap and retention (store_space.cpp). Both delete only what invariant 3 allows.
+  // Pages in use times the page size (what max_bytes is compared with).
+  Result<std::int64_t> used_bytes();
+  // What the filesystem holding the database still offers an unprivileged writer.
+  Result<std::int64_t> free_disk_bytes() const;
+  // When the pages in use reach `max_bytes` (0: the configured cap), deletes readings by priority until
+  // they are below 90% of it: synced readings (oldest first), then unsynced environmental streams, then
+  // unsynced wearable stream samples (heart-rate, steps). Never an alert, never an unsynced spot
+  // measurement (blood pressure, weight, temperature, SpO2, glucose), never a dead-lettered reading.
+  Result<SpaceReport> enforce_cap(std::int64_t max_bytes = 0);
+  // Retention: among the `window` readings after `after_seq` in arrival order, deletes the synced ones
+  // whose time is before `before`. Call again from next_seq (0 when the pass reached the newest).
+  Result<PruneReport> prune_synced(TimePoint before, std::int64_t after_seq, std::int64_t window);
+  const StoreOptions& options() const { return options_; }
 
   // Inserts unless a reading with the same uid is stored; true when inserted.
   Result<bool> insert_reading(const Reading& r, const std::string& uid);
   Result<void> mark_synced(std::int64_t seq, const std::string& server_id, TimePoint when);
   Result<void> mark_dead(std::int64_t seq, const std::string& reason);
   Result<void> mark_attempt(std::int64_t seq);
-  // Moves dead-lettered readings back to pending (after a fix); returns how many.
+  // Moves dead-lettered readings and alerts back to pending (after a fix); returns how many.
   Result<std::int64_t> requeue_dead();
+
+  // Alert sync (store_alert_sync.cpp). Synced only if no newer change arrived meanwhile.
+  Result<void> mark_alert_synced(const std::string& id, std::int64_t revision, const std::string& server_id);
+  Result<void> mark_alert_dead(const std::string& id, std::int64_t revision, const std::string& reason);
 
   Result<void> upsert_device(const Device& d);
   Result<bool> remove_device(const std::string& id);
@@ -111,14 +158,30 @@ class StoreWriter {
                                                       TimePoint to);
 
  private:
-  explicit StoreWriter(sqlite::Database db) : db_(std::move(db)) {}
+  StoreWriter(sqlite::Database db, StoreOptions options) : db_(std::move(db)), options_(std::move(options)) {}
   Result<void> prepare_statements();
+  // Per-state reading counts: committed_ as stored, delta_ for the open transaction, one saved delta per
+  // open savepoint. Outside a transaction each statement commits itself, and so does its delta.
+  struct StateCounts {
+    std::int64_t pending = 0, synced = 0, dead = 0;
+    std::int64_t& of(std::int64_t state);
+  };
+  Result<void> load_counts();
+  Result<void> store_counts(const StateCounts& c);
+  Result<void> count_change(std::int64_t from_state, std::int64_t to_state, std::int64_t n);
+  Result<std::int64_t> state_of(std::int64_t seq);
+  Result<std::int64_t> shed_tier(std::string_view where, std::int64_t target, std::int64_t state,
+                                 std::int64_t& used);
+  StateCounts committed_;
+  StateCounts delta_;
+  std::vector<StateCounts> savepoints_;
   // Rule statements are prepared on first use and kept (the writer runs them once per reading).
   Result<sqlite::Statement*> cached(const std::string& sql);
   std::unordered_map<std::string, sqlite::Statement> cache_;
   sqlite::Database db_;
+  StoreOptions options_;
   sqlite::Statement insert_reading_, mark_synced_, mark_dead_, mark_attempt_, upsert_device_, remove_device_,
-      put_meta_;
+      put_meta_, state_of_;
 };
 
 struct ReadingQuery {
@@ -126,6 +189,33 @@ struct ReadingQuery {
   std::int64_t after_seq = 0;  // pages oldest first from here
   std::size_t limit = 100;
   bool newest_first = false;
+  // Narrowing filters (all optional): one device and kind within [from, to) (the uploader's aggregation
+  // windows), or a set of uids (an alert's evidence).
+  std::optional<std::string> device{};
+  std::optional<Kind> kind{};
+  std::optional<TimePoint> from{}, to{};
+  std::vector<std::string> uids{};
+  // Order by measurement time instead of arrival (with `device`: served by an index).
+  bool by_time = false;
+};
+
+// An alert whose newest change the FHIR server has not yet seen (store_alert_sync.cpp).
+struct AlertToSync {
+  Alert alert;
+  std::int64_t revision = 0;  // the change to send; mark_alert_synced() names it back
+  std::string server_id;      // "DetectedIssue/<id>" once created, else empty
+};
+
+struct AlertSyncCounts {
+  std::int64_t pending = 0;
+  std::int64_t dead = 0;
+};
+
+struct DeadAlert {
+  std::string id;
+  std::string rule;
+  TimePoint raised{};
+  std::string reason;
 };
 
 class StoreReader {
@@ -140,6 +230,10 @@ class StoreReader {
   Result<std::vector<Alert>> alerts(const AlertQuery& q);
   Result<std::optional<Alert>> find_alert(const std::string& id);
   Result<AlertCounts> alert_counts();
+  // Alerts the FHIR server lags behind on, oldest first (store_alert_sync.cpp).
+  Result<std::vector<AlertToSync>> alerts_to_sync(std::size_t limit);
+  Result<AlertSyncCounts> alert_sync_counts();
+  Result<std::vector<DeadAlert>> dead_alerts(std::size_t limit);
 
  private:
   explicit StoreReader(sqlite::Database db) : db_(std::move(db)) {}

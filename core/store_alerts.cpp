@@ -10,6 +10,13 @@ constexpr std::string_view kAlertColumns =
     "id, rule, patient, event, severity, state, notify, raised_ms, acknowledged_ms, closed_ms, text, readings_json,"
     " category, audience, requires_ack, deadline_ms, resolution, reminders, next_reminder_ms, escalate_ms, escalated";
 
+// True (1) when an upsert changes what the FHIR server shows of an alert.
+constexpr std::string_view kAlertChanged =
+    "(excluded.state IS NOT state OR excluded.severity IS NOT severity OR excluded.acknowledged_ms IS NOT"
+    " acknowledged_ms OR excluded.closed_ms IS NOT closed_ms OR excluded.escalated IS NOT escalated OR"
+    " excluded.text IS NOT text OR excluded.resolution IS NOT resolution OR excluded.readings_json IS NOT"
+    " readings_json)";
+
 std::optional<std::int64_t> ms(const std::optional<TimePoint>& t) {
   if (!t) return std::nullopt;
   return to_epoch_ms(*t);
@@ -86,9 +93,22 @@ Result<sqlite::Statement*> StoreWriter::cached(const std::string& sql) {
 }
 
 Result<void> StoreWriter::put_alert(const Alert& a) {
-  auto st = cached("INSERT OR REPLACE INTO alerts (" + std::string(kAlertColumns) +
+  // An upsert, not a replace: the sync columns (schema 4) survive, and a change the clinician must see
+  // (state, acknowledgement, escalation, text) makes a new revision for the uploader. A reminder alone
+  // does not: the server does not track reminders.
+  auto st = cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                   " ?21)");
+                   " ?21) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
+                   " event = excluded.event, severity = excluded.severity, state = excluded.state,"
+                   " notify = excluded.notify, raised_ms = excluded.raised_ms,"
+                   " acknowledged_ms = excluded.acknowledged_ms, closed_ms = excluded.closed_ms, text = excluded.text,"
+                   " readings_json = excluded.readings_json, category = excluded.category,"
+                   " audience = excluded.audience, requires_ack = excluded.requires_ack,"
+                   " deadline_ms = excluded.deadline_ms, resolution = excluded.resolution,"
+                   " reminders = excluded.reminders, next_reminder_ms = excluded.next_reminder_ms,"
+                   " escalate_ms = excluded.escalate_ms, escalated = excluded.escalated,"
+                   " revision = revision + " + std::string(kAlertChanged) + "," +
+                   " sync_state = CASE WHEN " + std::string(kAlertChanged) + " THEN 0 ELSE sync_state END");
   if (!st) return st.error();
   nlohmann::json readings = a.readings;
   (*st)->bind(1, a.id)
@@ -252,6 +272,72 @@ Result<AlertCounts> StoreReader::alert_counts() {
     st->reset();
   }
   return c;
+}
+
+// --- FHIR sync of alerts (schema 4) ---
+
+Result<void> StoreWriter::mark_alert_synced(const std::string& id, std::int64_t revision, const std::string& server_id) {
+  auto st = cached(
+      "UPDATE alerts SET synced_revision = MAX(synced_revision, ?2), server_id = ?3, sync_error = NULL,"
+      " sync_state = CASE WHEN revision <= ?2 THEN 1 ELSE 0 END WHERE id = ?1");
+  if (!st) return st.error();
+  return (*st)->bind(1, id).bind(2, revision).bind(3, server_id).run();
+}
+
+Result<void> StoreWriter::mark_alert_dead(const std::string& id, std::int64_t revision, const std::string& reason) {
+  // A newer change may fix what the server refused: only the refused revision is dead-lettered.
+  auto st = cached("UPDATE alerts SET sync_error = ?3, sync_state = 2 WHERE id = ?1 AND revision = ?2");
+  if (!st) return st.error();
+  return (*st)->bind(1, id).bind(2, revision).bind(3, reason).run();
+}
+
+Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) {
+  auto st = db_.prepare("SELECT " + std::string(kAlertColumns) +
+                        ", revision, COALESCE(server_id, '') FROM alerts WHERE sync_state = 0 ORDER BY raised_ms, id"
+                        " LIMIT ?1");
+  if (!st) return st.error();
+  st->bind(1, static_cast<std::int64_t>(limit));
+  std::vector<AlertToSync> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto a = alert_from_row(*st);
+    if (!a) return a.error();
+    out.push_back({std::move(*a), st->int64(21), st->text(22)});
+  }
+  return out;
+}
+
+Result<AlertSyncCounts> StoreReader::alert_sync_counts() {
+  auto st = db_.prepare(
+      "SELECT (SELECT COUNT(*) FROM alerts WHERE sync_state = 0), (SELECT COUNT(*) FROM alerts WHERE sync_state = 2)");
+  if (!st) return st.error();
+  auto row = st->step();
+  if (!row) return row.error();
+  AlertSyncCounts c;
+  if (*row) {
+    c.pending = st->int64(0);
+    c.dead = st->int64(1);
+    st->reset();
+  }
+  return c;
+}
+
+Result<std::vector<DeadAlert>> StoreReader::dead_alerts(std::size_t limit) {
+  auto st = db_.prepare(
+      "SELECT id, rule, raised_ms, COALESCE(sync_error, '') FROM alerts WHERE sync_state = 2 ORDER BY raised_ms, id"
+      " LIMIT ?1");
+  if (!st) return st.error();
+  st->bind(1, static_cast<std::int64_t>(limit));
+  std::vector<DeadAlert> out;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({st->text(0), st->text(1), from_epoch_ms(st->int64(2)), st->text(3)});
+  }
+  return out;
 }
 
 }  // namespace carehub

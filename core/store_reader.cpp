@@ -16,11 +16,23 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
       "SELECT seq, uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
       " sync_state, attempts, server_id, dead_reason FROM readings WHERE seq > ?1";
   if (q.state) sql += " AND sync_state = " + std::to_string(static_cast<int>(*q.state));
-  sql += q.newest_first ? " ORDER BY seq DESC" : " ORDER BY seq";
+  if (q.device) sql += " AND device = ?3";
+  if (q.kind) sql += " AND kind = ?4";
+  if (q.from) sql += " AND time_ms >= ?5";
+  if (q.to) sql += " AND time_ms < ?6";
+  if (!q.uids.empty()) sql += " AND uid IN (SELECT value FROM json_each(?7))";
+  const char* order = q.by_time ? " ORDER BY time_ms" : " ORDER BY seq";
+  sql += order;
+  if (q.newest_first) sql += " DESC";
   sql += " LIMIT ?2";
   auto st = db_.prepare(sql);
   if (!st) return st.error();
   st->bind(1, q.after_seq).bind(2, static_cast<std::int64_t>(q.limit));
+  if (q.device) st->bind(3, *q.device);
+  if (q.kind) st->bind(4, std::string(to_string(*q.kind)));
+  if (q.from) st->bind(5, to_epoch_ms(*q.from));
+  if (q.to) st->bind(6, to_epoch_ms(*q.to));
+  if (!q.uids.empty()) st->bind(7, nlohmann::json(q.uids).dump());
   std::vector<StoredReading> out;
   for (;;) {
     auto row = st->step();
@@ -52,16 +64,42 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
 }
 
 Result<StoreCounts> StoreReader::counts() {
+  // The writer keeps the per-state counts in meta, in the same transaction as the rows they count, so this
+  // reads one row instead of scanning a million (start-up and every `status` call come here).
   auto st = db_.prepare(
-      "SELECT (SELECT COUNT(*) FROM readings WHERE sync_state = 0), (SELECT COUNT(*) FROM readings WHERE sync_state = 1),"
-      " (SELECT COUNT(*) FROM readings WHERE sync_state = 2),"
-      " (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())");
+      "SELECT (SELECT value FROM meta WHERE key = 'reading_counts'),"
+      " (SELECT page_count FROM pragma_page_count()), (SELECT freelist_count FROM pragma_freelist_count()),"
+      " (SELECT page_size FROM pragma_page_size())");
   if (!st) return st.error();
   auto row = st->step();
   if (!row) return row.error();
   if (!*row) return make_error(Errc::internal, "store: counts returned no row");
-  StoreCounts c{st->int64(0), st->int64(1), st->int64(2), st->int64(3)};
+  const auto kept = nlohmann::json::parse(st->text(0), nullptr, false);
+  const auto pages = st->int64(1), free_pages = st->int64(2), page_size = st->int64(3);
   st->reset();
+  StoreCounts c;
+  c.bytes = pages * page_size;
+  c.used_bytes = (pages - free_pages) * page_size;
+  if (kept.is_object() && kept.contains("pending") && kept.contains("synced") && kept.contains("dead")) {
+    c.pending = kept["pending"].get<std::int64_t>();
+    c.synced = kept["synced"].get<std::int64_t>();
+    c.dead = kept["dead"].get<std::int64_t>();
+    return c;
+  }
+  // Written by a carehub that did not keep counts and not opened by a writer since: count.
+  auto slow = db_.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
+  if (!slow) return slow.error();
+  for (;;) {
+    auto r = slow->step();
+    if (!r) return r.error();
+    if (!*r) break;
+    const auto n = slow->int64(1);
+    switch (slow->int64(0)) {
+      case 1: c.synced += n; break;
+      case 2: c.dead += n; break;
+      default: c.pending += n; break;
+    }
+  }
   return c;
 }
 

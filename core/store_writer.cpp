@@ -16,6 +16,9 @@ std::string_view to_string(SyncState s) {
 
 namespace {
 
+// The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…}).
+constexpr std::string_view kCountsKey = "reading_counts";
+
 std::string_view synchronous_pragma(Synchronous s) {
   switch (s) {
     case Synchronous::normal: return "PRAGMA synchronous = NORMAL";
@@ -35,14 +38,135 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const StoreOptions& optio
   if (*mode != "wal") {
     return make_error(Errc::io, "sqlite: " + options.path + " cannot use WAL (journal_mode is " + *mode + ")");
   }
+  // The uid index takes random keys (name-based UUIDs), so each batch touches index pages all over the
+  // file (the ingest profile in docs/performance.md). With SQLite's default 2 MiB page cache, inserts past
+  // a few tens of thousands of readings re-read pages from the OS at every commit: 8 MiB keeps more of the
+  // index in memory, and fills only as the buffer grows. With the default checkpoint every 1,000 WAL pages,
+  // nearly every group commit under load also checkpointed, writing each hot index page twice; every 8,192
+  // pages (32 MiB of WAL) a checkpoint writes a page once for many commits. journal_size_limit gives the
+  // disk back after a checkpoint, so the WAL does not stay at its largest size.
   for (std::string_view pragma : {synchronous_pragma(options.synchronous), std::string_view("PRAGMA busy_timeout = 5000"),
-                                  std::string_view("PRAGMA foreign_keys = ON")}) {
+                                  std::string_view("PRAGMA foreign_keys = ON"), std::string_view("PRAGMA cache_size = -8192"),
+                                  std::string_view("PRAGMA wal_autocheckpoint = 8192"),
+                                  std::string_view("PRAGMA journal_size_limit = 33554432")}) {
     if (auto r = db->exec(pragma); !r) return r.error();
   }
+  if (options.max_pages > 0) {
+    if (auto r = db->exec("PRAGMA max_page_count = " + std::to_string(options.max_pages)); !r) return r.error();
+  }
   if (auto r = schema::migrate(*db); !r) return r.error();
-  std::unique_ptr<StoreWriter> w(new StoreWriter(std::move(*db)));
+  std::unique_ptr<StoreWriter> w(new StoreWriter(std::move(*db), options));
   if (auto r = w->prepare_statements(); !r) return r.error();
+  if (auto r = w->load_counts(); !r) return r.error();
   return w;
+}
+
+// --- per-state counts, kept so that nobody has to COUNT(*) a million rows ---
+
+std::int64_t& StoreWriter::StateCounts::of(std::int64_t state) {
+  switch (state) {
+    case 1: return synced;
+    case 2: return dead;
+    default: return pending;
+  }
+}
+
+Result<void> StoreWriter::load_counts() {
+  auto stored = db_.query_text("SELECT COALESCE((SELECT value FROM meta WHERE key = '" + std::string(kCountsKey) +
+                               "'), '')");
+  if (!stored) return stored.error();
+  const auto j = nlohmann::json::parse(*stored, nullptr, false);
+  if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0) {
+    committed_ = {j["pending"].get<std::int64_t>(), j["synced"].get<std::int64_t>(), j["dead"].get<std::int64_t>()};
+    return {};
+  }
+  // A database written before the counts were kept: count once, then keep them.
+  auto st = db_.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
+  if (!st) return st.error();
+  StateCounts c;
+  for (;;) {
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    c.of(st->int64(0)) += st->int64(1);
+  }
+  if (auto r = store_counts(c); !r) return r;
+  committed_ = c;
+  return {};
+}
+
+Result<void> StoreWriter::store_counts(const StateCounts& c) {
+  const nlohmann::json j{{"pending", c.pending}, {"synced", c.synced}, {"dead", c.dead}};
+  return put_meta(std::string(kCountsKey), j.dump());
+}
+
+Result<void> StoreWriter::count_change(std::int64_t from_state, std::int64_t to_state, std::int64_t n) {
+  if (n == 0 || from_state == to_state) return {};
+  if (from_state >= 0) delta_.of(from_state) -= n;
+  if (to_state >= 0) delta_.of(to_state) += n;
+  if (!sqlite3_get_autocommit(db_.handle())) return {};
+  // No transaction open: the statement that changed the rows has committed alone, so the counts follow.
+  StateCounts next = committed_;
+  next.pending += delta_.pending;
+  next.synced += delta_.synced;
+  next.dead += delta_.dead;
+  delta_ = {};
+  if (auto r = store_counts(next); !r) return r;
+  committed_ = next;
+  return {};
+}
+
+Result<std::int64_t> StoreWriter::state_of(std::int64_t seq) {
+  auto r = state_of_.bind(1, seq).step();
+  if (!r) return r.error();
+  if (!*r) return std::int64_t{-1};  // no such reading: nothing changes
+  const auto state = state_of_.int64(0);
+  state_of_.reset();
+  return state;
+}
+
+Result<sqlite::Transaction> StoreWriter::begin() {
+  delta_ = {};
+  savepoints_.clear();
+  return sqlite::Transaction::begin(
+      db_, {[this]() -> Result<void> {
+              if (delta_.pending == 0 && delta_.synced == 0 && delta_.dead == 0) return {};
+              StateCounts next = committed_;
+              next.pending += delta_.pending;
+              next.synced += delta_.synced;
+              next.dead += delta_.dead;
+              return store_counts(next);
+            },
+            [this](bool committed) {
+              if (committed) {
+                committed_.pending += delta_.pending;
+                committed_.synced += delta_.synced;
+                committed_.dead += delta_.dead;
+              }
+              delta_ = {};
+              savepoints_.clear();
+            }});
+}
+
+Result<void> StoreWriter::savepoint() {
+  if (auto r = db_.exec("SAVEPOINT op"); !r) return r;
+  savepoints_.push_back(delta_);
+  return {};
+}
+
+Result<void> StoreWriter::release() {
+  if (auto r = db_.exec("RELEASE op"); !r) return r;
+  if (!savepoints_.empty()) savepoints_.pop_back();
+  return {};
+}
+
+Result<void> StoreWriter::rollback_to_savepoint() {
+  if (auto r = db_.exec("ROLLBACK TO op; RELEASE op"); !r) return r;
+  if (!savepoints_.empty()) {
+    delta_ = savepoints_.back();
+    savepoints_.pop_back();
+  }
+  return {};
 }
 
 Result<void> StoreWriter::prepare_statements() {
@@ -69,6 +193,7 @@ Result<void> StoreWriter::prepare_statements() {
        " newest_sequence = COALESCE(excluded.newest_sequence, newest_sequence)"},
       {&remove_device_, "DELETE FROM devices WHERE id = ?1"},
       {&put_meta_, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+      {&state_of_, "SELECT sync_state FROM readings WHERE seq = ?1"},
   };
   for (const auto& item : items) {
     auto st = db_.prepare(item.sql);
@@ -93,22 +218,35 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
       .bind(8, r.source)
       .bind(9, values.dump());
   if (auto res = insert_reading_.run(); !res) return res.error();
-  return db_.changes() == 1;
+  const bool inserted = db_.changes() == 1;
+  if (inserted) {
+    if (auto c = count_change(-1, 0, 1); !c) return c.error();
+  }
+  return inserted;
 }
 
 Result<void> StoreWriter::mark_synced(std::int64_t seq, const std::string& server_id, TimePoint when) {
-  return mark_synced_.bind(1, seq).bind(2, server_id).bind(3, to_epoch_ms(when)).run();
+  auto before = state_of(seq);
+  if (!before) return before.error();
+  if (auto r = mark_synced_.bind(1, seq).bind(2, server_id).bind(3, to_epoch_ms(when)).run(); !r) return r;
+  return *before < 0 ? Result<void>{} : count_change(*before, 1, 1);
 }
 
 Result<void> StoreWriter::mark_dead(std::int64_t seq, const std::string& reason) {
-  return mark_dead_.bind(1, seq).bind(2, reason).run();
+  auto before = state_of(seq);
+  if (!before) return before.error();
+  if (auto r = mark_dead_.bind(1, seq).bind(2, reason).run(); !r) return r;
+  return *before < 0 ? Result<void>{} : count_change(*before, 2, 1);
 }
 
 Result<void> StoreWriter::mark_attempt(std::int64_t seq) { return mark_attempt_.bind(1, seq).run(); }
 
 Result<std::int64_t> StoreWriter::requeue_dead() {
   if (auto r = db_.exec("UPDATE readings SET sync_state = 0 WHERE sync_state = 2"); !r) return r.error();
-  return db_.changes();
+  const auto readings = db_.changes();
+  if (auto c = count_change(2, 0, readings); !c) return c.error();
+  if (auto r = db_.exec("UPDATE alerts SET sync_state = 0, sync_error = NULL WHERE sync_state = 2"); !r) return r.error();
+  return readings + db_.changes();
 }
 
 Result<void> StoreWriter::upsert_device(const Device& d) {

@@ -414,5 +414,32 @@ TEST(SyncStateNames, AreStable) {
   EXPECT_EQ(to_string(SyncState::dead), "dead");
 }
 
+TEST_F(StoreTest, NarrowsReadingsToOneDeviceKindAndTimeRange) {
+  insert(heart_rate(60, 0));
+  const auto in_range = insert(heart_rate(61, 1));
+  insert(heart_rate(62, 2));
+  auto other = heart_rate(63, 1);
+  other.device = "ble-other";
+  insert(other);
+  ReadingQuery q{std::nullopt, 0, 100, false};
+  q.device = "ble-aa-bb-cc-dd-ee-ff";
+  q.kind = Kind::heart_rate;
+  q.from = kTime + std::chrono::minutes(1);
+  q.to = kTime + std::chrono::minutes(2);  // exclusive
+  EXPECT_THAT(seqs(reader().readings(q).value()), ElementsAre(in_range));
+  q.kind = Kind::spo2;
+  EXPECT_THAT(reader().readings(q).value(), IsEmpty());
+}
+
+TEST_F(StoreTest, FindsReadingsByUid) {
+  const auto a = heart_rate(60, 0), b = heart_rate(61, 1), c = heart_rate(62, 2);
+  insert(a);
+  const auto sb = insert(b);
+  const auto sc = insert(c);
+  ReadingQuery q{std::nullopt, 0, 100, false};
+  q.uids = {reading_uid(c), reading_uid(b), "not-stored"};
+  EXPECT_THAT(seqs(reader().readings(q).value()), ElementsAre(sb, sc));
+}
+
 }  // namespace
 }  // namespace carehub

@@ -58,8 +58,10 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (auto v = in.string(*control, "/control", "group", false)) c.control_group = *v;
   }
   if (const auto* fhir = in.object(doc, "", "fhir", false)) {
+    c.fhir_section = *fhir;
     in.only_keys(*fhir, "/fhir", {"base_url", "bundle_size", "retry_base_ms", "retry_cap_ms", "connect_timeout_ms",
-                                  "request_timeout_ms", "ca_file", "tls_verify", "bearer_token_file"});
+                                  "request_timeout_ms", "ca_file", "tls_verify", "client_cert_file", "client_key_file",
+                                  "bearer_token_file", "oauth2", "gzip", "aggregate"});
     if (auto v = in.string(*fhir, "/fhir", "base_url", false)) {
       if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://")) {
         in.fail("/fhir/base_url", "expected an http:// or https:// URL, found \"" + *v + "\"");
@@ -75,6 +77,64 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (auto v = in.string(*fhir, "/fhir", "ca_file", false)) c.http.ca_file = *v;
     if (auto v = in.boolean(*fhir, "/fhir", "tls_verify", false)) c.http.verify_tls = *v;
     if (auto v = in.string(*fhir, "/fhir", "bearer_token_file", false)) c.bearer_token_file = *v;
+    if (auto v = in.string(*fhir, "/fhir", "client_cert_file", false)) c.http.client_cert_file = *v;
+    if (auto v = in.string(*fhir, "/fhir", "client_key_file", false)) c.http.client_key_file = *v;
+    if (c.http.client_key_file.empty()) c.http.client_key_file = c.http.client_cert_file;
+    if (!c.http.client_key_file.empty() && c.http.client_cert_file.empty()) {
+      in.fail("/fhir/client_key_file", "needs /fhir/client_cert_file (mutual TLS takes both)");
+    }
+    if (const auto* o = in.object(*fhir, "/fhir", "oauth2", false)) {
+      in.only_keys(*o, "/fhir/oauth2", {"token_url", "client_id", "client_secret_file", "scope"});
+      sync::ClientCredentials cc;
+      if (auto v = in.string(*o, "/fhir/oauth2", "token_url", true)) {
+        if (!v->starts_with("http://") && !v->starts_with("https://")) {
+          in.fail("/fhir/oauth2/token_url", "expected an http:// or https:// URL, found \"" + *v + "\"");
+        }
+        cc.token_url = *v;
+      }
+      if (auto v = in.string(*o, "/fhir/oauth2", "client_id", true)) cc.client_id = *v;
+      if (auto v = in.string(*o, "/fhir/oauth2", "scope", false)) cc.scope = *v;
+      // The secret itself never sits here: a file, or a name in systemd's $CREDENTIALS_DIRECTORY.
+      if (auto v = in.string(*o, "/fhir/oauth2", "client_secret_file", true)) c.oauth2_secret_file = *v;
+      c.oauth2 = cc;
+      if (!c.bearer_token_file.empty()) in.fail("/fhir/oauth2", "give either /fhir/oauth2 or /fhir/bearer_token_file, not both");
+    }
+    if (auto v = in.string(*fhir, "/fhir", "gzip", false)) {
+      if (*v == "auto") c.upload.compression = sync::Compression::automatic;
+      else if (*v == "on") c.upload.compression = sync::Compression::on;
+      else if (*v == "off") c.upload.compression = sync::Compression::off;
+      else in.fail("/fhir/gzip", "expected one of: auto, on, off, found \"" + *v + "\"");
+    }
+    if (const auto* agg = in.array(*fhir, "/fhir", "aggregate", false)) {
+      for (std::size_t i = 0; i < agg->size(); ++i) {
+        const auto path = json_path("/fhir/aggregate", i);
+        const auto& item = (*agg)[i];
+        if (!item.is_object()) {
+          in.fail(path, "expected an object, found " + describe_json(item));
+          continue;
+        }
+        in.only_keys(item, path, {"kind", "period_s", "devices"});
+        sync::AggregationRule rule;
+        if (auto v = in.string(item, path, "kind", true)) {
+          const auto kind = kind_from_string(*v);
+          if (!kind) in.fail(json_path(path, "kind"), "unknown kind \"" + *v + "\"");
+          else if (!sync::aggregatable(*kind)) {
+            in.fail(json_path(path, "kind"), "\"" + *v + "\" is a spot measurement and is never aggregated "
+                                             "(aggregatable: heart-rate, room-temperature, room-humidity, illuminance)");
+          } else {
+            rule.kind = *kind;
+          }
+        }
+        if (auto v = in.integer(item, path, "period_s", true, 10, 86400)) rule.period = std::chrono::seconds(*v);
+        if (const auto* devices = in.array(item, path, "devices", false)) {
+          for (std::size_t d = 0; d < devices->size(); ++d) {
+            if ((*devices)[d].is_string()) rule.devices.push_back((*devices)[d].get<std::string>());
+            else in.fail(json_path(json_path(path, "devices"), d), "expected a device id string, found " + describe_json((*devices)[d]));
+          }
+        }
+        c.upload.aggregate.push_back(std::move(rule));
+      }
+    }
     if (c.upload.backoff.cap < c.upload.backoff.base) in.fail("/fhir/retry_cap_ms", "must not be below /fhir/retry_base_ms");
   }
   if (const auto* p = in.object(doc, "", "pipeline", false)) {

@@ -30,9 +30,15 @@ struct Config {
 
   // /fhir: base_url (empty: buffer only), bundle_size, retry_base_ms, retry_cap_ms, connect_timeout_ms,
   // request_timeout_ms, ca_file, tls_verify, bearer_token_file
+  // client_cert_file, client_key_file (mutual TLS), oauth2 {token_url, client_id, client_secret_file,
+  // scope}, gzip (auto|on|off), aggregate [{kind, period_s, devices}]. upload.auth is made at start from
+  // the secret files.
   sync::UploaderOptions upload;
   sync::CurlOptions http;
   std::string bearer_token_file;
+  std::optional<sync::ClientCredentials> oauth2;  // client_secret is read from oauth2_secret_file at start
+  std::string oauth2_secret_file;
+  nlohmann::json fhir_section;  // as written: a reload that changes any of it restarts the uploader
 
   PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch
 

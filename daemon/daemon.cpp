@@ -5,6 +5,7 @@
 
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
+#include "core/secret.hpp"
 #include "daemon/sources.hpp"
 #include "rules/alert_json.hpp"
 
@@ -13,16 +14,6 @@ namespace {
 
 nlohmann::json optional_time(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
-}
-
-Result<std::string> read_secret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(Errc::not_found, "cannot read " + path);
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) return make_error(Errc::invalid_argument, path + " is empty");
-  return token;
 }
 
 }  // namespace
@@ -43,10 +34,19 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
   if (!config_.bearer_token_file.empty()) {
     auto token = read_secret(config_.bearer_token_file);
     if (!token) return make_error(Errc::invalid_argument, "/fhir/bearer_token_file: " + token.error().message);
-    options.bearer_token = *token;
+    options.auth = std::make_shared<sync::StaticToken>(*token);
+  }
+  if (config_.oauth2) {
+    auto secret = read_secret(config_.oauth2_secret_file);
+    if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
+    auto creds = *config_.oauth2;
+    creds.client_secret = *secret;
+    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config_.http),
+                                                                    clock_);
   }
   if (!config_.http.verify_tls) {
-    log_.warning("sync", "TLS certificate verification is OFF (/fhir/tls_verify=false): the FHIR server is not authenticated");
+    log_.warning("sync", "event=tls-verification-off setting=/fhir/tls_verify=false risk=\"the FHIR server and token "
+                         "endpoint are not authenticated\"");
   }
   auto reader = StoreReader::open(config_.store);
   if (!reader) return reader.error();
@@ -156,15 +156,9 @@ void Daemon::reload(Config config) {
     log_.warning("carehubd", "config " + key + " changed: takes effect after a restart; keeping the running value");
   }
   log_.set_level(config.log_level);
-  const bool sync_changed = config.upload.base_url != config_.upload.base_url ||
-                            config.upload.bundle_size != config_.upload.bundle_size ||
-                            config.upload.backoff.base != config_.upload.backoff.base ||
-                            config.upload.backoff.cap != config_.upload.backoff.cap ||
-                            config.bearer_token_file != config_.bearer_token_file ||
-                            config.http.ca_file != config_.http.ca_file ||
-                            config.http.verify_tls != config_.http.verify_tls ||
-                            config.http.connect_timeout != config_.http.connect_timeout ||
-                            config.http.request_timeout != config_.http.request_timeout;
+  // Secrets are re-read on every reload (that is how a rotated token or client secret takes effect), so
+  // the uploader is rebuilt whenever sync is on, not only when /fhir changed.
+  const bool sync_changed = config.fhir_section != config_.fhir_section || !config.upload.base_url.empty();
   const bool sources_changed = config.sources != config_.sources;
   // Rules were validated with the config; open episodes live in the store and carry on under the new set.
   engine_->set_rules(config.rules);
@@ -188,15 +182,24 @@ void Daemon::reload(Config config) {
       config_.upload = running.upload;
       config_.http = running.http;
       config_.bearer_token_file = running.bearer_token_file;
+      config_.oauth2 = running.oauth2;
+      config_.oauth2_secret_file = running.oauth2_secret_file;
+      config_.fhir_section = running.fhir_section;
     } else {
+      // The old uploader stops before the new one starts: two uploaders must never send the same readings
+      // at once (two concurrent conditional creates can both create on some servers). It stops outside
+      // the lock: its last outcomes commit through the pipeline, whose commit hook takes the lock.
       std::unique_ptr<sync::Uploader> old;
       {
         std::lock_guard lock(uploader_mu_);
         old = std::move(uploader_);
         uploader_ = std::move(*uploader);
-        uploader_->start();
       }
       old->stop();
+      {
+        std::lock_guard lock(uploader_mu_);
+        uploader_->start();
+      }
       log_.notice("carehubd", "reload: sync settings applied");
     }
   }
@@ -263,7 +266,10 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
   if (cmd == "sync.status") {
     auto s = status();
     if (!s) return s;
-    return (*s)["sync"];
+    auto out = (*s)["sync"];
+    out["pending"] = (*s)["buffer"]["pending"];
+    out["dead"] = (*s)["buffer"]["dead"];
+    return out;
   }
   if (cmd == "sync.dead") return sync_dead(request.args);
   if (cmd == "sync.retry-dead") return sync_retry_dead();
@@ -308,8 +314,20 @@ Result<nlohmann::json> Daemon::status() {
     std::lock_guard lock(uploader_mu_);
     s = uploader_->status();
   }
+  AlertSyncCounts alert_sync;
+  {
+    std::lock_guard lock(reader_mu_);
+    auto a = reader_->alert_sync_counts();
+    if (!a) return a.error();
+    alert_sync = *a;
+  }
   j["sync"] = {{"enabled", s.enabled},
                {"base_url", config_.upload.base_url},
+               {"auth", config_.oauth2 ? "oauth2" : !config_.bearer_token_file.empty() ? "bearer" : "none"},
+               {"pending_alerts", alert_sync.pending},
+               {"dead_alerts", alert_sync.dead},
+               {"bundle_size", s.bundle_size},
+               {"gzip", s.gzip},
                {"state", !s.enabled                       ? "off: no FHIR URL configured, readings stay buffered"
                          : s.consecutive_failures > 0 ? "backing off"
                                                           : "ok"},
@@ -438,7 +456,16 @@ Result<nlohmann::json> Daemon::sync_now(const nlohmann::json& args) {
 Result<nlohmann::json> Daemon::sync_dead(const nlohmann::json& args) {
   nlohmann::json a = args;
   a["state"] = "dead";
-  return measurements(a);
+  auto out = measurements(a);
+  if (!out) return out;
+  std::lock_guard lock(reader_mu_);
+  auto alerts = reader_->dead_alerts(1000);
+  if (!alerts) return alerts.error();
+  auto& list = (*out)["dead_alerts"] = nlohmann::json::array();
+  for (const auto& d : *alerts) {
+    list.push_back({{"id", d.id}, {"rule", d.rule}, {"raised", format_rfc3339(d.raised)}, {"reason", d.reason}});
+  }
+  return out;
 }
 
 Result<nlohmann::json> Daemon::sync_retry_dead() {
@@ -456,7 +483,7 @@ Result<nlohmann::json> Daemon::sync_retry_dead() {
     std::lock_guard lock(uploader_mu_);
     uploader_->sync_now();
   }
-  log_.notice("sync", std::to_string(moved) + " dead-lettered reading(s) queued again by a technician");
+  log_.notice("sync", "event=dead-letters-requeued count=" + std::to_string(moved) + " by=technician");
   return nlohmann::json{{"requeued", moved}};
 }
 

@@ -186,6 +186,12 @@ curl -sf "$fhir/Observation?subject=Patient/demo-patient&_count=100" |
            | join(", ")) +
           "  [identifier \(.identifier[0].value)]")'
 curl -sf "$fhir/Device?_count=100" | jq -r '"\(.entry | length) Device(s): " + ([.entry[].resource.identifier[0].value] | join(", "))'
+# Alerts arrive as DetectedIssue resources citing their Observations; the acknowledgement is a mitigation.
+curl -sf "$fhir/DetectedIssue?patient=Patient/demo-patient&_count=100" |
+  jq -r '"\(.entry // [] | length) alert(s) as DetectedIssue:",
+         (.entry // [] | .[].resource | "  \(.identifiedDateTime)  \(.severity)  \(.status)  \(.code.coding[0].code): \(.detail)" +
+          "  [evidence: \([.evidence[]?.detail[]?.reference] | join(", "))]" +
+          (if .mitigation then "  [" + ([.mitigation[].action.coding[0].code] | join(", ")) + "]" else "" end))'
 
 step "stopping carehubd (SIGTERM: flush and exit) and the FHIR server"
 kill -TERM "$daemon_pid"; wait "$daemon_pid"; daemon_pid=""

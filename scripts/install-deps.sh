@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake pkg-config ninja-build
-  libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  libsqlite3-dev sqlite3 libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   libsystemd-dev libsdbus-c++-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus

@@ -11,14 +11,40 @@ std::string string_member(const nlohmann::json& obj, const char* key);
 nlohmann::json batch_bundle(const std::vector<BundleEntry>& entries) {
   nlohmann::json bundle = {{"resourceType", "Bundle"}, {"type", "batch"}, {"entry", nlohmann::json::array()}};
   for (const auto& e : entries) {
-    nlohmann::json request = {{"method", "POST"}, {"url", string_member(e.resource, "resourceType")}};
-    if (!e.if_none_exist.empty()) request["ifNoneExist"] = e.if_none_exist;
+    nlohmann::json request;
+    if (!e.update.empty()) {
+      request = {{"method", "PUT"}, {"url", e.update}};
+    } else {
+      request = {{"method", "POST"}, {"url", string_member(e.resource, "resourceType")}};
+      if (!e.if_none_exist.empty()) request["ifNoneExist"] = e.if_none_exist;
+    }
     bundle["entry"].push_back({{"resource", e.resource}, {"request", request}});
   }
   return bundle;
 }
 
 namespace {
+
+constexpr std::string_view kMultipleMatches =
+    "HTTP 412: the server already holds more than one resource with this identifier, so the conditional"
+    " create cannot tell which one is meant (a duplicate made outside carehub, or by a server that once"
+    " lacked the identifier index). Merge or delete the duplicates on the server, then run"
+    " `carehubctl sync retry-dead`.";
+
+// The reason stays an OperationOutcome (what `sync dead --json` readers expect), with carehub's
+// explanation as its first issue and the server's own issues after it.
+std::string explain_multiple_matches(const std::string& reason) {
+  nlohmann::json explanation = {{"severity", "error"}, {"code", "duplicate"}, {"diagnostics", kMultipleMatches}};
+  auto outcome = nlohmann::json::parse(reason, nullptr, false);
+  if (outcome.is_object() && outcome.value("resourceType", "") == "OperationOutcome" && outcome.contains("issue") &&
+      outcome["issue"].is_array()) {
+    outcome["issue"].insert(outcome["issue"].begin(), explanation);
+    return outcome.dump();
+  }
+  return nlohmann::json{{"resourceType", "OperationOutcome"},
+                        {"issue", {explanation, {{"severity", "error"}, {"code", "processing"}, {"diagnostics", reason}}}}}
+      .dump();
+}
 
 // The server's JSON is untrusted: a member of an unexpected type must read as absent, never throw.
 std::string string_member(const nlohmann::json& obj, const char* key) {
@@ -89,6 +115,7 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
     } else {
       o.fate = EntryFate::dead;
       if (o.reason.empty()) o.reason = "entry status " + status;
+      if (o.status == 412) o.reason = explain_multiple_matches(o.reason);
     }
     out.push_back(std::move(o));
   }

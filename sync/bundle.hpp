@@ -12,6 +12,7 @@ namespace carehub::sync {
 struct BundleEntry {
   nlohmann::json resource;
   std::string if_none_exist;  // conditional create: a retry or a resend never duplicates
+  std::string update{};       // "DetectedIssue/12": replace that resource (PUT) instead of creating one
 };
 
 // A batch (not a transaction): the server answers each entry on its own, so one bad entry cannot

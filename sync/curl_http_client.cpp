@@ -92,10 +92,21 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (!options_.client_cert_file.empty()) {  // mutual TLS
+      curl_easy_setopt(c, CURLOPT_SSLCERT, options_.client_cert_file.c_str());
+      curl_easy_setopt(c, CURLOPT_SSLKEY, options_.client_key_file.c_str());
+    }
+    // libcurl's own words name the cause ("SSL certificate problem: unable to get local issuer
+    // certificate", "OpenSSL SSL_read: ... alert certificate required"): curl_easy_strerror() does not.
+    char detail[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     const CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
     if (rc != CURLE_OK) {
       const Errc code = rc == CURLE_OPERATION_TIMEDOUT ? Errc::timeout : Errc::unavailable;
-      return make_error(code, std::string("http: ") + request.method + " " + request.url + ": " + curl_easy_strerror(rc));
+      std::string why = curl_easy_strerror(rc);
+      if (detail[0] != '\0' && why != detail) why += " (" + std::string(detail) + ")";
+      return make_error(code, std::string("http: ") + request.method + " " + request.url + ": " + why);
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
     return response;

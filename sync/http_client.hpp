@@ -40,6 +40,9 @@ struct CurlOptions {
   std::chrono::milliseconds request_timeout{60000};
   std::string ca_file;     // empty: the system store
   bool verify_tls = true;  // off only by explicit configuration
+  // Mutual TLS: the hub's client certificate and key (PEM files; the key may be the same file).
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 // One reused CURL easy handle: keep-alive across requests. Not thread-safe; one per uploader.

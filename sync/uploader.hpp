@@ -1,7 +1,10 @@
 #pragma once
-// The hub's single uploader: takes pending readings oldest first, posts them as conditional creates in
-// batch Bundles, and records each entry's outcome through the pipeline (the only writer). It owns retry
-// timing; the mapping and the HTTP adapter only report outcomes.
+// The hub's single uploader. Each pass sends, in this order: alerts the server lags behind on (each after
+// the Observations it cites), then pending readings oldest first, spot measurements one by one and
+// configured high-rate streams as one aggregate per period. Everything goes as conditional creates in
+// batch Bundles; each entry's outcome is recorded through the pipeline (the only writer). It owns retry
+// timing, credentials, request compression and the bundle size; the mappings and the HTTP adapter only
+// report outcomes.
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -11,23 +14,36 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/backoff.hpp"
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "core/pipeline.hpp"
 #include "core/store.hpp"
-#include "core/backoff.hpp"
+#include "sync/aggregation.hpp"
+#include "sync/auth.hpp"
 #include "sync/bundle.hpp"
 #include "sync/http_client.hpp"
 
 namespace carehub::sync {
 
+enum class Compression {
+  off,
+  // gzip request bodies until the server answers 415 Unsupported Media Type, then plain for this run.
+  automatic,
+  on,  // always gzip
+};
+
 struct UploaderOptions {
   std::string base_url;  // ".../fhir/R4"; empty: uploading is off and readings stay buffered
   std::string hub_id;
+  // The most entries per Bundle. It halves on 413 and on timeouts (never below 1) and doubles back after
+  // kGrowAfter good bundles in a row.
   std::size_t bundle_size = 100;
   BackoffPolicy backoff;
-  std::string bearer_token;  // static token, if configured
+  std::shared_ptr<TokenSource> auth;  // null: no Authorization header
+  Compression compression = Compression::automatic;
+  std::vector<AggregationRule> aggregate;
 };
 
 struct SyncStatus {
@@ -38,10 +54,14 @@ struct SyncStatus {
   std::optional<TimePoint> last_attempt;
   std::string last_error;
   std::optional<TimePoint> next_attempt;  // set while backing off
+  std::size_t bundle_size = 0;            // now (adaptive)
+  bool gzip = false;                      // request bodies are compressed now
 };
 
 class Uploader {
  public:
+  static constexpr int kGrowAfter = 5;
+
   Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std::unique_ptr<HttpClient> http,
            const Clock& clock, Logger& log, Counters& counters, UploaderOptions options);
   ~Uploader();
@@ -50,22 +70,42 @@ class Uploader {
 
   void start();
   void stop();
-  // New readings committed: look at the queue now (cheap; coalesces).
+  // New readings or alert changes committed: look at the queue now (cheap; coalesces).
   void wake();
   // `carehubctl sync now`: skip any backoff wait and try at once.
   void sync_now();
-  // Blocks until a pass finds nothing pending, or the timeout passes. True when idle.
+  // Blocks until a pass finds nothing it can send, or the timeout passes. True when idle. Aggregation
+  // windows that have not closed yet do not count as sendable.
   bool wait_idle(std::chrono::milliseconds timeout);
 
   SyncStatus status() const;
 
  private:
+  // What one bundle entry carries: a reading on its own, or an aggregate of a stream's window.
+  struct Unit {
+    std::vector<StoredReading> members;
+    std::optional<Window> window;  // set for aggregates
+  };
+  // How an exchange with the server went.
+  enum class Exchange {
+    ok,         // one outcome per entry
+    failed,     // recorded; back off
+    retry_now,  // the bundle was resized or is being split to isolate a refused entry: try again at once
+  };
+
   void run();
   // One pass: false when it failed and the loop should back off.
   bool upload_once(bool& idle);
-  Result<std::string> ensure_device(const std::string& device_id);
+  bool upload_alerts();
+  // The next units of the backlog, oldest first, at most bundle_size_; closed aggregation windows whole.
+  Result<std::vector<Unit>> collect_units(std::optional<TimePoint>& next_window_close);
+  bool send_units(std::vector<Unit> units);
+  Exchange exchange(const std::vector<BundleEntry>& entries, std::vector<EntryOutcome>& outcomes);
   Result<HttpResponse> post_bundle(const nlohmann::json& bundle);
+  Result<HttpResponse> send_authorized(HttpRequest req);
+  Result<std::string> ensure_device(const std::string& device_id);
   void record_failure(const std::string& error, std::optional<std::chrono::milliseconds> retry_after);
+  void record_success(std::size_t bundle_entries);
 
   std::unique_ptr<StoreReader> reader_;
   Pipeline& pipeline_;
@@ -85,11 +125,15 @@ class Uploader {
   std::uint64_t idle_through_ = 0;   // the newest request a pass that ended idle had seen
   SyncStatus status_;
   std::chrono::steady_clock::time_point next_attempt_mono_{};
+  std::optional<std::chrono::steady_clock::time_point> next_window_mono_;  // an aggregation window closes
 
   // Upload-thread state.
   std::unordered_map<std::string, std::string> device_refs_;  // device id -> "Device/<server id>"
   std::unordered_map<std::string, Device> registry_;
   std::size_t isolate_remaining_ = 0;  // entries to send one per bundle after a refused bundle
+  std::size_t bundle_size_;            // adaptive, 1..options_.bundle_size
+  int good_bundles_ = 0;               // in a row at this size
+  bool gzip_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread thread_;
 };

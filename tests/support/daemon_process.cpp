@@ -67,4 +67,28 @@ ProcessResult DaemonProcess::ctl(const std::vector<std::string>& args, const std
   return run_process(argv, input);
 }
 
+std::vector<std::string> DaemonProcess::Added::uids(std::string_view status) const {
+  std::vector<std::string> out;
+  for (const auto& r : results) {
+    if (r.value("status", "") == status) out.push_back(r.value("uid", ""));
+  }
+  return out;
+}
+
+DaemonProcess::Added DaemonProcess::add(const std::string& lines) {
+  auto r = ctl({"measure", "add", "--json"}, lines);
+  Added out{r.exit_code, r.err, {}};
+  std::size_t from = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; from = nl + 1, nl = r.out.find('\n', from)) {
+    auto j = nlohmann::json::parse(r.out.substr(from, nl - from), nullptr, false);
+    if (j.is_object()) out.results.push_back(std::move(j));
+  }
+  return out;
+}
+
+nlohmann::json DaemonProcess::status() {
+  auto j = nlohmann::json::parse(ctl({"status", "--json"}).out, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
 }  // namespace carehub::test

@@ -30,8 +30,22 @@ class DaemonProcess {
   void signal(int sig);
   int wait_exit();  // exit code after a signal
   bool wait_notify(const std::string& needle);
+  // carehubd's process id while it runs (-1 before start): tests read its /proc/<pid>/status.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   ProcessResult ctl(const std::vector<std::string>& args, const std::string& input = {});
+
+  // `carehubctl measure add --json` with reading JSON lines: one result object per line, in order
+  // ({"status":"stored"|"duplicate"|"rejected","uid":…}); `exit_code`/`err` of the command beside them.
+  struct Added {
+    int exit_code = 0;
+    std::string err;
+    std::vector<nlohmann::json> results;
+    std::vector<std::string> uids(std::string_view status = "stored") const;  // of the results with `status`
+  };
+  Added add(const std::string& lines);
+  // `carehubctl status --json`, parsed (an empty object if it did not answer).
+  nlohmann::json status();
 
  private:
   const TempDir& dir_;

@@ -51,6 +51,23 @@ TEST(BatchBundle, LeavesOutIfNoneExistWhenThereIsNoCondition) {
   EXPECT_FALSE(b["entry"][0]["request"].contains("ifNoneExist"));
 }
 
+TEST(BatchBundle, ReplacesAResourceWithAPutToItsId) {
+  const json issue = {{"resourceType", "DetectedIssue"}, {"id", "12"}};
+  const auto b = batch_bundle({{issue, "identifier=urn:carehub:alert|a", "DetectedIssue/12"}});
+  EXPECT_EQ(b["entry"][0]["request"], json({{"method", "PUT"}, {"url", "DetectedIssue/12"}}));
+}
+
+TEST(ReadBatchResponse, ExplainsA412MultipleMatches) {
+  const auto o = only_outcome(entry("412 Precondition Failed", "", kOutcome));
+  EXPECT_EQ(o.fate, EntryFate::dead);
+  EXPECT_THAT(o.reason, HasSubstr("more than one resource with this identifier"));
+  EXPECT_THAT(o.reason, HasSubstr("sync retry-dead"));
+  const auto outcome = json::parse(o.reason);
+  EXPECT_EQ(outcome["resourceType"], "OperationOutcome") << "still an OperationOutcome for sync dead --json";
+  ASSERT_EQ(outcome["issue"].size(), 2u);
+  EXPECT_EQ(outcome["issue"][1], kOutcome["issue"][0]) << "the server's own words are kept";
+}
+
 TEST(BatchBundle, BuildsAnEmptyBatch) {
   const auto b = batch_bundle({});
   EXPECT_TRUE(b["entry"].is_array());
@@ -84,7 +101,7 @@ TEST(ReadBatchResponse, TakesTheIdFromTheReturnedResourceWithoutALocation) {
 }
 
 TEST(ReadBatchResponse, DeadLettersEntriesTheServerRefusesKeepingTheOutcome) {
-  for (const char* status : {"400 Bad Request", "404 Not Found", "412 Precondition Failed", "422 Unprocessable Entity"}) {
+  for (const char* status : {"400 Bad Request", "404 Not Found", "422 Unprocessable Entity"}) {
     const auto o = only_outcome(entry(status, "", kOutcome));
     EXPECT_EQ(o.fate, EntryFate::dead) << status;
     EXPECT_EQ(json::parse(o.reason), kOutcome) << status;

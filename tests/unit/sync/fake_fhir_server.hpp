@@ -18,11 +18,42 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "sync/http_client.hpp"
 
 namespace carehub::sync::test {
 
 using nlohmann::json;
+
+// The body as sent, un-gzipped when the request says Content-Encoding: gzip.
+inline std::string request_body(const HttpRequest& request) {
+  bool gzipped = false;
+  for (const auto& [k, v] : request.headers) gzipped = gzipped || (k == "Content-Encoding" && v == "gzip");
+  if (!gzipped) return request.body;
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return {};
+  std::string out;
+  char buf[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(request.body.data()));
+  z.avail_in = static_cast<uInt>(request.body.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+inline bool has_header(const HttpRequest& request, const std::string& name, const std::string& value) {
+  for (const auto& [k, v] : request.headers) {
+    if (k == name && v == value) return true;
+  }
+  return false;
+}
 
 struct EntryReply {
   std::string status;     // "201 Created"
@@ -59,6 +90,8 @@ class FakeFhirServer {
   // Answers a request as a whole (a response of any status, or a transport error), or nullopt to let
   // the entries be answered one by one.
   using RequestHook = std::function<std::optional<Result<HttpResponse>>(const json& bundle)>;
+  // Like RequestHook, with the request itself (headers: credentials, content coding).
+  using RawHook = std::function<std::optional<Result<HttpResponse>>(const HttpRequest& request, const json& bundle)>;
   // Answers one entry, or nullopt for the default conditional-create behaviour.
   using EntryHook = std::function<std::optional<EntryReply>(const json& entry)>;
 
@@ -71,11 +104,16 @@ class FakeFhirServer {
     std::map<std::string, std::string> by_identifier;  // any identifier value -> "Type/id"
     std::multiset<std::string> answered_2xx;           // identifiers of entries answered 2xx
     std::set<std::string> locations;                   // every location handed out
+    std::vector<std::string> updates;                  // URLs of PUT entries, in order
   };
 
   void on_request(RequestHook hook) {
     std::lock_guard lock(mu_);
     request_hook_ = std::move(hook);
+  }
+  void on_raw_request(RawHook hook) {
+    std::lock_guard lock(mu_);
+    raw_hook_ = std::move(hook);
   }
   void on_entry(EntryHook hook) {
     std::lock_guard lock(mu_);
@@ -115,7 +153,7 @@ class FakeFhirServer {
     std::unique_lock lock(mu_);
     if (cancelled_) return make_error(Errc::unavailable, "request cancelled");
     ++state_.count;
-    const auto bundle = json::parse(request.body, nullptr, false);
+    const auto bundle = json::parse(request_body(request), nullptr, false);
     if (state_.requests.size() < kKeep) {
       state_.requests.push_back(request);
       state_.bundles.push_back(bundle);
@@ -125,6 +163,12 @@ class FakeFhirServer {
       cv_.notify_all();
       cv_.wait(lock, [&] { return cancelled_ || released_; });
       if (cancelled_) return make_error(Errc::unavailable, "request cancelled");
+    }
+    if (raw_hook_) {
+      if (auto r = raw_hook_(request, bundle)) {
+        cv_.notify_all();
+        return *r;
+      }
     }
     auto response = answer(bundle);
     cv_.notify_all();
@@ -156,6 +200,11 @@ class FakeFhirServer {
   }
 
   EntryReply create(const json& e) {
+    if (e.contains("request") && e["request"].value("method", "") == "PUT") {
+      const auto url = e["request"].value("url", "");
+      state_.updates.push_back(url);
+      return {"200 OK", url + "/_history/2", nullptr};
+    }
     const std::string condition = e.contains("request") ? e["request"].value("ifNoneExist", "") : "";
     if (!condition.empty()) {
       if (auto it = state_.by_condition.find(condition); it != state_.by_condition.end()) {
@@ -173,6 +222,7 @@ class FakeFhirServer {
   std::condition_variable cv_;
   State state_;
   RequestHook request_hook_;
+  RawHook raw_hook_;
   EntryHook entry_hook_;
   std::size_t hold_after_ = static_cast<std::size_t>(-1);
   bool released_ = false;

@@ -148,7 +148,7 @@ class UploaderTest : public ::testing::Test {
     return false;
   }
   bool wait_failure_logged() {
-    return wait_event([&] { return logged("upload failed"); });
+    return wait_event([&] { return logged("event=upload-failed"); });
   }
 
   std::mutex events_mu;
@@ -204,7 +204,7 @@ TEST_F(UploaderTest, ReportsASuccessfulPassInItsStatus) {
 TEST_F(UploaderTest, PostsFhirJsonBatchesToTheBaseUrlWithTheBearerToken) {
   ingest({heart_rate(70, 0)});
   auto o = options();
-  o.bearer_token = "s3cret";
+  o.auth = std::make_shared<StaticToken>("s3cret");
   start_uploader(o);
   ASSERT_TRUE(uploader->wait_idle(kPatience));
   const auto state = server->state();
@@ -594,7 +594,7 @@ TEST_F(UploaderTest, NeverDeadLettersReadingsWhenTheServerRefusesTheRequestItsel
   start_uploader();
   uploader->wake();
   // Either the uploader reports the failure (right) or it records sync outcomes (dead letters).
-  ASSERT_TRUE(wait_event([&] { return logged("upload failed") || op_commits > 0; }));
+  ASSERT_TRUE(wait_event([&] { return logged("event=upload-failed") || op_commits > 0; }));
   EXPECT_EQ(counts().dead, 0) << "readings were dead-lettered because of an authentication failure";
   EXPECT_EQ(counts().pending, 3);
 }
@@ -624,6 +624,355 @@ TEST_F(UploaderTest, KeepsUploadingOtherReadingsWhenTheServerRefusesOneDevice) {
   bool manual_sent = false;
   for (const auto& b : server->state().bundles) manual_sent = manual_sent || has_identifier(b, manual);
   EXPECT_TRUE(manual_sent) << "the manual reading was never sent because another device's Device was refused";
+}
+
+
+// ---- Alerts (DetectedIssue) ----
+
+Alert red_alert(const std::vector<std::string>& evidence, const std::string& id = "alert-1") {
+  Alert a;
+  a.id = id;
+  a.rule = "hf5-systolic";
+  a.patient = "Patient/p1";
+  a.event = "alert";
+  a.severity = Severity::red;
+  a.raised = kNow;
+  a.text = "Systolic above 180 twice";
+  a.readings = evidence;
+  a.requires_ack = true;
+  return a;
+}
+
+class UploaderAlertTest : public UploaderTest {
+ protected:
+  void put_alert(const Alert& a) {
+    auto f = pipeline->apply([a](StoreWriter& w) { return w.put_alert(a); });
+    ASSERT_EQ(f.wait_for(kPatience), std::future_status::ready);
+    ASSERT_TRUE(f.get().has_value());
+  }
+  std::vector<json> issue_entries() {
+    std::vector<json> out;
+    for (const auto& b : server->state().bundles) {
+      for (const auto& e : b["entry"]) {
+        if (resource_type(e) == "DetectedIssue") out.push_back(e);
+      }
+    }
+    return out;
+  }
+  AlertSyncCounts alert_sync() {
+    auto reader = StoreReader::open(store_options);
+    return (*reader)->alert_sync_counts().value();
+  }
+};
+
+TEST_F(UploaderAlertTest, SendsTheEvidenceFirstThenADetectedIssueCitingIt) {
+  const auto uids = ingest({heart_rate(150, 0), heart_rate(155, 1)});
+  put_alert(red_alert(uids));
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+
+  const auto issues = issue_entries();
+  ASSERT_EQ(issues.size(), 1u);
+  const auto& issue = issues[0]["resource"];
+  EXPECT_EQ(issue["identifier"][0]["value"], "alert-1");
+  EXPECT_EQ(issues[0]["request"]["ifNoneExist"], "identifier=urn:carehub:alert|alert-1");
+  ASSERT_EQ(issue["evidence"][0]["detail"].size(), 2u);
+  for (const auto& uid : uids) {
+    const auto ref = stored(uid).server_id;
+    ASSERT_FALSE(ref.empty()) << "the evidence was not uploaded";
+    EXPECT_THAT(issue["evidence"][0]["detail"].dump(), HasSubstr(ref));
+  }
+  // Every Observation the issue cites was created in an earlier request.
+  const auto st = server->state();
+  std::size_t issue_request = 0;
+  for (std::size_t i = 0; i < st.bundles.size(); ++i) {
+    if (has_resource(st.bundles[i], "DetectedIssue")) issue_request = i;
+  }
+  for (std::size_t i = issue_request; i < st.bundles.size(); ++i) EXPECT_FALSE(has_resource(st.bundles[i], "Observation"));
+  EXPECT_EQ(alert_sync().pending, 0);
+}
+
+TEST_F(UploaderAlertTest, AlertsJumpAheadOfTheBacklog) {
+  std::vector<Reading> backlog;
+  for (int i = 0; i < 250; ++i) backlog.push_back(heart_rate(60 + i % 40, i));
+  ingest(backlog);
+  const auto evidence = ingest({heart_rate(190, 300)});
+  put_alert(red_alert(evidence));
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto st = server->state();
+  // Requests: the hub Device, the evidence, the DetectedIssue, then the backlog.
+  std::size_t first_backlog = st.bundles.size(), issue = st.bundles.size();
+  for (std::size_t i = 0; i < st.bundles.size(); ++i) {
+    if (has_resource(st.bundles[i], "DetectedIssue")) issue = std::min(issue, i);
+    if (has_resource(st.bundles[i], "Observation") && !has_identifier(st.bundles[i], identifier(evidence[0]))) {
+      first_backlog = std::min(first_backlog, i);
+    }
+  }
+  EXPECT_LT(issue, first_backlog);
+  EXPECT_EQ(counts().pending, 0);
+}
+
+TEST_F(UploaderAlertTest, AcknowledgementReplacesTheIssueWithAMitigation) {
+  const auto uids = ingest({heart_rate(150, 0)});
+  auto alert = red_alert(uids);
+  put_alert(alert);
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  ASSERT_EQ(issue_entries().size(), 1u);
+
+  alert.state = AlertState::acknowledged;
+  alert.acknowledged = kNow + std::chrono::minutes(5);
+  put_alert(alert);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto issues = issue_entries();
+  ASSERT_EQ(issues.size(), 2u);
+  const auto& update = issues[1];
+  EXPECT_EQ(update["request"]["method"], "PUT");
+  const std::string url = update["request"]["url"];
+  EXPECT_THAT(url, ::testing::StartsWith("DetectedIssue/"));
+  EXPECT_EQ("DetectedIssue/" + update["resource"]["id"].get<std::string>(), url);
+  EXPECT_EQ(update["resource"]["status"], "amended");
+  EXPECT_EQ(update["resource"]["mitigation"][0]["action"]["coding"][0]["code"], "acknowledged");
+  EXPECT_EQ(alert_sync().pending, 0);
+}
+
+TEST_F(UploaderAlertTest, AReminderAloneSendsNothingNew) {
+  const auto uids = ingest({heart_rate(150, 0)});
+  auto alert = red_alert(uids);
+  put_alert(alert);
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  alert.reminders = 1;
+  alert.next_reminder = kNow + std::chrono::minutes(30);
+  put_alert(alert);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(issue_entries().size(), 1u);
+}
+
+TEST_F(UploaderAlertTest, ARefusedAlertIsDeadLetteredAndTheQueueGoesOn) {
+  const auto uids = ingest({heart_rate(150, 0), heart_rate(70, 10)});
+  put_alert(red_alert({uids[0]}));
+  server->on_entry([](const json& e) -> std::optional<EntryReply> {
+    if (resource_type(e) == "DetectedIssue") return EntryReply{"422 Unprocessable Entity", "", kOutcome};
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(alert_sync().dead, 1);
+  EXPECT_EQ(counts().pending, 0);
+  auto reader = StoreReader::open(store_options);
+  const auto dead = (*reader)->dead_alerts(10).value();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_THAT(dead[0].reason, HasSubstr("unit not allowed"));
+}
+
+// ---- Credentials ----
+
+class CountingToken final : public TokenSource {
+ public:
+  Result<std::string> token() override { return "token-" + std::to_string(generation_); }
+  Result<std::string> refresh(const std::string&) override {
+    ++generation_;
+    ++refreshes;
+    return token();
+  }
+  std::atomic<int> refreshes{0};
+
+ private:
+  std::atomic<int> generation_{1};
+};
+
+TEST_F(UploaderTest, A401FetchesANewTokenOnceAndResends) {
+  const auto uids = ingest({heart_rate(70, 0)});
+  auto token = std::make_shared<CountingToken>();
+  server->on_raw_request([](const HttpRequest& req, const json&) -> std::optional<Result<HttpResponse>> {
+    if (test::has_header(req, "Authorization", "Bearer token-1")) return Result<HttpResponse>(HttpResponse{401, "expired", {}});
+    return std::nullopt;
+  });
+  auto o = options();
+  o.auth = token;
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(token->refreshes, 1);
+  EXPECT_EQ(stored(uids[0]).state, SyncState::synced);
+  EXPECT_EQ(counters.get("sync_token_refreshes").load(), 1u);
+}
+
+TEST_F(UploaderTest, ARefusedFreshTokenKeepsEverythingPendingAndBacksOff) {
+  ingest({heart_rate(70, 0)});
+  auto token = std::make_shared<CountingToken>();
+  server->on_raw_request([](const HttpRequest&, const json&) -> std::optional<Result<HttpResponse>> {
+    return Result<HttpResponse>(HttpResponse{401, "no", {}});
+  });
+  auto o = options();
+  o.auth = token;
+  start_uploader(o);
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  uploader->stop();
+  EXPECT_GE(token->refreshes, 1);
+  EXPECT_EQ(counts().pending, 1);
+  EXPECT_EQ(counts().dead, 0);
+  EXPECT_THAT(uploader->status().last_error, HasSubstr("HTTP 401"));
+}
+
+// ---- Compression ----
+
+TEST_F(UploaderTest, GzipsLargeBodiesAndFallsBackToPlainOn415) {
+  std::vector<Reading> rs;
+  for (int i = 0; i < 20; ++i) rs.push_back(heart_rate(60 + i, i));
+  ingest(rs);
+  std::atomic<int> refused{0};
+  server->on_raw_request([&](const HttpRequest& req, const json&) -> std::optional<Result<HttpResponse>> {
+    if (test::has_header(req, "Content-Encoding", "gzip")) {
+      ++refused;
+      return Result<HttpResponse>(HttpResponse{415, "gzip not supported", {}});
+    }
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(refused, 1) << "one refusal must switch compression off for the rest of the run";
+  EXPECT_FALSE(uploader->status().gzip);
+  EXPECT_EQ(counts().pending, 0);
+  EXPECT_EQ(counts().dead, 0);
+}
+
+TEST_F(UploaderTest, SendsGzipBodiesTheServerAccepts) {
+  std::vector<Reading> rs;
+  for (int i = 0; i < 20; ++i) rs.push_back(heart_rate(60 + i, i));
+  ingest(rs);
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  bool zipped = false;
+  for (const auto& req : server->state().requests) {
+    if (test::has_header(req, "Content-Encoding", "gzip")) {
+      zipped = true;
+      EXPECT_LT(req.body.size(), test::request_body(req).size());
+    }
+  }
+  EXPECT_TRUE(zipped);
+  EXPECT_EQ(counts().pending, 0);
+}
+
+// ---- Bundle size ----
+
+TEST_F(UploaderTest, HalvesTheBundleOn413AndGrowsBackAfterGoodBundles) {
+  std::vector<Reading> rs;
+  for (int i = 0; i < 400; ++i) rs.push_back(heart_rate(60 + i % 50, i));
+  ingest(rs);
+  server->on_request([](const json& bundle) -> std::optional<Result<HttpResponse>> {
+    if (bundle["entry"].size() > 25) return Result<HttpResponse>(HttpResponse{413, "too large", {}});
+    return std::nullopt;
+  });
+  auto o = options();
+  o.bundle_size = 100;
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(counts().pending, 0);
+  EXPECT_EQ(counts().dead, 0) << "a 413 is about size, not about any entry";
+  std::vector<std::size_t> sizes;
+  for (const auto& b : observation_bundles(server->state())) sizes.push_back(b["entry"].size());
+  ASSERT_GE(sizes.size(), 3u);
+  EXPECT_EQ(sizes[0], 100u);
+  EXPECT_EQ(sizes[1], 50u);
+  EXPECT_EQ(sizes[2], 25u);
+  // After kGrowAfter good bundles of 25 it tries 50 again (and is refused again).
+  EXPECT_EQ(sizes[2 + Uploader::kGrowAfter], 50u);
+}
+
+TEST_F(UploaderTest, DeadLettersASingleEntryTooLargeEvenAlone) {
+  const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
+  const auto big = identifier(uids[0]);
+  server->on_request([&](const json& bundle) -> std::optional<Result<HttpResponse>> {
+    if (has_identifier(bundle, big)) return Result<HttpResponse>(HttpResponse{413, "too large", {}});
+    return std::nullopt;
+  });
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::dead);
+  EXPECT_THAT(stored(uids[0]).dead_reason, HasSubstr("413"));
+  EXPECT_EQ(stored(uids[1]).state, SyncState::synced);
+}
+
+TEST_F(UploaderTest, ShrinksTheBundleAfterATimeout) {
+  std::vector<Reading> rs;
+  for (int i = 0; i < 60; ++i) rs.push_back(heart_rate(60, i));
+  ingest(rs);
+  std::atomic<bool> timed_out{false};
+  server->on_request([&](const json& bundle) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(bundle, "Observation") && !timed_out.exchange(true)) {
+      return Result<HttpResponse>(make_error(Errc::timeout, "http: operation timed out"));
+    }
+    return std::nullopt;
+  });
+  auto o = options();
+  o.bundle_size = 40;
+  start_uploader(o);
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  ASSERT_TRUE(uploader->wait_idle(kPatience));  // skips the backoff wait on the manual clock
+  const auto bundles = observation_bundles(server->state());
+  ASSERT_GE(bundles.size(), 2u);
+  EXPECT_EQ(bundles[0]["entry"].size(), 40u);
+  EXPECT_EQ(bundles[1]["entry"].size(), 20u);
+  EXPECT_EQ(counts().pending, 0);
+}
+
+// ---- Aggregation of high-rate streams ----
+
+Reading wearable_hr(double bpm, int second) {
+  Reading r = heart_rate(bpm, 0, "wearable-1");
+  r.time = kMeasured + std::chrono::seconds(second);
+  r.received = r.time;
+  return r;
+}
+
+TEST_F(UploaderTest, AggregatesAConfiguredStreamPerClosedWindowAndSendsSpotReadingsAlone) {
+  std::vector<Reading> rs;
+  for (int s = 0; s < 150; ++s) rs.push_back(wearable_hr(60 + s % 10, s));  // 2.5 minutes at 1 Hz
+  const auto stream = ingest(rs);
+  const auto spot = ingest({heart_rate(72, 1)});  // manual: never aggregated
+  auto o = options();
+  o.aggregate = {{Kind::heart_rate, std::chrono::seconds(60), {}}};
+  clock.set(kMeasured + std::chrono::seconds(150));  // windows [0,60) closed at 120 s; [60,120) at 180 s
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+
+  std::vector<json> obs;
+  for (const auto& b : observation_bundles(server->state())) {
+    for (const auto& e : b["entry"]) obs.push_back(e["resource"]);
+  }
+  ASSERT_EQ(obs.size(), 2u) << "one aggregate for the closed minute, the manual reading alone";
+  std::size_t aggregates = 0;
+  for (const auto& ob : obs) {
+    if (!ob.contains("effectivePeriod")) continue;
+    ++aggregates;
+    EXPECT_EQ(ob["effectivePeriod"]["start"], "2026-11-21T10:00:00Z");
+    EXPECT_EQ(ob["effectivePeriod"]["end"], "2026-11-21T10:01:00Z");
+    EXPECT_DOUBLE_EQ(ob["valueQuantity"]["value"].get<double>(), 64.5);
+    EXPECT_EQ(ob["component"][2]["valueInteger"], 60);
+  }
+  EXPECT_EQ(aggregates, 1u);
+  EXPECT_EQ(stored(spot[0]).state, SyncState::synced);
+  EXPECT_EQ(stored(stream[0]).state, SyncState::synced);
+  EXPECT_EQ(stored(stream[59]).state, SyncState::synced);
+  EXPECT_EQ(stored(stream[60]).state, SyncState::pending) << "its window has not closed";
+  EXPECT_EQ(stored(stream[0]).server_id, stored(stream[59]).server_id);
+
+  // The clock passes the next windows' close: the uploader wakes for it on its own, with no new reading
+  // and no `sync now`.
+  clock.set(kMeasured + std::chrono::seconds(300));
+  auto total = [](const FakeFhirServer::State& st) {
+    std::size_t n = 0;
+    for (const auto& b : observation_bundles(st)) n += b["entry"].size();
+    return n;
+  };
+  ASSERT_TRUE(server->wait_until([&](const FakeFhirServer::State& st) { return total(st) >= 4; }, kPatience));
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(total(server->state()), 4u) << "three minutes of stream, one manual reading";
+  EXPECT_EQ(counts().pending, 0);
 }
 
 }  // namespace

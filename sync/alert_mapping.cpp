@@ -1,0 +1,65 @@
+#include "sync/alert_mapping.hpp"
+
+#include "core/time.hpp"
+
+namespace carehub::fhir {
+namespace {
+
+using nlohmann::json;
+
+std::string_view issue_severity(Severity s) {
+  switch (s) {
+    case Severity::red: return "high";
+    case Severity::amber: return "moderate";
+    case Severity::info: return "low";
+  }
+  return "low";
+}
+
+json action(std::string_view code, std::string_view display, TimePoint when, const std::string& text = {}) {
+  json m = {{"action", {{"coding", json::array({{{"system", kAlertActionSystem}, {"code", code}, {"display", display}}})}}},
+            {"date", format_rfc3339(when)}};
+  if (!text.empty()) m["action"]["text"] = text;
+  return m;
+}
+
+}  // namespace
+
+std::string detected_issue_if_none_exist(const std::string& alert_id) {
+  return "identifier=" + std::string(kAlertSystem) + "|" + alert_id;
+}
+
+json detected_issue(const Alert& a, const AlertReferences& refs) {
+  // Raised is a finished finding ("final"); what happens to it later is recorded as mitigations, and the
+  // resource becomes "amended" so a clinician's worklist can tell it changed.
+  const bool changed = a.acknowledged || a.closed || a.escalated;
+  json issue = {
+      {"resourceType", "DetectedIssue"},
+      {"identifier", json::array({{{"system", kAlertSystem}, {"value", a.id}}})},
+      {"status", changed ? "amended" : "final"},
+      {"code",
+       {{"coding", json::array({{{"system", kAlertRuleSystem}, {"code", a.rule}, {"display", a.event}}})},
+        {"text", a.category.empty() ? a.rule : a.category + ": " + a.rule}}},
+      {"severity", issue_severity(a.severity)},
+      {"patient", {{"reference", a.patient}}},
+      {"identifiedDateTime", format_rfc3339(a.raised)},
+      {"detail", a.text},
+  };
+  if (!refs.hub.empty()) issue["author"] = {{"reference", refs.hub}};
+  if (!refs.observations.empty()) {
+    json detail = json::array();
+    for (const auto& o : refs.observations) detail.push_back({{"reference", o}});
+    issue["evidence"] = json::array({{{"detail", detail}}});
+  }
+  json mitigation = json::array();
+  if (a.escalated) {
+    mitigation.push_back(action("escalated", "Escalated to the clinician: not acknowledged in time",
+                                a.escalate_at.value_or(a.raised)));
+  }
+  if (a.acknowledged) mitigation.push_back(action("acknowledged", "Acknowledged by the patient", *a.acknowledged));
+  if (a.closed) mitigation.push_back(action("closed", "Closed", *a.closed, a.resolution));
+  if (!mitigation.empty()) issue["mitigation"] = std::move(mitigation);
+  return issue;
+}
+
+}  // namespace carehub::fhir

@@ -1,0 +1,98 @@
+#include "sync/aggregation.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace carehub::sync {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const TimePoint kMinute = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
+
+StoredReading hr(double bpm, std::chrono::milliseconds offset, std::string device = "wearable-1") {
+  StoredReading s;
+  s.reading.kind = Kind::heart_rate;
+  s.reading.device = std::move(device);
+  s.reading.patient = "Patient/p1";
+  s.reading.time = kMinute + offset;
+  s.reading.values = {{"value", bpm}};
+  s.uid = reading_uid(s.reading);
+  return s;
+}
+
+TEST(Aggregation, AggregatesOnlySingleValuedStreams) {
+  EXPECT_TRUE(aggregatable(Kind::heart_rate));
+  EXPECT_TRUE(aggregatable(Kind::room_temperature));
+  EXPECT_TRUE(aggregatable(Kind::room_humidity));
+  EXPECT_TRUE(aggregatable(Kind::illuminance));
+  EXPECT_FALSE(aggregatable(Kind::blood_pressure));
+  EXPECT_FALSE(aggregatable(Kind::body_temperature));
+  EXPECT_FALSE(aggregatable(Kind::body_weight));
+  EXPECT_FALSE(aggregatable(Kind::glucose));
+  EXPECT_FALSE(aggregatable(Kind::spo2));
+  EXPECT_FALSE(aggregatable(Kind::steps));
+  EXPECT_FALSE(aggregatable(Kind::motion));
+}
+
+TEST(Aggregation, MatchesByKindAndDeviceAndNeverManualReadings) {
+  const std::vector<AggregationRule> rules = {{Kind::heart_rate, 60s, {"wearable-1"}}, {Kind::illuminance, 300s, {}}};
+  EXPECT_EQ(matching_rule(rules, hr(70, 0ms).reading), &rules[0]);
+  EXPECT_EQ(matching_rule(rules, hr(70, 0ms, "bp-monitor").reading), nullptr) << "a heart rate from a BP cuff is a spot reading";
+  EXPECT_EQ(matching_rule(rules, hr(70, 0ms, std::string(kManualDevice)).reading), nullptr);
+  Reading lux;
+  lux.kind = Kind::illuminance;
+  lux.device = "openhab-Hall_Lux";
+  EXPECT_EQ(matching_rule(rules, lux), &rules[1]);
+}
+
+TEST(Aggregation, CutsEpochAlignedWindows) {
+  const auto w = window_of(kMinute + 59'999ms, 60s);
+  EXPECT_EQ(w.start, kMinute);
+  EXPECT_EQ(w.end, kMinute + 60s);
+  EXPECT_EQ(window_of(kMinute + 60s, 60s).start, kMinute + 60s);
+  const auto before_epoch = window_of(from_epoch_ms(-1), 60s);
+  EXPECT_EQ(before_epoch.start, from_epoch_ms(-60000));
+}
+
+TEST(Aggregation, ClosesAWindowAPeriodAfterItEnds) {
+  const auto w = window_of(kMinute, 60s);
+  EXPECT_FALSE(window_closed(w, 60s, kMinute + 119s));
+  EXPECT_TRUE(window_closed(w, 60s, kMinute + 120s));
+}
+
+TEST(Aggregation, IdentifiesAnAggregateByItsMembersInAnyOrder) {
+  const std::vector<StoredReading> ab = {hr(70, 0ms), hr(72, 1s)};
+  const std::vector<StoredReading> ba = {hr(72, 1s), hr(70, 0ms)};
+  const std::vector<StoredReading> abc = {hr(70, 0ms), hr(72, 1s), hr(75, 2s)};
+  EXPECT_EQ(aggregate_uid(ab), aggregate_uid(ba));
+  EXPECT_NE(aggregate_uid(ab), aggregate_uid(abc)) << "late readings make a further aggregate, not a duplicate";
+  EXPECT_EQ(aggregate_uid(ab).size(), 36u);
+}
+
+TEST(Aggregation, SendsTheMeanWithMinimumMaximumAndCount) {
+  const std::vector<StoredReading> members = {hr(60, 0ms), hr(90, 20s), hr(75, 40s)};
+  const auto obs = aggregate_observation(members, window_of(kMinute, 60s), {"Device/5", "Device/1"});
+  EXPECT_EQ(obs["resourceType"], "Observation");
+  EXPECT_EQ(obs["code"]["coding"][0]["code"], "8867-4");
+  EXPECT_EQ(obs["identifier"][0]["value"], "urn:uuid:" + aggregate_uid(members));
+  EXPECT_FALSE(obs.contains("effectiveDateTime"));
+  EXPECT_EQ(obs["effectivePeriod"], json({{"start", "2026-11-21T10:00:00Z"}, {"end", "2026-11-21T10:01:00Z"}}));
+  EXPECT_DOUBLE_EQ(obs["valueQuantity"]["value"].get<double>(), 75.0);
+  EXPECT_EQ(obs["valueQuantity"]["code"], "/min");
+  ASSERT_EQ(obs["component"].size(), 3u);
+  EXPECT_EQ(obs["component"][0]["code"]["coding"][1]["code"], "minimum");
+  EXPECT_DOUBLE_EQ(obs["component"][0]["valueQuantity"]["value"].get<double>(), 60.0);
+  EXPECT_EQ(obs["component"][1]["code"]["coding"][1]["code"], "maximum");
+  EXPECT_DOUBLE_EQ(obs["component"][1]["valueQuantity"]["value"].get<double>(), 90.0);
+  EXPECT_EQ(obs["component"][2]["code"]["coding"][1]["code"], "count");
+  EXPECT_EQ(obs["component"][2]["valueInteger"], 3);
+  EXPECT_EQ(obs["device"]["reference"], "Device/5");
+  EXPECT_EQ(obs["subject"]["reference"], "Patient/p1");
+}
+
+}  // namespace
+}  // namespace carehub::sync

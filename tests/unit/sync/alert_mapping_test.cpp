@@ -1,0 +1,81 @@
+#include "sync/alert_mapping.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace carehub::fhir {
+namespace {
+
+using nlohmann::json;
+
+const TimePoint kRaised = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
+
+Alert alert() {
+  Alert a;
+  a.id = "0b6e…-alert";
+  a.rule = "hf5-systolic";
+  a.patient = "Patient/p1";
+  a.event = "alert";
+  a.severity = Severity::red;
+  a.raised = kRaised;
+  a.text = "Systolic above 180 mmHg twice within 30 minutes";
+  a.category = "CVD";
+  a.readings = {"u1", "u2"};
+  return a;
+}
+
+TEST(DetectedIssue, CarriesTheFindingItsEvidenceAndItsAuthor) {
+  const auto r = detected_issue(alert(), {"Device/hub", {"Observation/1", "Observation/2"}});
+  EXPECT_EQ(r["resourceType"], "DetectedIssue");
+  EXPECT_EQ(r["identifier"][0], json({{"system", "urn:carehub:alert"}, {"value", "0b6e…-alert"}}));
+  EXPECT_EQ(r["status"], "final");
+  EXPECT_EQ(r["severity"], "high");
+  EXPECT_EQ(r["patient"]["reference"], "Patient/p1");
+  EXPECT_EQ(r["author"]["reference"], "Device/hub");
+  EXPECT_EQ(r["identifiedDateTime"], "2026-11-21T10:00:00Z");
+  EXPECT_EQ(r["detail"], "Systolic above 180 mmHg twice within 30 minutes");
+  EXPECT_EQ(r["code"]["coding"][0]["code"], "hf5-systolic");
+  EXPECT_EQ(r["code"]["text"], "CVD: hf5-systolic");
+  EXPECT_EQ(r["evidence"][0]["detail"], json::parse(R"([{"reference":"Observation/1"},{"reference":"Observation/2"}])"));
+  EXPECT_FALSE(r.contains("mitigation"));
+}
+
+TEST(DetectedIssue, MapsSeverities) {
+  auto a = alert();
+  a.severity = Severity::amber;
+  EXPECT_EQ(detected_issue(a, {})["severity"], "moderate");
+  a.severity = Severity::info;
+  EXPECT_EQ(detected_issue(a, {})["severity"], "low");
+}
+
+TEST(DetectedIssue, LeavesOutEvidenceAndAuthorTheServerDoesNotHold) {
+  const auto r = detected_issue(alert(), {});
+  EXPECT_FALSE(r.contains("evidence"));
+  EXPECT_FALSE(r.contains("author"));
+}
+
+TEST(DetectedIssue, RecordsEscalationAcknowledgementAndClosureAsMitigations) {
+  auto a = alert();
+  a.escalated = true;
+  a.escalate_at = kRaised + std::chrono::minutes(30);
+  a.state = AlertState::closed;
+  a.acknowledged = kRaised + std::chrono::minutes(40);
+  a.closed = kRaised + std::chrono::hours(2);
+  a.resolution = "confirmed";
+  const auto r = detected_issue(a, {});
+  EXPECT_EQ(r["status"], "amended");
+  ASSERT_EQ(r["mitigation"].size(), 3u);
+  EXPECT_EQ(r["mitigation"][0]["action"]["coding"][0]["code"], "escalated");
+  EXPECT_EQ(r["mitigation"][0]["date"], "2026-11-21T10:30:00Z");
+  EXPECT_EQ(r["mitigation"][1]["action"]["coding"][0]["code"], "acknowledged");
+  EXPECT_EQ(r["mitigation"][1]["date"], "2026-11-21T10:40:00Z");
+  EXPECT_EQ(r["mitigation"][2]["action"]["coding"][0]["code"], "closed");
+  EXPECT_EQ(r["mitigation"][2]["action"]["text"], "confirmed");
+}
+
+TEST(DetectedIssue, CreatesConditionallyOnTheAlertId) {
+  EXPECT_EQ(detected_issue_if_none_exist("a-1"), "identifier=urn:carehub:alert|a-1");
+}
+
+}  // namespace
+}  // namespace carehub::fhir

@@ -4,6 +4,7 @@
 
 #include "core/json_check.hpp"
 #include "core/time.hpp"
+#include "drivers/mqtt/transport.hpp"
 
 namespace carehub::mqtt {
 namespace {
@@ -32,7 +33,7 @@ void read_subscription(JsonReader& in, const nlohmann::json& s, const std::strin
     if (!valid_filter(*t)) in.fail(json_path(where, "topic"), "not a valid MQTT topic filter: \"" + *t + "\"");
     sub.topic = *t;
   }
-  if (auto q = in.integer(s, where, "qos", false, 0, 1)) sub.qos = static_cast<int>(*q);
+  if (auto q = in.integer(s, where, "qos", false, 0, 2)) sub.qos = static_cast<int>(*q);
   const auto format = in.string(s, where, "format", true).value_or("");
   if (format == "number") sub.format = Format::number;
   else if (format == "openhab-state") sub.format = Format::openhab_state;
@@ -88,15 +89,12 @@ carehub::Result<SourceConfig> parse_source_config(const nlohmann::json& section,
   }
   in.only_keys(section, path,
                {"broker", "client_id", "username", "password_file", "tls_verify", "ca_file", "clean_session",
-                "persist_dir", "keepalive_s", "connect_timeout_ms", "retry_base_ms", "retry_cap_ms", "status_topic",
-                "subscriptions"});
+                "persist_dir" /* refused below with its own reason */, "keepalive_s", "connect_timeout_ms",
+                "retry_base_ms", "retry_cap_ms", "max_inflight", "status_topic", "subscriptions"});
   auto& conn = c.connection;
   if (auto b = in.string(section, path, "broker", true)) {
-    const auto uri = paho_uri(*b);
-    if (!uri.starts_with("tcp://") && !uri.starts_with("ssl://")) {
-      in.fail(json_path(path, "broker"),
-              "expected tcp://, ssl://, mqtt:// or mqtts:// with host and port, found \"" + *b + "\"");
-    }
+    if (auto e = parse_broker(*b); !e) in.fail(json_path(path, "broker"), e.error().message);
+    else conn.tls = e->tls;
     conn.broker = *b;
   }
   conn.client_id = in.string(section, path, "client_id", false).value_or("carehub-" + hub_id);
@@ -111,12 +109,18 @@ carehub::Result<SourceConfig> parse_source_config(const nlohmann::json& section,
   if (auto v = in.boolean(section, path, "tls_verify", false)) conn.verify_tls = *v;
   if (auto v = in.string(section, path, "ca_file", false)) conn.ca_file = *v;
   if (auto v = in.boolean(section, path, "clean_session", false)) conn.clean_session = *v;
-  if (auto v = in.string(section, path, "persist_dir", false)) conn.persist_dir = *v;
+  // persist_dir held Paho's file store of received, not yet committed messages. carehub's own subscriber
+  // acknowledges only what is committed, so the broker keeps everything else: there is nothing to persist.
+  if (section.contains("persist_dir")) {
+    in.fail(json_path(path, "persist_dir"),
+            "no longer used: messages are acknowledged only once committed, the broker keeps the rest; remove it");
+  }
   if (auto v = in.integer(section, path, "keepalive_s", false, 5, 3600)) conn.keepalive = std::chrono::seconds(*v);
   if (auto v = in.integer(section, path, "connect_timeout_ms", false, 100, 600000)) conn.connect_timeout = Millis(*v);
   if (auto v = in.integer(section, path, "retry_base_ms", false, 10, 3600000)) conn.backoff.base = Millis(*v);
   if (auto v = in.integer(section, path, "retry_cap_ms", false, 10, 86400000)) conn.backoff.cap = Millis(*v);
   if (conn.backoff.cap < conn.backoff.base) in.fail(json_path(path, "retry_cap_ms"), "must not be below retry_base_ms");
+  if (auto v = in.integer(section, path, "max_inflight", false, 1, 1000)) c.max_inflight = static_cast<std::size_t>(*v);
   c.status_topic = in.string(section, path, "status_topic", false).value_or("carehub/" + hub_id + "/status");
   if (c.status_topic.empty() || c.status_topic.find_first_of("+#") != std::string::npos) {
     in.fail(json_path(path, "status_topic"), "must be a topic without wildcards");

@@ -9,7 +9,7 @@
 
 #include "core/kind.hpp"
 #include "core/result.hpp"
-#include "drivers/mqtt/connection.hpp"
+#include "drivers/mqtt/message.hpp"
 #include "drivers/openhab/mapping.hpp"
 
 namespace carehub::mqtt {
@@ -36,6 +36,7 @@ struct SourceConfig {
   std::string password_file;  // read at start into connection.password
   std::string status_topic;   // retained {"state":"online"|"offline",…}; empty: "carehub/<hub id>/status"
   std::size_t max_payload_bytes = 64 * 1024;
+  std::size_t max_inflight = 20;  // messages on their way to the store at once (session.hpp)
   std::vector<Subscription> subscriptions;
 };
 

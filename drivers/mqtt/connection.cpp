@@ -146,13 +146,9 @@ carehub::Result<std::unique_ptr<Connection>> Connection::create(ConnectionSettin
   if (settings.broker.starts_with("ssl://")) settings.tls = true;
   auto impl = std::make_unique<Impl>(std::move(settings), clock, log, std::move(log_component));
   auto made = guarded("broker " + impl->settings.broker, [&] {
-    if (impl->settings.persist_dir.empty()) {
-      impl->client = std::make_unique<::mqtt::async_client>(impl->settings.broker, impl->settings.client_id,
-                                                            static_cast<::mqtt::iclient_persistence*>(nullptr));
-    } else {
-      impl->client = std::make_unique<::mqtt::async_client>(impl->settings.broker, impl->settings.client_id,
-                                                            impl->settings.persist_dir);
-    }
+    // Memory persistence: what the publisher sends is republished from its own state after a restart.
+    impl->client = std::make_unique<::mqtt::async_client>(impl->settings.broker, impl->settings.client_id,
+                                                          static_cast<::mqtt::iclient_persistence*>(nullptr));
   });
   if (!made) return carehub::make_error(Errc::invalid_argument, made.error().message);
   return std::unique_ptr<Connection>(new Connection(std::move(impl)));

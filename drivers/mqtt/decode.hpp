@@ -6,7 +6,7 @@
 
 #include "core/reading.hpp"
 #include "drivers/mqtt/config.hpp"
-#include "drivers/mqtt/connection.hpp"
+#include "drivers/mqtt/message.hpp"
 
 namespace carehub::mqtt {
 

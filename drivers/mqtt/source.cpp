@@ -1,23 +1,12 @@
 #include "drivers/mqtt/source.hpp"
 
-#include <fstream>
-
+#include "core/secret.hpp"
 #include "drivers/mqtt/decode.hpp"
 
 namespace carehub::mqtt {
 namespace {
 
 constexpr std::string_view kLog = "mqtt";
-
-carehub::Result<std::string> read_secret(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return carehub::make_error(Errc::not_found, "password_file: cannot read " + path);
-  std::string secret;
-  std::getline(in, secret);
-  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t')) secret.pop_back();
-  if (secret.empty()) return carehub::make_error(Errc::invalid_argument, "password_file: " + path + " is empty");
-  return secret;
-}
 
 nlohmann::json optional_time(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
@@ -42,45 +31,49 @@ MqttSource::MqttSource(SourceConfig config, const SourceContext& context)
 MqttSource::~MqttSource() { stop(); }
 
 carehub::Result<void> MqttSource::start() {
-  if (connection_) return {};
-  auto settings = config_.connection;
+  if (subscriber_) return {};
+  SubscriberSettings settings;
+  settings.connection = config_.connection;
+  settings.max_payload_bytes = config_.max_payload_bytes;
+  settings.max_inflight = config_.max_inflight;
+  for (const auto& s : config_.subscriptions) settings.topics.push_back({s.topic, s.qos});
   if (!config_.password_file.empty()) {
-    auto password = read_secret(config_.password_file);
-    if (!password) return password.error();
-    settings.password = *password;
+    // A relative name is a systemd credential ($CREDENTIALS_DIRECTORY), as for every secret.
+    auto password = carehub::read_secret(config_.password_file);
+    if (!password) return carehub::make_error(password.error().code, "password_file: " + password.error().message);
+    settings.connection.password = *password;
   }
   // The broker publishes this, retained, when the hub vanishes without saying goodbye (power cut, crash).
-  settings.will = Message{config_.status_topic, status_payload("offline", context_.hub_id, context_.clock.now()), 1, true};
-  auto made = Connection::create(std::move(settings), context_.clock, context_.log, std::string(kLog));
+  settings.connection.will =
+      Message{config_.status_topic, status_payload("offline", context_.hub_id, context_.clock.now()), 1, true};
+  auto made = Subscriber::create(std::move(settings), context_.clock, context_.log, std::string(kLog));
   if (!made) return made.error();
-  connection_ = std::move(*made);
-  if (connection_->settings().tls && !connection_->settings().verify_tls) {
-    context_.log.warning(kLog, "TLS certificate verification is OFF (tls_verify=false): the broker " +
-                                   connection_->settings().broker + " is not authenticated");
+  subscriber_ = std::move(*made);
+  const auto& conn = subscriber_->settings().connection;
+  if (conn.tls && !conn.verify_tls) {
+    context_.log.warning(kLog, "TLS certificate verification is OFF (tls_verify=false): the broker " + conn.broker +
+                                   " is not authenticated");
   }
-  if (connection_->settings().persist_dir.empty()) {
-    context_.log.notice(kLog, "no persist_dir: a message received but not yet committed is lost if carehubd crashes");
+  if (conn.clean_session) {
+    context_.log.warning(kLog, "clean_session=true: QoS 1/2 messages sent while carehubd is down or reconnecting "
+                               "are dropped by the broker");
   }
-  connection_->on_message([this](const Message& m) { on_message(m); });
-  connection_->on_connected([this](Connection& c) { return connected(c); });
-  connection_->start();
+  subscriber_->on_message([this](const Message& m) { return on_message(m); });
+  // After every connect: "online", retained, replacing the will the broker may have published.
+  subscriber_->on_connected([this] {
+    return std::vector<Message>{
+        Message{config_.status_topic, status_payload("online", context_.hub_id, context_.clock.now()), 1, true}};
+  });
+  subscriber_->start();
   return {};
 }
 
 void MqttSource::stop() {
-  if (!connection_) return;
+  if (!subscriber_) return;
   // A clean goodbye: the broker does not publish the will then, so say "offline" ourselves.
-  connection_->stop(Message{config_.status_topic, status_payload("offline", context_.hub_id, context_.clock.now()), 1, true});
-  connection_.reset();
-}
-
-carehub::Result<void> MqttSource::connected(Connection& c) {
-  // With a persistent session the broker still knows the subscriptions; subscribing again is harmless and
-  // covers a broker that lost its state.
-  for (const auto& s : config_.subscriptions) {
-    if (auto r = c.subscribe(s.topic, s.qos); !r) return r;
-  }
-  return c.publish(Message{config_.status_topic, status_payload("online", context_.hub_id, context_.clock.now()), 1, true});
+  subscriber_->stop(
+      Message{config_.status_topic, status_payload("offline", context_.hub_id, context_.clock.now()), 1, true});
+  subscriber_.reset();
 }
 
 void MqttSource::bad(std::string_view counter, const std::string& key, const std::string& message) {
@@ -90,18 +83,22 @@ void MqttSource::bad(std::string_view counter, const std::string& key, const std
   last_error_ = message;
 }
 
-void MqttSource::on_message(const Message& m) {
+Delivery MqttSource::on_message(const Message& m) {
   const auto now = context_.clock.now();
   context_.counters.add("mqtt_messages");
+  if (m.duplicate) context_.counters.add("mqtt_redelivered");  // sent before, never acknowledged
   {
     std::lock_guard lock(mu_);
     last_message_ = now;
     ++messages_;
   }
-  if (m.payload.size() > config_.max_payload_bytes) {
+  // Bad input is counted and then acknowledged: unacknowledged, the broker would redeliver it forever.
+  const auto size = m.dropped_payload_bytes > 0 ? m.dropped_payload_bytes : m.payload.size();
+  if (size > config_.max_payload_bytes) {
     bad("mqtt_oversize", "oversize:" + m.topic,
-        m.topic + ": payload of " + std::to_string(m.payload.size()) + " bytes is over the limit; skipped");
-    return;
+        m.topic + ": payload of " + std::to_string(size) + " bytes is over the limit of " +
+            std::to_string(config_.max_payload_bytes) + "; skipped");
+    return Delivery::now({});
   }
   const Subscription* sub = nullptr;
   for (const auto& s : config_.subscriptions) {
@@ -110,31 +107,46 @@ void MqttSource::on_message(const Message& m) {
       break;
     }
   }
-  if (!sub) return;  // e.g. our own status topic under a broad filter
+  if (!sub) return Delivery::now({});  // e.g. our own status topic under a broad filter
   auto decoded = decode(*sub, m, now);
   if (!decoded) {
     bad("mqtt_bad_messages", "bad:" + sub->topic, m.topic + ": skipped: " + decoded.error().message);
-    return;
+    return Delivery::now({});
   }
   if (!*decoded) {
     context_.counters.add("mqtt_skipped");  // NULL/UNDEF, or an openHAB item this subscription does not map
-    return;
+    return Delivery::now({});
   }
-  // Block Paho's receive thread until the reading is committed: the message is done (and removed from
-  // Paho's store) only when this returns.
-  auto stored = context_.sink.ingest({std::move(**decoded)}).get();
-  if (!stored) {
-    bad("mqtt_ingest_errors", "ingest", m.topic + ": not stored: " + stored.error().message);
-    return;
+  auto pending = std::make_shared<std::future<Result<IngestResult>>>(context_.sink.ingest({std::move(**decoded)}));
+  return Delivery{
+      [pending](std::chrono::milliseconds d) { return pending->wait_for(d) == std::future_status::ready; },
+      [this, pending, sub, topic = m.topic, now]() -> Result<void> {
+        Result<IngestResult> outcome = make_error(Errc::internal, "no answer");
+        try {
+          outcome = pending->get();
+        } catch (const std::future_error& e) {  // the pipeline went away without answering
+          outcome = make_error(Errc::unavailable, std::string("the pipeline did not answer: ") + e.what());
+        }
+        return stored(Message{topic, {}, 0, false, false}, *sub, std::move(outcome), now);
+      }};
+}
+
+Result<void> MqttSource::stored(const Message& m, const Subscription& sub, Result<IngestResult> outcome,
+                                TimePoint received) {
+  if (!outcome) {
+    bad("mqtt_ingest_errors", "ingest", m.topic + ": not stored, not acknowledged: " + outcome.error().message);
+    return outcome.error();
   }
-  if (stored->status.front() == IngestStatus::rejected) {
-    bad("mqtt_rejected", "rejected:" + sub->topic, m.topic + ": refused: " + stored->errors.front());
-    return;
+  if (outcome->status.empty() || outcome->status.front() == IngestStatus::rejected) {
+    const std::string why = outcome->errors.empty() ? "no reason given" : outcome->errors.front();
+    bad("mqtt_rejected", "rejected:" + sub.topic, m.topic + ": refused: " + why);
+    return {};
   }
   context_.counters.add("mqtt_readings");
   std::lock_guard lock(mu_);
   ++readings_;
-  last_reading_ = now;
+  last_reading_ = received;
+  return {};
 }
 
 nlohmann::json MqttSource::status() const {
@@ -143,7 +155,11 @@ nlohmann::json MqttSource::status() const {
     if (name.starts_with("mqtt_")) counters[name.substr(5)] = value;
   }
   ConnectionStatus c{"stopped", {}, {}, 0};
-  if (connection_) c = connection_->status();
+  std::uint64_t acknowledged = 0;
+  if (subscriber_) {
+    c = subscriber_->status();
+    acknowledged = subscriber_->acknowledged();
+  }
   std::lock_guard lock(mu_);
   return {{"state", c.state},
           {"broker", config_.connection.broker},
@@ -156,6 +172,7 @@ nlohmann::json MqttSource::status() const {
           {"last_error", !c.last_error.empty() ? c.last_error : last_error_},
           {"messages", messages_},
           {"readings", readings_},
+          {"acknowledged", acknowledged},
           {"counters", counters}};
 }
 

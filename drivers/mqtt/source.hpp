@@ -1,8 +1,10 @@
 #pragma once
-// The mqtt source ("mqtt" under /sources in carehubd.json): subscribes to the configured topics, turns each
-// message into a reading (number, openHAB state or reading JSON) and returns from Paho's message callback
-// only once the reading is committed (see connection.hpp for what that means for the PUBACK). It also
-// publishes the hub's own status, retained, with a retained "offline" last will, for home displays.
+// The mqtt source ("mqtt" under /sources in carehubd.json): subscribes to the configured topics through
+// carehub's own MQTT 3.1.1 subscriber (session.hpp), turns each message into a reading (number, openHAB
+// state or reading JSON) and hands it to the pipeline; the broker gets the PUBACK (QoS 1) or PUBREC (QoS 2)
+// only once the reading is committed, or once bad input has been counted. A store error leaves the message
+// unacknowledged: the subscriber reconnects and the broker redelivers it. It also publishes the hub's own
+// status, retained, with a retained "offline" last will, for home displays.
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -11,7 +13,7 @@
 
 #include "core/source.hpp"
 #include "drivers/mqtt/config.hpp"
-#include "drivers/mqtt/connection.hpp"
+#include "drivers/mqtt/session.hpp"
 
 namespace carehub::mqtt {
 
@@ -33,13 +35,15 @@ class MqttSource final : public Source {
   nlohmann::json status() const override;
 
  private:
-  carehub::Result<void> connected(Connection& c);
-  void on_message(const Message& message);  // not handle(): that is Source::handle for commands
+  Delivery on_message(const Message& message);  // not handle(): that is Source::handle for commands
+  // Once the sink has answered: counts the outcome; an error means "not durable, do not acknowledge".
+  carehub::Result<void> stored(const Message& message, const Subscription& sub,
+                               carehub::Result<IngestResult> outcome, TimePoint received);
   void bad(std::string_view counter, const std::string& key, const std::string& message);
 
   SourceConfig config_;
   SourceContext context_;
-  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<Subscriber> subscriber_;
 
   mutable std::mutex mu_;
   std::optional<TimePoint> last_message_;

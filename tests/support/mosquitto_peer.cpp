@@ -43,6 +43,29 @@ bool accepts(int port) {
   return ok;
 }
 
+void openssl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/openssl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_process(argv);
+  if (r.exit_code != 0) throw std::runtime_error("openssl " + args.front() + ": " + r.err);
+}
+
+// A CA and a server certificate for DNS:localhost signed by it (P-256 keys: generated in milliseconds).
+void make_certificates(const std::string& dir) {
+  const auto ec = std::vector<std::string>{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+  std::vector<std::string> ca{"req", "-x509"};
+  ca.insert(ca.end(), ec.begin(), ec.end());
+  ca.insert(ca.end(), {"-keyout", dir + "/ca.key", "-out", dir + "/ca.pem", "-days", "2", "-subj", "/CN=carehub test CA"});
+  openssl(ca);
+  std::vector<std::string> csr{"req"};
+  csr.insert(csr.end(), ec.begin(), ec.end());
+  csr.insert(csr.end(), {"-keyout", dir + "/server.key", "-out", dir + "/server.csr", "-subj", "/CN=localhost"});
+  openssl(csr);
+  write_file(dir + "/server.ext", "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n");
+  openssl({"x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key",
+           "-CAcreateserial", "-out", dir + "/server.pem", "-days", "2", "-extfile", dir + "/server.ext"});
+}
+
 }  // namespace
 
 MosquittoPeer::MosquittoPeer(std::string dir, MosquittoOptions options)
@@ -63,8 +86,27 @@ MosquittoPeer::MosquittoPeer(std::string dir, MosquittoOptions options)
   } else {
     conf += "allow_anonymous true\n";
   }
+  if (options_.tls) {
+    do {
+      tls_port_ = free_port();  // the kernel may hand out the port just released for the plain listener
+    } while (tls_port_ == port_);
+    make_certificates(dir_);
+    conf += "listener " + std::to_string(tls_port_) + " 127.0.0.1\ncafile " + dir_ + "/ca.pem\ncertfile " + dir_ +
+            "/server.pem\nkeyfile " + dir_ + "/server.key\n";
+  }
   write_file(dir_ + "/mosquitto.conf", conf);
   start();
+}
+
+std::string MosquittoPeer::tls_url() const { return "ssl://localhost:" + std::to_string(tls_port_); }
+std::string MosquittoPeer::ca_file() const { return dir_ + "/ca.pem"; }
+
+void MosquittoPeer::pause() {
+  if (process_) process_->signal(SIGSTOP);
+}
+
+void MosquittoPeer::resume() {
+  if (process_) process_->signal(SIGCONT);
 }
 
 MosquittoPeer::~MosquittoPeer() { stop(SIGKILL); }
@@ -87,6 +129,7 @@ void MosquittoPeer::start() {
 void MosquittoPeer::stop(int sig) {
   if (process_ && process_->running()) {
     process_->signal(sig);
+    process_->signal(SIGCONT);  // a paused broker acts on the signal only once it runs again
     process_->wait(std::chrono::seconds(10));
   }
   process_.reset();
@@ -94,14 +137,25 @@ void MosquittoPeer::stop(int sig) {
 
 std::string MosquittoPeer::log() const { return read_file(dir_ + "/mosquitto.log"); }
 
-bool MosquittoPeer::publish(const std::string& topic, const std::string& payload, bool retained) {
+bool MosquittoPeer::publish(const std::string& topic, const std::string& payload, bool retained, int qos) {
   std::vector<std::string> argv{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_),
-                                "-q", "1", "-t", topic, "-m", payload};
+                                "-q", std::to_string(qos), "-t", topic, "-m", payload};
   if (retained) argv.push_back("-r");
   if (!options_.username.empty()) {
     argv.insert(argv.end(), {"-u", options_.username, "-P", options_.password});
   }
   return run_process(argv, {}, {}, std::chrono::seconds(10)).exit_code == 0;
+}
+
+bool MosquittoPeer::publish_lines(const std::string& topic, const std::vector<std::string>& lines, int qos) {
+  std::vector<std::string> argv{"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(port_),
+                                "-q", std::to_string(qos), "-t", topic, "-l"};
+  if (!options_.username.empty()) {
+    argv.insert(argv.end(), {"-u", options_.username, "-P", options_.password});
+  }
+  std::string input;
+  for (const auto& l : lines) input += l + "\n";
+  return run_process(argv, input, {}, std::chrono::seconds(120)).exit_code == 0;
 }
 
 std::string MosquittoPeer::first_message(const std::string& topic, std::chrono::seconds timeout) {

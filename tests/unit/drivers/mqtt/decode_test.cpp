@@ -8,6 +8,7 @@
 
 #include "drivers/mqtt/config.hpp"
 #include "drivers/mqtt/source.hpp"
+#include "drivers/mqtt/transport.hpp"
 
 namespace carehub::mqtt {
 namespace {
@@ -43,7 +44,8 @@ TEST(AnMqttConfig, HasDefaultsForAPersistentSessionAndTheHubsStatusTopic) {
   EXPECT_EQ(c.password_file, "/nonexistent/password") << "named, not read, at configuration time";
   ASSERT_EQ(c.subscriptions.size(), 4u);
   EXPECT_EQ(c.subscriptions[1].qos, 0);
-  EXPECT_EQ(paho_uri(c.connection.broker), "ssl://broker.local:8883");
+  EXPECT_TRUE(c.connection.tls);
+  EXPECT_FALSE(c.connection.clean_session);
 }
 
 TEST(AnMqttConfig, ReportsEveryProblemWithItsJsonPath) {
@@ -69,6 +71,36 @@ TEST(AnMqttConfig, ReportsEveryProblemWithItsJsonPath) {
   EXPECT_THAT(m, HasSubstr("/sources/mqtt/subscriptions/3/format: expected one of"));
   EXPECT_THAT(m, HasSubstr("/sources/mqtt/subscriptions/4/items/0/kind"));
   EXPECT_THAT(m, HasSubstr("/sources/mqtt/subscriptions/5/unit: only for format number"));
+}
+
+TEST(AnMqttConfig, RefusesTheRetiredPersistDirWithItsReasonAndAcceptsQos2) {
+  auto c = parse_source_config(json::parse(R"({
+    "broker": "tcp://127.0.0.1:1883", "persist_dir": "/var/lib/carehub/mqtt",
+    "subscriptions": [{"topic": "a", "format": "reading-json", "qos": 2}]})"),
+                               "/sources/mqtt", "hub");
+  ASSERT_FALSE(c);
+  EXPECT_THAT(c.error().message, HasSubstr("/sources/mqtt/persist_dir: no longer used"));
+  EXPECT_THAT(c.error().message, ::testing::Not(HasSubstr("unknown key")));
+  auto ok = parse_source_config(json::parse(R"({
+    "broker": "tcp://127.0.0.1:1883", "subscriptions": [{"topic": "a", "format": "reading-json", "qos": 2}]})"),
+                                "/sources/mqtt", "hub");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->subscriptions.front().qos, 2);
+}
+
+TEST(ABrokerUrl, NamesSchemeHostAndPortWithDefaultPorts) {
+  EXPECT_EQ(*parse_broker("tcp://10.0.0.5:1884"), (Endpoint{"10.0.0.5", 1884, false}));
+  EXPECT_EQ(*parse_broker("mqtt://hub.local"), (Endpoint{"hub.local", 1883, false}));
+  EXPECT_EQ(*parse_broker("mqtts://hub.local"), (Endpoint{"hub.local", 8883, true}));
+  EXPECT_EQ(*parse_broker("ssl://[::1]:8884/"), (Endpoint{"::1", 8884, true}));
+  for (const char* bad : {"http://x", "tcp://", "tcp://h:0", "tcp://h:65536", "tcp://h:x", "tcp://::1:5", "tcp://h/p",
+                          "ssl://[::1"}) {
+    auto r = parse_broker(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_THAT(r.error().message, HasSubstr(std::string("found \"") + bad + "\""));
+    }
+  }
 }
 
 TEST(TopicMatching, FollowsMqttWildcards) {

@@ -24,7 +24,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     in.fail("", "expected an object, found " + describe_json(doc));
     return make_error(Errc::invalid_argument, in.joined(source));
   }
-  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules", "alerts"});
+  in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules", "alerts", "metrics"});
 
   if (const auto* hub = in.object(doc, "", "hub", true)) {
     in.only_keys(*hub, "/hub", {"id", "patient"});
@@ -40,7 +40,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     }
   }
   if (const auto* store = in.object(doc, "", "store", true)) {
-    in.only_keys(*store, "/store", {"path", "synchronous"});
+    in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days"});
     if (auto v = in.string(*store, "/store", "path", true)) c.store.path = *v;
     if (auto v = in.string(*store, "/store", "synchronous", false)) {
       if (*v == "full") c.store.synchronous = Synchronous::full;
@@ -48,6 +48,12 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       else if (*v == "extra") c.store.synchronous = Synchronous::extra;
       else in.fail("/store/synchronous", "expected one of: full, normal, extra, found \"" + *v + "\"");
     }
+    // 0 turns the cap off; a cap below 1 MiB would shed on the first few thousand readings.
+    if (auto v = in.integer(*store, "/store", "max_bytes", false, 0, std::int64_t{1} << 50)) {
+      if (*v != 0 && *v < (std::int64_t{1} << 20)) in.fail("/store/max_bytes", "expected 0 (no cap) or at least 1048576 (1 MiB), found " + std::to_string(*v));
+      c.store.max_bytes = *v;
+    }
+    if (auto v = in.integer(*store, "/store", "retention_days", false, 0, 36500)) c.store.retention_days = static_cast<int>(*v);
   }
   if (const auto* control = in.object(doc, "", "control", false)) {
     in.only_keys(*control, "/control", {"socket", "group"});
@@ -149,6 +155,20 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       else in.fail("/log/level", "expected one of: error, warning, notice, info, debug, found \"" + *v + "\"");
     }
   }
+  if (const auto* m = in.object(doc, "", "metrics", false)) {
+    in.only_keys(*m, "/metrics", {"textfile", "interval_s"});
+    if (auto v = in.string(*m, "/metrics", "textfile", false)) {
+      // The atomic rename needs the temporary file beside the target, so the path must name a file in a directory.
+      if (!v->empty() && (!v->starts_with("/") || v->back() == '/')) {
+        in.fail("/metrics/textfile", "expected an absolute file path (e.g. /var/lib/prometheus/node-exporter/carehub.prom), found \"" + *v + "\"");
+      } else if (!v->empty() && !v->ends_with(".prom")) {
+        in.fail("/metrics/textfile", "must end in .prom: node_exporter's textfile collector reads only those, found \"" + *v + "\"");
+      }
+      c.metrics.textfile = *v;
+    }
+    // The main thread wakes every 10 s (carehubd_main.cpp): a shorter interval could not be kept.
+    if (auto v = in.integer(*m, "/metrics", "interval_s", false, 10, 86400)) c.metrics.interval = std::chrono::seconds(*v);
+  }
   if (const auto* sources = in.object(doc, "", "sources", false)) {
     for (const auto& [name, section] : sources->items()) {
       if (!section.is_object()) {
@@ -202,6 +222,8 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   std::vector<std::string> out;
   if (a.store.path != b.store.path) out.emplace_back("/store/path");
   if (a.store.synchronous != b.store.synchronous) out.emplace_back("/store/synchronous");
+  if (a.store.max_bytes != b.store.max_bytes) out.emplace_back("/store/max_bytes");
+  if (a.store.retention_days != b.store.retention_days) out.emplace_back("/store/retention_days");
   if (a.control_socket != b.control_socket) out.emplace_back("/control/socket");
   if (a.control_group != b.control_group) out.emplace_back("/control/group");
   if (a.pipeline.queue_capacity != b.pipeline.queue_capacity) out.emplace_back("/pipeline/queue_capacity");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "daemon/metrics_textfile.hpp"
 #include "daemon/mqtt_alerts.hpp"
 #include "core/pipeline.hpp"
 #include "core/result.hpp"
@@ -23,7 +24,7 @@ struct Config {
   std::string hub_id;   // /hub/id
   std::string patient;  // /hub/patient: the kit's patient, FHIR reference "Patient/<id>"
 
-  StoreOptions store;  // /store/path, /store/synchronous
+  StoreOptions store;  // /store/path, /store/synchronous, /store/max_bytes, /store/retention_days
 
   std::string control_socket = "/run/carehub/control.sock";  // /control/socket
   std::string control_group = "carehub";                      // /control/group: who may use carehubctl
@@ -45,6 +46,9 @@ struct Config {
   // /sources/<name>: each driver's own section, validated by the driver itself (daemon/sources.hpp).
   std::map<std::string, nlohmann::json> sources;
   LogLevel log_level = LogLevel::info;  // /log/level
+
+  // /metrics/textfile, /metrics/interval_s: Prometheus textfile for node_exporter (daemon/metrics_textfile.hpp).
+  MetricsOptions metrics;
 
   // /rules/file: the decision-support rule file (relative paths are relative to this config file), loaded
   // and validated with the config so a bad rule file stops start-up and is refused on reload. Empty: no rules.

@@ -1,5 +1,9 @@
 #include "daemon/daemon.hpp"
 
+#include <grp.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -147,6 +151,7 @@ Result<void> Daemon::open() {
   log_.notice("carehubd", "started: hub " + config_.hub_id + ", store " + config_.store.path + ", control " +
                               config_.control_socket);
   systemd_.ready(status_line());
+  write_metrics();  // the first file at once, not an interval after start
   return {};
 }
 
@@ -213,11 +218,22 @@ void Daemon::reload(Config config) {
     if (auto r = start_sources(); !r) log_.error("carehubd", "reload: sources: " + r.error().message);
     else log_.notice("carehubd", "reload: sources restarted with the new settings");
   }
+  if (running.metrics.textfile != config_.metrics.textfile && !running.metrics.textfile.empty()) {
+    ::unlink(running.metrics.textfile.c_str());  // the collector must not keep exporting the old file's frozen values
+  }
+  {
+    std::lock_guard lock(metrics_mu_);
+    metrics_due_.reset();  // new path or interval: write now
+  }
+  write_metrics();
   log_.notice("carehubd", "configuration reloaded from " + config_.source);
   systemd_.ready(status_line());
 }
 
-void Daemon::refresh_status() { systemd_.status(status_line()); }
+void Daemon::refresh_status() {
+  systemd_.status(status_line());
+  write_metrics();
+}
 
 void Daemon::reload_rejected(const std::string& why) {
   log_.error("carehubd", "reload rejected, keeping the running configuration:\n" + why);
@@ -243,6 +259,9 @@ void Daemon::stop() {
     if (uploader_) uploader_->stop();
   }
   if (pipeline_) pipeline_->stop();  // commits everything queued
+  // A stopped hub exports nothing rather than a frozen picture: the series go absent, which a fleet
+  // alert can see (a crashed hub leaves the file, whose node_textfile_mtime_seconds then ages).
+  if (!config_.metrics.textfile.empty()) ::unlink(config_.metrics.textfile.c_str());
   log_.notice("carehubd", "stopped cleanly");
 }
 
@@ -252,6 +271,7 @@ std::string Daemon::status_line() {
   auto counts = reader_->counts();
   if (!counts) return "store unreadable: " + counts.error().message;
   out << counts->pending << " pending, " << counts->synced << " synced, " << counts->dead << " dead";
+  if (const auto h = pipeline_->buffer_health(); h.state != BufferState::ok) out << "; buffer " << to_string(h.state);
   if (config_.upload.base_url.empty()) out << "; no FHIR URL: buffering only";
   return out.str();
 }
@@ -309,6 +329,20 @@ Result<nlohmann::json> Daemon::status() {
                    {"bytes", counts->bytes},
                    {"queued", pipeline_->queued()}};
   }
+  {
+    // The size cap and the disk (design.md invariant 3): what a technician must see first when readings stop.
+    const auto h = pipeline_->buffer_health();
+    auto& b = j["buffer"];
+    b["state"] = to_string(h.state);
+    b["detail"] = h.detail;
+    b["since"] = optional_time(h.since);
+    b["used_bytes"] = h.used_bytes;
+    b["max_bytes"] = h.max_bytes;
+    b["shed"] = {{"synced", h.shed_synced}, {"environment", h.shed_environment}, {"stream", h.shed_stream},
+                 {"last", optional_time(h.last_shed)}};
+    b["retention_days"] = config_.store.retention_days;
+    b["pruned"] = h.pruned;
+  }
   sync::SyncStatus s;
   {
     std::lock_guard lock(uploader_mu_);
@@ -356,7 +390,175 @@ Result<nlohmann::json> Daemon::status() {
                    {"rules", rules->rules.size()}};
   }
   j["counters"] = counters_.snapshot();
+  auto devices = devices_status(j["sources"]);
+  if (!devices) return devices.error();
+  j["devices"] = std::move(*devices);
+  {
+    std::lock_guard lock(reader_mu_);
+    AlertQuery q;
+    q.limit = 10;  // a glance, newest first; `carehubctl alerts` lists them all
+    auto open_alerts = reader_->alerts(q);
+    if (!open_alerts) return open_alerts.error();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : *open_alerts) {
+      list.push_back({{"id", a.id},
+                      {"rule", a.rule},
+                      {"event", a.event},
+                      {"severity", to_string(a.severity)},
+                      {"state", to_string(a.state)},
+                      {"raised", format_rfc3339(a.raised)},
+                      {"requires_ack", a.requires_ack}});
+    }
+    j["alerts"]["list"] = std::move(list);
+  }
+  {
+    // Disk use beside the database's own size: the write-ahead log, and what the filesystem has left.
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(config_.store.path + "-wal", ec);
+    j["buffer"]["wal_bytes"] = ec ? 0 : wal;
+    const auto space = std::filesystem::space(std::filesystem::path(config_.store.path).parent_path(), ec);
+    j["buffer"]["disk_free_bytes"] = ec ? nlohmann::json(nullptr) : nlohmann::json(space.available);
+  }
+  {
+    std::lock_guard lock(metrics_mu_);
+    j["metrics"] = {{"textfile", config_.metrics.textfile},
+                    {"interval_s", config_.metrics.interval.count()},
+                    {"last_written", optional_time(metrics_written_)},
+                    {"last_error", metrics_error_}};
+  }
+  j["warnings"] = config_warnings();
   return j;
+}
+
+Result<nlohmann::json> Daemon::devices_status(const nlohmann::json& sources) {
+  // What the sources know live (BLE: connection state, battery), keyed by Bluetooth address.
+  std::map<std::string, nlohmann::json> live;
+  for (const auto& [name, st] : sources.items()) {
+    if (!st.is_object() || !st.contains("devices") || !st["devices"].is_object()) continue;
+    for (const auto& [address, d] : st["devices"].items()) live[address] = d;
+  }
+  std::lock_guard lock(reader_mu_);
+  auto devices = reader_->devices();
+  if (!devices) return devices.error();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : *devices) {
+    ReadingQuery q;
+    q.device = d.id;
+    q.by_time = true;  // the readings_device_time index: no scan of a wearable's million rows
+    q.newest_first = true;
+    q.limit = 1;
+    auto newest = reader_->readings(q);
+    if (!newest) return newest.error();
+    // When and what, never the values: `status --json` is sent off the hub for remote diagnosis.
+    nlohmann::json last = nullptr;
+    if (!newest->empty()) {
+      const auto& r = newest->front().reading;
+      last = {{"time", format_rfc3339(r.time)}, {"kind", to_string(r.kind)}, {"sync", to_string(newest->front().state)}};
+    }
+    nlohmann::json row = {{"id", d.id},
+                          {"name", d.name},
+                          {"model", d.model},
+                          {"category", d.category},
+                          {"address", d.address},
+                          {"last_seen", optional_time(d.last_seen)},
+                          {"last_reading", last},
+                          {"battery", nullptr},
+                          {"state", nullptr}};
+    if (auto it = live.find(d.address); !d.address.empty() && it != live.end()) {
+      const auto& l = it->second;
+      if (l.contains("battery")) row["battery"] = l["battery"];
+      if (l.contains("state")) row["state"] = l["state"];
+      if (l.contains("last_seen") && !l["last_seen"].is_null()) row["last_seen"] = l["last_seen"];
+      if (l.contains("last_error") && l["last_error"] != "") row["last_error"] = l["last_error"];
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+nlohmann::json Daemon::config_warnings() {
+  nlohmann::json w = nlohmann::json::array();
+  if (config_.upload.base_url.empty()) w.push_back("/fhir/base_url is empty: readings stay in the buffer, nothing is uploaded");
+  if (!config_.http.verify_tls) w.push_back("/fhir/tls_verify is false: the FHIR server is not authenticated");
+  if (config_.upload.base_url.starts_with("http://")) w.push_back("/fhir/base_url is plain http://: readings cross the network unencrypted");
+  if (config_.rules_file.empty()) w.push_back("/rules/file is not set: no decision-support alerts are raised");
+  if (config_.log_level == LogLevel::debug) w.push_back("/log/level is debug: reading values go to the journal; set info after diagnosing");
+  // getgrnam_r: control connections run status() concurrently, and getgrnam's buffer is shared.
+  group grp{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (!config_.control_group.empty() &&
+      (::getgrnam_r(config_.control_group.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr)) {
+    w.push_back("/control/group \"" + config_.control_group + "\" does not exist: only root can use carehubctl");
+  }
+  if (config_.sources.empty()) w.push_back("/sources is empty: only manual readings (carehubctl measure add) are taken");
+  if (!config_.metrics.textfile.empty()) {
+    const auto dir = std::filesystem::path(config_.metrics.textfile).parent_path();
+    if (::access(dir.c_str(), W_OK) != 0) w.push_back("/metrics/textfile: cannot write to " + dir.string());
+  }
+  return w;
+}
+
+Result<MetricsSnapshot> Daemon::metrics_snapshot() {
+  MetricsSnapshot m;
+  m.counters = counters_.snapshot();
+  StoreCounts counts;
+  AlertCounts alerts;
+  {
+    std::lock_guard lock(reader_mu_);
+    auto c = reader_->counts();
+    if (!c) return c.error();
+    counts = *c;
+    auto a = reader_->alert_counts();
+    if (!a) return a.error();
+    alerts = *a;
+  }
+  sync::SyncStatus s;
+  {
+    std::lock_guard lock(uploader_mu_);
+    s = uploader_->status();
+  }
+  const auto unix_seconds = [](TimePoint t) { return static_cast<double>(to_epoch_ms(t)) / 1000.0; };
+  const auto d = [](auto v) { return static_cast<double>(v); };
+  m.gauges = {
+      {"buffer_pending_readings", "readings in the buffer waiting for the FHIR server", d(counts.pending)},
+      {"buffer_dead_readings", "readings the FHIR server refused (carehubctl sync dead)", d(counts.dead)},
+      {"buffer_synced_readings", "readings delivered and kept in the buffer", d(counts.synced)},
+      {"buffer_bytes", "size of the SQLite buffer in bytes", d(counts.bytes)},
+      {"pipeline_queued_readings", "readings received but not yet committed", d(pipeline_->queued())},
+      {"alerts_open", "open decision-support alerts", d(alerts.open)},
+      {"alerts_awaiting_ack", "open red alerts the patient has not acknowledged", d(alerts.unacknowledged_red)},
+      {"sync_enabled", "1 when a FHIR base URL is configured", s.enabled ? 1.0 : 0.0},
+      {"sync_consecutive_failures", "failed upload attempts since the last success", d(s.consecutive_failures)},
+      {"sync_last_success_timestamp_seconds", "Unix time of the last successful upload since start; 0: none yet",
+       s.last_success ? unix_seconds(*s.last_success) : 0.0},
+      {"start_time_seconds", "Unix time carehubd started", unix_seconds(started_)},
+  };
+  return m;
+}
+
+void Daemon::write_metrics() {
+  if (config_.metrics.textfile.empty()) return;
+  const auto now = clock_.monotonic();
+  {
+    std::lock_guard lock(metrics_mu_);
+    if (metrics_due_ && now < *metrics_due_) return;
+    metrics_due_ = now + config_.metrics.interval;
+  }
+  auto snapshot = metrics_snapshot();
+  Result<void> written = snapshot ? write_file_atomically(config_.metrics.textfile, render_prometheus(*snapshot))
+                                  : Result<void>(snapshot.error());
+  std::lock_guard lock(metrics_mu_);
+  if (written) {
+    if (!metrics_error_.empty()) log_.notice("metrics", "textfile " + config_.metrics.textfile + " written again");
+    metrics_written_ = clock_.now();
+    metrics_error_.clear();
+    return;
+  }
+  counters_.add("metrics_write_errors");
+  // Once an hour at most: a missing collector directory would otherwise log every interval for years.
+  log_.rate_limited(LogLevel::warning, "metrics", "metrics:write", written.error().message, std::chrono::hours(1));
+  metrics_error_ = written.error().message;
 }
 
 Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
@@ -495,8 +697,10 @@ void Daemon::add_alert_publisher(rules::AlertPublisher& publisher) {
 void Daemon::publish(const std::vector<AlertEvent>& events) {
   std::lock_guard lock(publishers_mu_);
   for (const auto& e : events) {
-    log_.info("rules", e.event + " " + e.alert.id + " (" + e.alert.rule + ", " + e.alert.patient + ", " +
-                           std::string(to_string(e.alert.severity)) + (e.alert.notify ? "" : ", not notified") + ")");
+    // The alert id and rule say what happened; whose alert it is (a patient id) only at debug level.
+    log_.info("rules", e.event + " " + e.alert.id + " (" + e.alert.rule + ", " + std::string(to_string(e.alert.severity)) +
+                           (e.alert.notify ? "" : ", not notified") + ")");
+    log_.debug("rules", e.alert.id + " patient " + e.alert.patient);
     for (auto* p : publishers_) p->publish(e);
   }
 }

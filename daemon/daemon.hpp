@@ -29,7 +29,8 @@ class Daemon {
 
   // SIGHUP: the new config was validated by the caller; applies what can change while running.
   void reload(Config config);
-  // STATUS= for `systemctl status`; called periodically from the main thread.
+  // STATUS= for `systemctl status`, and the metrics textfile when it is due (/metrics/interval_s);
+  // called periodically from the main thread, never from the pipeline's writer thread.
   void refresh_status();
   // SIGHUP with a config that does not validate: keep running as before, and say so.
   void reload_rejected(const std::string& why);
@@ -61,6 +62,12 @@ class Daemon {
   Result<void> alerts_watch(const Request& request, ControlStream& stream);
   void publish(const std::vector<AlertEvent>& events);
   std::string status_line();
+  // `carehubctl status` parts: registered devices with what the sources know live, and what in the
+  // configuration or the environment a technician should fix.
+  Result<nlohmann::json> devices_status(const nlohmann::json& sources);
+  nlohmann::json config_warnings();
+  Result<MetricsSnapshot> metrics_snapshot();
+  void write_metrics();
 
   Config config_;
   Logger& log_;
@@ -86,6 +93,11 @@ class Daemon {
   // lock, so it holds up neither `status` nor a reload nor shutdown.
   std::vector<std::shared_ptr<Source>> sources_;
   bool stopped_ = false;
+  // The metrics textfile: written from the main thread, its outcome read by `status` on control threads.
+  std::mutex metrics_mu_;
+  std::optional<std::chrono::steady_clock::time_point> metrics_due_;  // monotonic; unset: write now
+  std::optional<TimePoint> metrics_written_;
+  std::string metrics_error_;
 };
 
 }  // namespace carehub::daemon

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "core/json_check.hpp"
+#include "core/secret.hpp"
 #include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
@@ -49,10 +50,10 @@ Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlert
                                                                        Logger& log, Counters& counters) {
   auto settings = config.connection;
   if (!config.password_file.empty()) {
-    std::ifstream in(config.password_file);
-    if (!in || !std::getline(in, settings.password)) {
-      return make_error(Errc::invalid_argument, "/alerts/mqtt/password_file: cannot read " + config.password_file);
-    }
+    // A relative name is a systemd credential ($CREDENTIALS_DIRECTORY), as for every secret.
+    auto password = read_secret(config.password_file);
+    if (!password) return make_error(Errc::invalid_argument, "/alerts/mqtt/password_file: " + password.error().message);
+    settings.password = *password;
   }
   // The display must see the hub go away: the open list is replaced by an "offline" marker.
   settings.will = mqtt::Message{config.prefix + "/hub", R"({"state":"offline"})", 1, true, false};

@@ -12,6 +12,8 @@ packages=(
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
   clang libclang-rt-14-dev curl jq locales
   openssl  # tests/support/test_pki: the certificates of the TLS tests
+  # packaging test (tests/packaging): cpack's dpkg-shlibdeps, the unit checks, man page rendering
+  dpkg-dev systemd init-system-helpers man-db bsdextrautils file
 )
 missing=()
 for p in "${packages[@]}"; do

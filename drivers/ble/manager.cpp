@@ -514,10 +514,11 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
     }
     ++d.malformed;
     context_.counters.add("ble_malformed_packets");
+    // The packet's bytes are a measurement (patient data): only at debug level.
     context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":malformed",
                               d.device.address + ": " + std::string(gatt::to_string(decoded.error().kind)) + " " +
-                                  std::string(gatt::characteristic_name(*uuid)) + " packet dropped (" +
-                                  decoded.error().detail + "): " + hex(value));
+                                  std::string(gatt::characteristic_name(*uuid)) + " packet dropped");
+    context_.log.debug(kLog, d.device.address + ": dropped packet (" + decoded.error().detail + "): " + hex(value));
     return;
   }
   if (*uuid == gatt::uuid::kRecordAccessControlPoint) {
@@ -532,7 +533,8 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
     ++d.unusable;
     context_.counters.add("ble_unusable_values");
     context_.log.rate_limited(LogLevel::info, kLog, "ble:" + d.device.address + ":unusable",
-                              d.device.address + ": no reading: " + conv.skipped);
+                              d.device.address + ": a measurement without a usable value was skipped");
+    context_.log.debug(kLog, d.device.address + ": no reading: " + conv.skipped);  // may hold a value
     return;
   }
   // Resend guard: a record not newer than the newest stored from this device was stored before.
@@ -592,8 +594,10 @@ void Manager::collect_ingests(bool wait) {
     } else {
       for (std::size_t i = 0; i < r->status.size(); ++i) {
         if (r->status[i] != IngestStatus::rejected) continue;
+        // The refusal quotes the values it found implausible: those only at debug level.
         context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + it->address + ":rejected",
-                                  it->address + ": reading refused: " + r->errors[i]);
+                                  it->address + ": reading refused by validation (the reason is logged at debug level)");
+        context_.log.debug(kLog, it->address + ": reading refused: " + r->errors[i]);
       }
     }
     it = ingests_.erase(it);
@@ -719,7 +723,8 @@ void Manager::finish_pair(const std::string& path, const std::string& address, c
   auto stored = persist(d.device);
   auto& mine = devices_[address] = std::move(d);
   context_.log.notice(kLog, "paired " + address + " as " + mine.device.id + " (" + category + ", " +
-                                mine.device.model + ") for " + mine.device.patient);
+                                mine.device.model + ")");
+  context_.log.debug(kLog, mine.device.id + " measures " + mine.device.patient);  // a patient id: debug only
   done(Registered{mine.device, stored});
   evaluate(mine);
 }
@@ -728,7 +733,8 @@ Result<Registered> Manager::assign(const std::string& address, const std::string
   auto it = devices_.find(address);
   if (it == devices_.end()) return make_error(Errc::not_found, address + " is not a registered BLE device");
   it->second.device.patient = patient;
-  context_.log.notice(kLog, address + " now measures " + patient);
+  context_.log.notice(kLog, address + " assigned to another patient");
+  context_.log.debug(kLog, address + " now measures " + patient);  // a patient id: debug only
   return Registered{it->second.device, persist(it->second.device)};
 }
 

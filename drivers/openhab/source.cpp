@@ -1,6 +1,6 @@
 #include "drivers/openhab/source.hpp"
 
-#include <fstream>
+#include "core/secret.hpp"
 
 namespace carehub::openhab {
 namespace {
@@ -9,13 +9,10 @@ constexpr std::string_view kLog = "openhab";
 // A connection that lasted this long counts as healthy: the next failure starts the backoff afresh.
 constexpr std::chrono::seconds kHealthy{30};
 
-carehub::Result<std::string> read_secret(const std::string& path, std::string_view what) {
-  std::ifstream in(path);
-  if (!in) return carehub::make_error(Errc::not_found, std::string(what) + ": cannot read " + path);
-  std::string secret;
-  std::getline(in, secret);
-  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t')) secret.pop_back();
-  if (secret.empty()) return carehub::make_error(Errc::invalid_argument, std::string(what) + ": " + path + " is empty");
+// A relative name is a systemd credential ($CREDENTIALS_DIRECTORY), as for every secret (core/secret.hpp).
+carehub::Result<std::string> read_secret(const std::string& name, std::string_view what) {
+  auto secret = carehub::read_secret(name);
+  if (!secret) return carehub::make_error(secret.error().code, std::string(what) + ": " + secret.error().message);
   return secret;
 }
 
@@ -106,7 +103,10 @@ void OpenhabSource::ingest(std::vector<carehub::Reading> readings) {
   for (std::size_t i = 0; i < stored->status.size(); ++i) {
     if (stored->status[i] == IngestStatus::rejected) {
       context_.counters.add("openhab_rejected");
-      context_.log.rate_limited(LogLevel::warning, kLog, "openhab:rejected", "reading refused: " + stored->errors[i]);
+      // The refusal quotes the values it found implausible: those only at debug level.
+      context_.log.rate_limited(LogLevel::warning, kLog, "openhab:rejected",
+                                "reading refused by validation (the reason is logged at debug level)");
+      context_.log.debug(kLog, "reading refused: " + stored->errors[i]);
     } else {
       ++ok;
     }

@@ -139,6 +139,24 @@ TEST_F(WalkingSkeleton, WithoutAFhirUrlReadingsStayBufferedAndStatusSaysSo) {
   EXPECT_NEAR(listed["values"]["value"].get<double>(), 81.6466266, 1e-6);
 }
 
+TEST_F(WalkingSkeleton, StatusShowsATechnicianAlertsWarningsAndTheMetricsFileAtAGlance) {
+  DaemonProcess d(dir_, "");
+  d.config()["rules"] = {{"file", (source_dir() / "config/rules/hf5.json").string()}};
+  d.config()["metrics"] = {{"textfile", dir_.file("carehub.prom")}, {"interval_s", 10}};
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_EQ(d.ctl({"measure", "add", "--kind", "blood-pressure", "--systolic", "207.25", "--diastolic", "100"}).exit_code, 0);
+  auto status = d.ctl({"status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("alerts     1 open"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("repeat-request     HF5"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("WARNING    /fhir/base_url is empty"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("metrics    " + dir_.file("carehub.prom")), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("database + "), std::string::npos) << status.out;  // disk use
+  // The metrics file is there for node_exporter; the reading's values are in neither output.
+  EXPECT_NE(read_file(dir_.file("carehub.prom")).find("# TYPE carehub_buffer_pending_readings gauge"), std::string::npos);
+  EXPECT_EQ(d.ctl({"status", "--json"}).out.find("207.25"), std::string::npos);
+}
+
 TEST_F(WalkingSkeleton, ABadConfigIsRefusedWithExitCodeTwoAndAMessageNamingThePath) {
   DaemonProcess d(dir_, "");
   d.config()["fhir"]["base_url"] = 5;

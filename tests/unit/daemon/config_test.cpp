@@ -17,6 +17,8 @@ TEST(Config, AMinimalConfigGetsDocumentedDefaults) {
   EXPECT_EQ(c->hub_id, "hub-1");
   EXPECT_EQ(c->patient, "Patient/42");
   EXPECT_EQ(c->store.synchronous, Synchronous::full);
+  EXPECT_EQ(c->store.max_bytes, 256 << 20);
+  EXPECT_EQ(c->store.retention_days, 30);
   EXPECT_EQ(c->control_socket, "/run/carehub/control.sock");
   EXPECT_EQ(c->control_group, "carehub");
   EXPECT_TRUE(c->upload.base_url.empty());
@@ -72,8 +74,27 @@ TEST(Config, AllErrorsAreReportedAtOnce) {
 TEST(Config, AnUnknownKeyIsAnErrorNotASilentDefault) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronus":"full"}})", "k.json");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous)"), std::string::npos)
+  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous, max_bytes, retention_days)"), std::string::npos)
       << c.error().message;
+}
+
+TEST(Config, TheBufferCapAndRetentionAreReadAndBoundedWithReasons) {
+  auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},
+    "store":{"path":"b.db","max_bytes":1073741824,"retention_days":90}})", "k.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->store.max_bytes, 1073741824);
+  EXPECT_EQ(c->store.retention_days, 90);
+  auto off = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","max_bytes":0,"retention_days":0}})", "k.json");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->store.max_bytes, 0);
+  auto tiny = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","max_bytes":4096}})", "k.json");
+  ASSERT_FALSE(tiny);
+  EXPECT_NE(tiny.error().message.find("k.json: /store/max_bytes: expected 0 (no cap) or at least 1048576 (1 MiB), found 4096"),
+            std::string::npos)
+      << tiny.error().message;
+  auto negative = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","retention_days":-1}})", "k.json");
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.error().message.find("/store/retention_days"), std::string::npos) << negative.error().message;
 }
 
 TEST(Config, InvalidJsonReportsLineAndColumn) {

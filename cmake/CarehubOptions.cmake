@@ -4,7 +4,12 @@ target_compile_options(carehub_options INTERFACE -Wall -Wextra -Wpedantic -Wshad
 if(CAREHUB_WERROR)
   target_compile_options(carehub_options INTERFACE -Werror)
 endif()
-if(CAREHUB_SANITIZE)
+# CAREHUB_SANITIZE=thread: ThreadSanitizer for the threaded parts (scripts/test.sh runs it over the
+# pipeline, control server, uploader and sources); any other true value: AddressSanitizer + UBSan.
+if(CAREHUB_SANITIZE STREQUAL "thread")
+  target_compile_options(carehub_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(carehub_options INTERFACE -fsanitize=thread)
+elseif(CAREHUB_SANITIZE)
   target_compile_options(carehub_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(carehub_options INTERFACE -fsanitize=address,undefined)
 endif()

@@ -23,7 +23,9 @@ PrivateBus::~PrivateBus() {
 
 BluezMock::BluezMock(const PrivateBus& bus, const std::string& log_file) {
   process_ = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"/usr/bin/python3", "-m", "dbusmock", "--template", "bluez5"},
+      // The call log to a file: on stdout (a pipe nobody reads) a long run of notifications fills the
+      // pipe and the mock blocks mid-call.
+      std::vector<std::string>{"/usr/bin/python3", "-m", "dbusmock", "--template", "bluez5", "--logfile", log_file + ".calls"},
       std::map<std::string, std::string>{{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}}, log_file);
   // Ready when org.bluez is owned: the kit waits for the name (with a deadline).
   auto r = kit(bus, {"wait-bluez", "20"});
@@ -39,10 +41,24 @@ void BluezMock::stop() {
   process_.reset();
 }
 
-ProcessResult kit(const PrivateBus& bus, const std::vector<std::string>& args) {
+namespace {
+
+std::vector<std::string> kit_argv(const std::vector<std::string>& args) {
   std::vector<std::string> argv{"/usr/bin/python3", (source_dir() / "tests" / "peers" / "ble" / "kit.py").string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv, {}, {{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}}, std::chrono::seconds(30));
+  return argv;
+}
+
+}  // namespace
+
+ProcessResult kit(const PrivateBus& bus, const std::vector<std::string>& args) {
+  return run_process(kit_argv(args), {}, {{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}}, std::chrono::seconds(30));
+}
+
+std::unique_ptr<ChildProcess> kit_process(const PrivateBus& bus, const std::vector<std::string>& args,
+                                          const std::string& log_file) {
+  return std::make_unique<ChildProcess>(kit_argv(args), std::map<std::string, std::string>{{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}},
+                                        log_file);
 }
 
 }  // namespace carehub::test

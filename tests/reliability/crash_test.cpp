@@ -1,9 +1,13 @@
-// Crash: readings from two sources (carehubctl over the control socket, MQTT QoS 1 through a real
-// mosquitto) while carehubd syncs to the FHIR peer; SIGKILL at a random moment each cycle (seeded,
-// printed), restart. At the end every acknowledged reading is on the server exactly once, every stored
-// reading was delivered once, and every alert derived from them exists once.
+// Crash: readings from three sources (carehubctl over the control socket, MQTT QoS 1 through a real
+// mosquitto, a simulated BLE blood pressure monitor on the bluez5 mock) while carehubd syncs to the FHIR
+// peer; SIGKILL at a random moment each cycle (seeded, printed), restart. At the end every acknowledged
+// reading is on the server exactly once, every stored reading was delivered once, every alert derived
+// from them exists once, and every record the monitor sent is stored and delivered once: a BLE device
+// gets no acknowledgement, but it resends its memory on each reconnect, so what a kill lost comes back
+// and what was stored already is not stored again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -11,6 +15,7 @@
 #include <thread>
 
 #include "tests/reliability/harness.hpp"
+#include "tests/support/dbus_mock.hpp"
 #include "tests/support/fhir_peer.hpp"
 #include "tests/support/mosquitto_peer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -33,6 +38,8 @@ nlohmann::json mqtt_source(const test::MosquittoPeer& broker) {
           {"subscriptions", {{{"topic", "home/readings"}, {"qos", 1}, {"format", "reading-json"}}}}};
 }
 
+constexpr const char* kMonitor = "A4:C1:38:00:00:01";
+
 bool source_connected(test::DaemonProcess& d) {
   return eventually([&] { return status(d)["sources"]["mqtt"]["state"] == "connected"; }, 30s);
 }
@@ -45,9 +52,16 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
   test::MosquittoPeer broker(dir.file("broker"));
   test::FhirPeer peer(dir.file("fhir.log"));
   peer.put("Patient/test-patient", {{"resourceType", "Patient"}, {"id", "test-patient"}});
+  test::PrivateBus bus(dir.file("dbus.log"));
+  test::BluezMock bluez(bus, dir.file("bluez-mock.log"));
+  const auto setup = test::kit(bus, {"setup", std::string(kMonitor) + ",BP7150,bp"});
+  ASSERT_EQ(setup.exit_code, 0) << setup.err;
+  // carehubd opens the "system" bus at this address (sdbus-c++'s createSystemBusConnection()).
+  const std::map<std::string, std::string> env{{"DBUS_SYSTEM_BUS_ADDRESS", bus.address()}};
   test::DaemonProcess d(dir, peer.base_url());
   d.config()["fhir"]["bundle_size"] = 20;  // small bundles: more kills land between a send and its record
   d.config()["sources"]["mqtt"] = mqtt_source(broker);
+  d.config()["sources"]["ble"] = ble_source();
   test::write_file(dir.file("rules.json"), kRules);
   d.config()["rules"] = {{"file", "rules.json"}};
 
@@ -56,9 +70,24 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
   std::vector<std::string> fevers;    // acknowledged fevers, one per cycle
   std::int64_t t = now_epoch_ms() - 2LL * 86400000;  // well inside the 30-day retention
   int killed_mid_call = 0;
+  // The monitor's records are stamped a day ago plus their index in seconds: each a distinct reading.
+  const std::int64_t ble_epoch_s = now_epoch_ms() / 1000 - 86400;
+  int ble_sent = 0;  // records 0..ble_sent-1 went out live (the monitor's memory)
   for (int c = 0; c < n; ++c) {
-    ASSERT_TRUE(d.start()) << "cycle " << c << "\n" << d.log();
+    ASSERT_TRUE(d.start(env)) << "cycle " << c << "\n" << d.log();
     ASSERT_TRUE(source_connected(d)) << "cycle " << c << "\n" << d.log();
+    if (c == 0) {
+      auto paired = d.ctl({"devices", "pair", kMonitor, "--category", "blood-pressure"});
+      ASSERT_EQ(paired.exit_code, 0) << paired.err << d.log();
+    }
+    ASSERT_TRUE(eventually([&] { return ble_subscribed(d, kMonitor); }, 30s)) << "cycle " << c << "\n" << d.log();
+    // The monitor reconnected: it resends its memory (a ring of the last 200 records, as monitors keep),
+    // then measures every 15 ms until the kill. Started before the storm so the kill lands among its records.
+    BleStream ble(bus, kMonitor, ble_epoch_s, std::max(0, ble_sent - 200), ble_sent, 1000000, 15,
+                  dir.file("kit-stream.log"));
+    ASSERT_TRUE(ble.wait_memory_resent(30s)) << "cycle " << c << ": the monitor did not resend its memory\n"
+                                              << test::read_file(dir.file("kit-stream.log")) << ble_device(d, kMonitor).dump()
+                                              << "\n" << d.log();
     auto open = d.ctl({"alerts", "--json"});
     for (std::size_t from = 0, nl = open.out.find('\n'); nl != std::string::npos; from = nl + 1, nl = open.out.find('\n', from)) {
       const auto a = nlohmann::json::parse(open.out.substr(from, nl - from));
@@ -103,6 +132,8 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
     std::this_thread::sleep_for(kill_after);
     d.signal(SIGKILL);
     d.wait_exit();
+    ble.stop();
+    ble_sent = ble.next();
     mqtt.join();
     manual.join();
     if (interrupted) ++killed_mid_call;
@@ -111,9 +142,27 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
     mqtt_acked.insert(mqtt_uids.begin(), mqtt_uids.end());
   }
 
-  // Last start: everything the broker holds arrives, everything stored is delivered.
-  ASSERT_TRUE(d.start()) << d.log();
+  // Last start: everything the broker holds arrives, the monitor resends its memory, everything stored
+  // is delivered.
+  ASSERT_TRUE(d.start(env)) << d.log();
   const auto db = dir.file("buffer.db");
+  ASSERT_TRUE(eventually([&] { return ble_subscribed(d, kMonitor); }, 30s)) << d.log();
+  {
+    // One live record after the memory: the kill may have cut the report of the record it was sending,
+    // which this one (same index, same stamp) makes certain.
+    BleStream ble(bus, kMonitor, ble_epoch_s, std::max(0, ble_sent - 200), ble_sent, 1, 15, dir.file("kit-stream.log"));
+    ASSERT_TRUE(ble.wait_done(60s)) << "the monitor did not resend its memory";
+    ble_sent = ble.next();
+  }
+  const auto ble_device_id = ble_id(kMonitor);
+  const auto ble_rows = [&] {
+    std::size_t k = 0;
+    for (const auto& r : stored_rows(db)) k += r.device == ble_device_id;
+    return k;
+  };
+  // Every record the monitor sent is stored once its memory was resent: what a kill lost came back.
+  ASSERT_TRUE(eventually([&] { return ble_rows() >= static_cast<std::size_t>(ble_sent); }, 60s))
+      << ble_rows() << " of " << ble_sent << " BLE records stored\n" << d.log();
   ASSERT_TRUE(eventually([&] {
     std::set<std::string> have;
     for (const auto& r : stored_rows(db)) have.insert(r.uid);
@@ -130,10 +179,19 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
   EXPECT_EQ(integrity_check(db), "ok");
   const auto rows = stored_rows(db);
   std::set<std::string> stored;
+  std::size_t ble_stored = 0, ble_once = 0;
   for (const auto& r : rows) {
     stored.insert(r.uid);
     EXPECT_EQ(r.state, 1) << r.uid << " not delivered";
+    if (r.device == ble_device_id) {
+      ++ble_stored;
+      ble_once += peer.count_by_identifier("Observation", kIdSystem, "urn:uuid:" + r.uid) == 1;
+    }
   }
+  // Durable in the buffer is what "acknowledged" means for a BLE record: each of them once on the server,
+  // and one row per record the monitor sent (its resent memory stored nothing twice).
+  EXPECT_EQ(ble_stored, static_cast<std::size_t>(ble_sent)) << "BLE records stored vs sent by the monitor";
+  EXPECT_EQ(ble_once, ble_stored) << "stored BLE readings not exactly once on the server";
   std::size_t lost = 0, not_once = 0;
   for (const auto* set : {&acked, &mqtt_acked}) {
     for (const auto& u : *set) {
@@ -169,11 +227,13 @@ TEST(Crash, EveryAcknowledgedReadingReachesTheServerExactlyOnceAcrossRandomKillN
   }
   std::cout << "[reliability] crash: " << n << " SIGKILL cycles (" << killed_mid_call
             << " killed during a carehubctl call); acknowledged: " << acked.size() << " via carehubctl, "
-            << mqtt_acked.size() << " via MQTT; stored " << rows.size() << ", on the server " << on_server
+            << mqtt_acked.size() << " via MQTT, " << ble_sent << " sent by the BLE monitor (" << ble_stored
+            << " stored, " << ble_once << " exactly once on the server); stored " << rows.size() << ", on the server " << on_server
             << " Observations; lost " << lost << ", not exactly once " << not_once << "; alerts " << alerts.size()
             << " (" << fevers_once << "/" << fevers.size() << " fevers exactly once), DetectedIssue on the server "
             << issues << " (" << issues_once << " exactly once)" << std::endl;
-  RecordProperty("acknowledged", static_cast<int>(acked.size() + mqtt_acked.size()));
+  RecordProperty("acknowledged", static_cast<int>(acked.size() + mqtt_acked.size() + ble_stored));
+  RecordProperty("ble_sent", ble_sent);
   RecordProperty("on_server", static_cast<int>(on_server));
 }
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <algorithm>
+#include <cctype>
+#include <csignal>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -85,6 +88,83 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
+std::string ble_id(const std::string& address) {
+  std::string out = "ble-";
+  for (char c : address) out += c == ':' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+nlohmann::json ble_device(test::DaemonProcess& d, const std::string& address) {
+  auto r = d.ctl({"devices", "list", "--json"});
+  std::size_t from = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; from = nl + 1, nl = r.out.find('\n', from)) {
+    auto j = nlohmann::json::parse(r.out.substr(from, nl - from), nullptr, false);
+    if (j.is_object() && j.value("address", "") == address) return j;
+  }
+  return nullptr;
+}
+
+bool ble_subscribed(test::DaemonProcess& d, const std::string& address, int sessions) {
+  const auto dev = ble_device(d, address);
+  return dev.is_object() && dev.value("state", "") == "subscribed" && dev.value("sessions", 0) >= sessions;
+}
+
+nlohmann::json ble_source() {
+  return {{"adapter", "hci0"},
+          {"reconnect", {{"base_ms", 50}, {"cap_ms", 500}}},
+          {"resolve_timeout_ms", 5000},
+          {"device_time", "utc"}};
+}
+
+BleStream::BleStream(const test::PrivateBus& bus, const std::string& address, std::int64_t epoch_s, int memory_from,
+                     int first, int count, int interval_ms, const std::string& log_file)
+    : process_(test::kit_process(bus,
+                                 {"stream", address, std::to_string(epoch_s), std::to_string(memory_from),
+                                  std::to_string(first), std::to_string(count), std::to_string(interval_ms)},
+                                 log_file)),
+      next_(first) {}
+
+bool BleStream::read(std::chrono::milliseconds timeout) {
+  auto line = process_->read_line(timeout);
+  if (!line) return false;
+  if (line->rfind("memory ", 0) == 0) memory_ = true;
+  else if (line->rfind("sent ", 0) == 0) next_ = std::max(next_, std::stoi(line->substr(5)) + 1);
+  else if (*line == "done") done_ = true;
+  return true;
+}
+
+bool BleStream::wait_memory_resent(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!memory_ && std::chrono::steady_clock::now() < deadline) {
+    if (!read(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) break;
+  }
+  return memory_;
+}
+
+bool BleStream::wait_sent(int index, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (next_ <= index && !done_ && std::chrono::steady_clock::now() < deadline) {
+    if (!read(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) break;
+  }
+  return next_ > index;
+}
+
+bool BleStream::wait_done(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done_ && std::chrono::steady_clock::now() < deadline) {
+    if (!read(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) break;
+  }
+  return done_;
+}
+
+void BleStream::stop() {
+  process_->signal(SIGTERM);
+  process_->wait(10s);
+  // The exited device's pipe holds the rest of its lines, then EOF.
+  while (read(5s)) {
+  }
+}
+
 namespace {
 
 sqlite::Database open_db(const std::string& path) {
@@ -98,14 +178,14 @@ sqlite::Database open_db(const std::string& path) {
 
 std::vector<StoredRow> stored_rows(const std::string& db_path) {
   auto db = open_db(db_path);
-  auto st = db.prepare("SELECT seq, uid, kind, sync_state, COALESCE(synced_ms, 0) FROM readings ORDER BY seq");
+  auto st = db.prepare("SELECT seq, uid, kind, device, sync_state, COALESCE(synced_ms, 0) FROM readings ORDER BY seq");
   if (!st) throw std::runtime_error(st.error().message);
   std::vector<StoredRow> out;
   for (;;) {
     auto row = st->step();
     if (!row) throw std::runtime_error(row.error().message);
     if (!*row) break;
-    out.push_back({st->int64(0), st->text(1), st->text(2), static_cast<int>(st->int64(3)), st->int64(4)});
+    out.push_back({st->int64(0), st->text(1), st->text(2), st->text(3), static_cast<int>(st->int64(4)), st->int64(5)});
   }
   return out;
 }

@@ -17,6 +17,7 @@
 
 #include "core/time.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/dbus_mock.hpp"
 
 namespace carehub::reliability {
 
@@ -50,11 +51,44 @@ nlohmann::json status(test::DaemonProcess& d);
 // sleep standing in for one).
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 60s);
 
+// The simulated BLE kit (tests/peers/ble/kit.py on python3-dbusmock's bluez5 template): the id carehubd
+// gives a device ("ble-a4-c1-…") and its entry in `carehubctl devices list --json` (null when absent).
+std::string ble_id(const std::string& address);
+nlohmann::json ble_device(test::DaemonProcess& d, const std::string& address);
+// True once carehubd has subscribed to `address` in its `sessions`-th session of this run.
+bool ble_subscribed(test::DaemonProcess& d, const std::string& address, int sessions = 1);
+// The "ble" source section the kit needs: fast reconnects, the kit's devices keep UTC.
+nlohmann::json ble_source();
+
+// A blood pressure monitor of the kit measuring at a steady pace (`kit.py stream`): it resends records
+// memory_from..first-1 (its memory) once carehubd listens, then indicates `count` new records from `first`,
+// one every `interval_ms`, each stamped epoch_s + index seconds; after a bluetoothd restart it resends its
+// memory first. The test reads back which records BlueZ took ("sent I").
+class BleStream {
+ public:
+  BleStream(const test::PrivateBus& bus, const std::string& address, std::int64_t epoch_s, int memory_from, int first,
+            int count, int interval_ms, const std::string& log_file);
+  bool wait_memory_resent(std::chrono::milliseconds timeout);
+  bool wait_sent(int index, std::chrono::milliseconds timeout);  // record `index` (or a later one) was sent
+  bool wait_done(std::chrono::milliseconds timeout);
+  // Stops the device (if still running) and reads what it reported: next() is then one past the last record sent.
+  void stop();
+  int next() const { return next_; }
+
+ private:
+  bool read(std::chrono::milliseconds timeout);  // one line; false on timeout or EOF
+  std::unique_ptr<test::ChildProcess> process_;
+  int next_;
+  bool memory_ = false;
+  bool done_ = false;
+};
+
 // What the buffer holds, read from the file with carehubd stopped (or alongside it: WAL).
 struct StoredRow {
   std::int64_t seq = 0;
   std::string uid;
   std::string kind;
+  std::string device;
   int state = 0;
   std::int64_t synced_ms = 0;
 };

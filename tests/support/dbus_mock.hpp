@@ -35,5 +35,9 @@ class BluezMock {
 
 // Runs tests/peers/ble/kit.py with `args` against `bus`; exit code 0 and "ok" on success.
 ProcessResult kit(const PrivateBus& bus, const std::vector<std::string>& args);
+// Starts kit.py with `args` in the background (a device that keeps sending, e.g. `stream`): its stdout
+// is read with read_line(), its stderr goes to `log_file`; stopped when the object goes.
+std::unique_ptr<ChildProcess> kit_process(const PrivateBus& bus, const std::vector<std::string>& args,
+                                          const std::string& log_file);
 
 }  // namespace carehub::test

@@ -19,6 +19,8 @@ Run with /usr/bin/python3 (needs python3-dbus) and DBUS_SYSTEM_BUS_ADDRESS set t
   kit.py wait-bluez [SECONDS]
   kit.py hex-bp SYS DIA PULSE MINUTES_AGO      a Blood Pressure Measurement stamped (UTC) minutes ago
   kit.py hex-temp TENTHS_CELSIUS MINUTES_AGO   a Temperature Measurement likewise
+  kit.py stream ADDR EPOCH_S MEMORY_FROM FIRST COUNT INTERVAL_MS
+                                               a blood pressure monitor measuring at a steady pace: see stream()
 """
 import datetime
 import struct
@@ -205,6 +207,70 @@ def hex_temp(tenths, minutes_ago):
     return (struct.pack('<B', 0x02) + (int(tenths) & 0xFFFFFF).to_bytes(3, 'little') + b'\xff' + stamp(minutes_ago)).hex()
 
 
+def bp_record(epoch_s, i):
+    """Record i of a streaming monitor: stamped EPOCH_S + i seconds (UTC), so each is a distinct reading."""
+    t = datetime.datetime.fromtimestamp(int(epoch_s) + i, datetime.timezone.utc)
+    sys_, dia, pulse = 100 + i % 60, 60 + i % 30, 55 + i % 40
+    return (struct.pack('<BHHH', 0x06, sys_, dia, (sys_ + 2 * dia) // 3) +
+            struct.pack('<HBBBBB', t.year, t.month, t.day, t.hour, t.minute, t.second) + struct.pack('<H', pulse))
+
+
+def stream(addr, epoch_s, memory_from, first, count, interval_ms):
+    """A monitor that keeps its records: on (re)connect it resends its memory (records MEMORY_FROM..FIRST-1,
+    then everything it measured since), then indicates records FIRST..FIRST+COUNT-1 every INTERVAL_MS.
+
+    Prints "memory N" once the memory is resent, "sent I" after each live record BlueZ took, "done" at
+    the end. When bluetoothd goes away (or the hub stops listening) it waits for a hub subscribed again
+    (Notifying on the bus, polled with a deadline) and resends its memory first, as real monitors do.
+    The interval is the device's measuring pace, not a wait for anything."""
+    memory_from, first, count, interval = int(memory_from), int(first), int(count), float(interval_ms) / 1000.0
+    b = wait_bluez(30)
+    short = '2a35'
+
+    def char():
+        return mock(b, char_path(addr, short))
+
+    def notifying():
+        try:
+            return bool(get(b, char_path(addr, short), CHAR, 'Notifying'))
+        except (dbus.exceptions.DBusException, SystemExit):
+            return False
+
+    def send(c, i):
+        c.UpdateProperties(CHAR, {'Value': dbus.Array(bp_record(epoch_s, i), signature='y')})
+
+    def resend(upto):
+        deadline = time.monotonic() + 60
+        while True:
+            if time.monotonic() > deadline:
+                sys.exit('%s: no hub subscribed again' % addr)
+            if notifying():
+                try:
+                    c = char()
+                    for i in range(memory_from, upto):
+                        send(c, i)
+                    return c
+                except dbus.exceptions.DBusException:
+                    pass
+            time.sleep(0.02)  # polling the bus for a subscriber with a deadline
+
+    c = resend(first)
+    print('memory %d' % (first - memory_from), flush=True)
+    for i in range(first, first + count):
+        if i > first:
+            time.sleep(interval)
+        while True:
+            try:
+                if not notifying():
+                    raise dbus.exceptions.DBusException('not notifying')
+                send(c, i)
+                break
+            except dbus.exceptions.DBusException:
+                c = resend(i)  # disconnected: on the next connect, the memory first
+        print('sent %d' % i, flush=True)
+    print('done', flush=True)
+
+
 def main(argv):
     if not argv:
         sys.exit(__doc__)
@@ -221,6 +287,8 @@ def main(argv):
         wait_notifying(*args)
     elif cmd == 'written':
         written(*args)
+    elif cmd == 'stream':
+        stream(*args)
     elif cmd == 'hex-bp':
         print(hex_bp(*args))
     elif cmd == 'hex-temp':

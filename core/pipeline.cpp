@@ -56,8 +56,8 @@ Pipeline::OpJob Pipeline::tick_job(std::function<void(Result<void>)> done) {
   return {[this](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
             auto events = hook_->tick(w, clock_->now());
             if (!events) {
-              log_.error("rules", "rule tick failed (its changes are undone, it runs again next tick): " +
-                                      events.error().message);
+              // Its changes are undone and it runs again next tick.
+              log_.error("rules", "rule-tick-failed", {{"error", events.error().message}});
               counters_.add("rules_errors");
             }
             return events;
@@ -188,23 +188,25 @@ void Pipeline::note_space(const SpaceReport& r) {
     counters_.add("store_shed_synced", static_cast<std::uint64_t>(r.shed_synced));
     counters_.add("store_shed_environment", static_cast<std::uint64_t>(r.shed_environment));
     counters_.add("store_shed_stream", static_cast<std::uint64_t>(r.shed_stream));
-    log_.rate_limited(LogLevel::warning, "store", "store:shed",
-                      "buffer at its size cap (" + mib(r.max_bytes) + "): shed " + std::to_string(r.shed_synced) +
-                          " synced, " + std::to_string(r.shed_environment) + " environmental and " +
-                          std::to_string(r.shed_stream) + " wearable stream readings, oldest first; now " +
-                          mib(r.used_bytes) + " in use",
+    // At its size cap: the oldest sheddable readings went first.
+    log_.rate_limited(LogLevel::warning, "store", "store:shed", "buffer-shed",
+                      {{"max_bytes", r.max_bytes},
+                       {"shed_synced", r.shed_synced},
+                       {"shed_environment", r.shed_environment},
+                       {"shed_stream", r.shed_stream},
+                       {"used_bytes", r.used_bytes}},
                       kLoudEvery);
   }
   if (after == BufferState::full && before != BufferState::full) {
-    log_.error("store", "buffer FULL at its size cap (" + mib(r.max_bytes) +
-                            ") with nothing left that may be shed: new readings are refused until the FHIR server "
-                            "takes some (raise /store/max_bytes or restore the connection)");
+    // Nothing left that may be shed: readings are refused until the FHIR server takes some.
+    log_.error("store", "buffer-full",
+               {{"max_bytes", r.max_bytes}, {"action", "raise /store/max_bytes or restore the connection"}});
   }
   if (before == BufferState::disk_full && after != BufferState::disk_full) {
-    log_.notice("store", "disk space is back: the buffer takes readings again");
+    log_.notice("store", "disk-space-back");
   }
   if (before == BufferState::full && after != BufferState::full) {
-    log_.notice("store", "buffer no longer full: readings are taken again");
+    log_.notice("store", "buffer-full-cleared");
   }
 }
 
@@ -221,8 +223,9 @@ void Pipeline::note_full(const Error& e) {
     health_.detail = "no space left for the buffer (" + e.message +
                      "): new readings are refused and stay with their sources until space returns";
   }
-  if (entered) log_.error("store", "DISK FULL: " + e.message + "; new readings are refused until space returns");
-  else log_.rate_limited(LogLevel::error, "store", "store:disk-full", "still no space for the buffer: " + e.message, kLoudEvery);
+  // New readings are refused until space returns.
+  if (entered) log_.error("store", "disk-full", {{"error", e.message}});
+  else log_.rate_limited(LogLevel::error, "store", "store:disk-full", "disk-still-full", {{"error", e.message}}, kLoudEvery);
 }
 
 void Pipeline::maintain() {
@@ -258,7 +261,8 @@ void Pipeline::maintain() {
   const auto before = wall_now() - std::chrono::hours(24) * opts.retention_days;
   auto pruned = store_.prune_synced(before, retention_cursor_, kRetentionWindow);
   if (!pruned) {
-    log_.rate_limited(LogLevel::warning, "store", "store:retention", "retention failed: " + pruned.error().message, kLoudEvery);
+    log_.rate_limited(LogLevel::warning, "store", "store:retention", "retention-failed", {{"error", pruned.error().message}},
+                      kLoudEvery);
     next_retention_ = now + kRetentionStep;
     return;
   }
@@ -276,8 +280,7 @@ void Pipeline::maintain() {
       std::lock_guard lock(health_mu_);
       health_.pruned += pruned->deleted;
     }
-    log_.info("store", "retention: removed " + std::to_string(pruned->deleted) + " synced readings older than " +
-                           std::to_string(opts.retention_days) + " days");
+    log_.info("store", "retention-pruned", {{"deleted", pruned->deleted}, {"retention_days", opts.retention_days}});
   }
 }
 
@@ -403,7 +406,8 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   };
   auto tx = store_.begin();
   if (!tx) {
-    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:begin", "cannot begin transaction: " + tx.error().message, kLoudEvery);
+    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:begin", "transaction-begin-failed", {{"error", tx.error().message}},
+                      kLoudEvery);
     counters_.add("pipeline_commit_errors");
     fail(tx.error());
     return;
@@ -434,7 +438,8 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
     if (auto* ingest = std::get_if<IngestJob>(&job)) {
       if (refusal) {
         counters_.add("readings_refused_full", ingest->readings.size());
-        log_.rate_limited(LogLevel::error, "store", "store:refused", refusal->message, kLoudEvery);
+        log_.rate_limited(LogLevel::error, "store", "store:refused", "readings-refused",
+                          {{"readings", ingest->readings.size()}, {"error", refusal->message}}, kLoudEvery);
         ingest_results.emplace_back(*refusal);
         continue;
       }
@@ -454,8 +459,8 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
         auto uid = reading_uid(r);
         auto inserted = store_.insert_reading(r, uid);
         if (!inserted) {
-          log_.rate_limited(LogLevel::error, "pipeline", "pipeline:insert", "storing reading failed: " + inserted.error().message,
-                            kLoudEvery);
+          log_.rate_limited(LogLevel::error, "pipeline", "pipeline:insert", "reading-store-failed",
+                            {{"error", inserted.error().message}}, kLoudEvery);
           counters_.add("pipeline_commit_errors");
           fail(inserted.error());
           return;  // tx rolls back
@@ -499,7 +504,8 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
     }
     auto events = hook_->in_transaction(store_, inserted_readings, clock_->now());
     if (!events) {
-      log_.error("rules", "rule evaluation failed; readings are stored without it: " + events.error().message);
+      // The readings are stored without rule evaluation rather than lost.
+      log_.error("rules", "rule-evaluation-failed", {{"error", events.error().message}});
       counters_.add("rules_errors");
       if (auto rb = store_.rollback_to_savepoint(); !rb) {
         fail(rb.error());
@@ -542,7 +548,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
     space = *report;
   }
   if (auto c = tx->commit(); !c) {
-    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:commit", "commit failed: " + c.error().message, kLoudEvery);
+    log_.rate_limited(LogLevel::error, "pipeline", "pipeline:commit", "commit-failed", {{"error", c.error().message}}, kLoudEvery);
     counters_.add("pipeline_commit_errors");
     fail(c.error());
     return;

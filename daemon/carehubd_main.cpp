@@ -27,18 +27,23 @@ int main(int argc, char** argv) {
   Logger log;
   auto config = daemon::load_config(config_path);
   if (!config) {
-    log.error("carehubd", "refusing to start: bad configuration:\n" + config.error().message);
+    // One event per problem: a multi-line message would split into several journal entries.
+    for_each_line(config.error().message, [&](std::string_view problem) {
+      log.error("carehubd", "config-invalid", {{"file", config_path}, {"problem", problem}});
+    });
     return 2;
   }
   if (check_only) {
-    log.notice("carehubd", config_path + ": configuration is valid");
+    log.notice("carehubd", "config-valid", {{"file", config_path}});
     return 0;
   }
   log.set_level(config->log_level);
   SystemClock clock;
   auto d = daemon::Daemon::start(std::move(*config), log, clock);
   if (!d) {
-    log.error("carehubd", "cannot start: " + d.error().message);
+    for_each_line(d.error().message, [&](std::string_view problem) {
+      log.error("carehubd", "start-failed", {{"error", problem}});
+    });
     return d.error().code == Errc::invalid_argument ? 2 : 1;
   }
   for (;;) {
@@ -50,7 +55,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (sig == SIGHUP) {
-      log.notice("carehubd", "SIGHUP: reloading " + config_path);
+      log.notice("carehubd", "reload-requested", {{"signal", "SIGHUP"}, {"file", config_path}});
       auto reloaded = daemon::load_config(config_path);
       if (!reloaded) {
         (*d)->reload_rejected(reloaded.error().message);
@@ -59,7 +64,7 @@ int main(int argc, char** argv) {
       (*d)->reload(std::move(*reloaded));
       continue;
     }
-    log.notice("carehubd", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
+    log.notice("carehubd", "stop-requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     (*d)->stop();
     return 0;
   }

@@ -65,7 +65,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServer
   gid_t gid = static_cast<gid_t>(-1);
   if (!options.group.empty()) {
     if (const struct group* g = ::getgrnam(options.group.c_str())) gid = g->gr_gid;
-    else log.warning("control", "group \"" + options.group + "\" does not exist; only root and carehubd's own user may use carehubctl");
+    // Without the group only root and carehubd's own user may use carehubctl.
+    else log.warning("control", "group-missing", {{"group", options.group}});
   }
 
   struct stat st {};
@@ -86,7 +87,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServer
   ::umask(old_mask);
   if (bound != 0) return make_error(Errc::io, "control socket: bind " + options.path + ": " + errno_text());
   if (gid != static_cast<gid_t>(-1) && ::chown(options.path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
-    log.warning("control", "cannot give " + options.path + " to group " + options.group + ": " + errno_text());
+    log.warning("control", "socket-chown-failed", {{"path", options.path}, {"group", options.group}, {"error", errno_text()}});
   }
   if (::chmod(options.path.c_str(), 0660) != 0) {
     return make_error(Errc::io, "control socket: chmod " + options.path + ": " + errno_text());
@@ -151,7 +152,7 @@ void ControlServer::accept_loop() {
   while (!stopping_) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      log_.error("control", "poll: " + errno_text());
+      log_.error("control", "poll-failed", {{"error", errno_text()}});
       return;
     }
     if (fds[1].revents) return;
@@ -164,7 +165,7 @@ void ControlServer::accept_loop() {
     const PeerCred peer{cred.pid, cred.uid, cred.gid};
     if (!allowed(peer)) {
       counters_.add("control_denied");
-      log_.warning("control", "refused a client: uid " + std::to_string(peer.uid) + " is not root or in group " + options_.group);
+      log_.warning("control", "client-refused", {{"uid", peer.uid}, {"group", options_.group}});
       send_all(client.get(), error_response(nullptr, "permission-denied",
                                             "permission denied: carehubctl needs root or membership of group " + options_.group));
       continue;

@@ -49,8 +49,8 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
                                                                     clock_);
   }
   if (!config_.http.verify_tls) {
-    log_.warning("sync", "event=tls-verification-off setting=/fhir/tls_verify=false risk=\"the FHIR server and token "
-                         "endpoint are not authenticated\"");
+    log_.warning("sync", "tls-verification-off",
+                 {{"setting", "/fhir/tls_verify=false"}, {"risk", "the FHIR server and token endpoint are not authenticated"}});
   }
   auto reader = StoreReader::open(config_.store);
   if (!reader) return reader.error();
@@ -75,7 +75,7 @@ Result<void> Daemon::start_sources() {
       for (auto& done : started) done->stop();
       return make_error(r.error().code, "source " + s->name() + ": " + r.error().message);
     }
-    log_.info("carehubd", "source " + s->name() + " started");
+    log_.info("carehubd", "source-started", {{"source", s->name()}});
     started.push_back(std::move(s));
   }
   std::lock_guard lock(sources_mu_);
@@ -114,7 +114,7 @@ Result<void> Daemon::open() {
     alerts_mqtt_->start();
   }
   if (!config_.rules_file.empty()) {
-    log_.notice("rules", std::to_string(config_.rules.rules.size()) + " rule(s) loaded from " + config_.rules_file);
+    log_.notice("rules", "rules-loaded", {{"rules", config_.rules.rules.size()}, {"file", config_.rules_file}});
   }
   auto devices = reader_->devices();
   if (!devices) return devices.error();
@@ -136,7 +136,7 @@ Result<void> Daemon::open() {
   uploader_ = std::move(*uploader);
   uploader_->start();
   if (config_.upload.base_url.empty()) {
-    log_.notice("sync", "no FHIR base URL configured (/fhir/base_url): readings stay buffered");
+    log_.notice("sync", "sync-off", {{"reason", "no /fhir/base_url configured: readings stay buffered"}});
   }
 
   if (auto r = start_sources(); !r) return r;
@@ -148,8 +148,8 @@ Result<void> Daemon::open() {
   if (!control) return control.error();
   control_ = std::move(*control);
 
-  log_.notice("carehubd", "started: hub " + config_.hub_id + ", store " + config_.store.path + ", control " +
-                              config_.control_socket);
+  log_.notice("carehubd", "started",
+              {{"hub", config_.hub_id}, {"store", config_.store.path}, {"control", config_.control_socket}});
   systemd_.ready(status_line());
   write_metrics();  // the first file at once, not an interval after start
   return {};
@@ -158,7 +158,8 @@ Result<void> Daemon::open() {
 void Daemon::reload(Config config) {
   systemd_.reloading();
   for (const auto& key : restart_only_changes(config_, config)) {
-    log_.warning("carehubd", "config " + key + " changed: takes effect after a restart; keeping the running value");
+    // It takes effect after a restart; the running value stays.
+    log_.warning("carehubd", "restart-required", {{"setting", key}});
   }
   log_.set_level(config.log_level);
   // Secrets are re-read on every reload (that is how a rotated token or client secret takes effect), so
@@ -167,9 +168,8 @@ void Daemon::reload(Config config) {
   const bool sources_changed = config.sources != config_.sources;
   // Rules were validated with the config; open episodes live in the store and carry on under the new set.
   engine_->set_rules(config.rules);
-  log_.notice("rules", config.rules_file.empty() ? std::string("no rule file configured: rules off")
-                                                 : std::to_string(config.rules.rules.size()) + " rule(s) reloaded from " +
-                                                       config.rules_file);
+  if (config.rules_file.empty()) log_.notice("rules", "rules-off", {{"reason", "no rule file configured"}});
+  else log_.notice("rules", "rules-reloaded", {{"rules", config.rules.rules.size()}, {"file", config.rules_file}});
   // Keep the restart-only settings as they run; take the rest.
   const auto running = config_;
   config_ = std::move(config);
@@ -183,7 +183,7 @@ void Daemon::reload(Config config) {
   if (sync_changed) {
     auto uploader = make_uploader();
     if (!uploader) {
-      log_.error("carehubd", "reload: keeping the previous sync settings: " + uploader.error().message);
+      log_.error("carehubd", "reload-sync-kept-previous", {{"error", uploader.error().message}});
       config_.upload = running.upload;
       config_.http = running.http;
       config_.bearer_token_file = running.bearer_token_file;
@@ -205,7 +205,7 @@ void Daemon::reload(Config config) {
         std::lock_guard lock(uploader_mu_);
         uploader_->start();
       }
-      log_.notice("carehubd", "reload: sync settings applied");
+      log_.notice("carehubd", "reload-sync-applied");
     }
   }
   if (sources_changed) {
@@ -215,8 +215,8 @@ void Daemon::reload(Config config) {
       old = std::move(sources_);
     }
     for (auto& s : old) s->stop();
-    if (auto r = start_sources(); !r) log_.error("carehubd", "reload: sources: " + r.error().message);
-    else log_.notice("carehubd", "reload: sources restarted with the new settings");
+    if (auto r = start_sources(); !r) log_.error("carehubd", "reload-sources-failed", {{"error", r.error().message}});
+    else log_.notice("carehubd", "reload-sources-restarted");
   }
   if (running.metrics.textfile != config_.metrics.textfile && !running.metrics.textfile.empty()) {
     ::unlink(running.metrics.textfile.c_str());  // the collector must not keep exporting the old file's frozen values
@@ -226,7 +226,7 @@ void Daemon::reload(Config config) {
     metrics_due_.reset();  // new path or interval: write now
   }
   write_metrics();
-  log_.notice("carehubd", "configuration reloaded from " + config_.source);
+  log_.notice("carehubd", "reloaded", {{"file", config_.source}});
   systemd_.ready(status_line());
 }
 
@@ -236,7 +236,8 @@ void Daemon::refresh_status() {
 }
 
 void Daemon::reload_rejected(const std::string& why) {
-  log_.error("carehubd", "reload rejected, keeping the running configuration:\n" + why);
+  // The running configuration stays; one event per problem keeps each on its own journal line.
+  for_each_line(why, [&](std::string_view problem) { log_.error("carehubd", "reload-rejected", {{"problem", problem}}); });
   systemd_.status("reload rejected (bad configuration), running with the previous one; " + status_line());
 }
 
@@ -244,7 +245,7 @@ void Daemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   systemd_.stopping();
-  log_.notice("carehubd", "stopping: closing the control socket, flushing the buffer");
+  log_.notice("carehubd", "stopping");  // closes the control socket, flushes the buffer
   if (control_) control_->stop();  // no new commands
   std::vector<std::shared_ptr<Source>> sources;
   {
@@ -262,7 +263,7 @@ void Daemon::stop() {
   // A stopped hub exports nothing rather than a frozen picture: the series go absent, which a fleet
   // alert can see (a crashed hub leaves the file, whose node_textfile_mtime_seconds then ages).
   if (!config_.metrics.textfile.empty()) ::unlink(config_.metrics.textfile.c_str());
-  log_.notice("carehubd", "stopped cleanly");
+  log_.notice("carehubd", "stopped", {{"clean", true}});
 }
 
 std::string Daemon::status_line() {
@@ -550,14 +551,15 @@ void Daemon::write_metrics() {
                                   : Result<void>(snapshot.error());
   std::lock_guard lock(metrics_mu_);
   if (written) {
-    if (!metrics_error_.empty()) log_.notice("metrics", "textfile " + config_.metrics.textfile + " written again");
+    if (!metrics_error_.empty()) log_.notice("metrics", "textfile-recovered", {{"file", config_.metrics.textfile}});
     metrics_written_ = clock_.now();
     metrics_error_.clear();
     return;
   }
   counters_.add("metrics_write_errors");
   // Once an hour at most: a missing collector directory would otherwise log every interval for years.
-  log_.rate_limited(LogLevel::warning, "metrics", "metrics:write", written.error().message, std::chrono::hours(1));
+  log_.rate_limited(LogLevel::warning, "metrics", "metrics:write", "textfile-write-failed",
+                    {{"file", config_.metrics.textfile}, {"error", written.error().message}}, std::chrono::hours(1));
   metrics_error_ = written.error().message;
 }
 
@@ -685,7 +687,7 @@ Result<nlohmann::json> Daemon::sync_retry_dead() {
     std::lock_guard lock(uploader_mu_);
     uploader_->sync_now();
   }
-  log_.notice("sync", "event=dead-letters-requeued count=" + std::to_string(moved) + " by=technician");
+  log_.notice("sync", "dead-letters-requeued", {{"count", moved}, {"by", "technician"}});
   return nlohmann::json{{"requeued", moved}};
 }
 
@@ -698,9 +700,13 @@ void Daemon::publish(const std::vector<AlertEvent>& events) {
   std::lock_guard lock(publishers_mu_);
   for (const auto& e : events) {
     // The alert id and rule say what happened; whose alert it is (a patient id) only at debug level.
-    log_.info("rules", e.event + " " + e.alert.id + " (" + e.alert.rule + ", " + std::string(to_string(e.alert.severity)) +
-                           (e.alert.notify ? "" : ", not notified") + ")");
-    log_.debug("rules", e.alert.id + " patient " + e.alert.patient);
+    log_.info("rules", "alert-event",
+              {{"kind", e.event},
+               {"alert", e.alert.id},
+               {"rule", e.alert.rule},
+               {"severity", to_string(e.alert.severity)},
+               {"notify", e.alert.notify}});
+    log_.debug("rules", "alert-patient", {{"alert", e.alert.id}, {"patient", e.alert.patient}});
     for (auto* p : publishers_) p->publish(e);
   }
 }
@@ -710,7 +716,7 @@ Result<Alert> Daemon::acknowledge_alert(const std::string& id, const std::string
                     ->apply_alerts([this, id](StoreWriter& w) { return engine_->acknowledge(w, id, clock_.now()); })
                     .get();  // durable when it resolves
   if (!events) return events.error();
-  log_.notice("rules", "alert " + id + " acknowledged by " + by);
+  log_.notice("rules", "alert-acknowledged", {{"alert", id}, {"by", by}});
   std::lock_guard lock(reader_mu_);
   auto a = reader_->find_alert(id);
   if (!a) return a.error();
@@ -746,7 +752,7 @@ Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohma
   auto events =
       pipeline_->apply_alerts([this, id = *id](StoreWriter& w) { return engine_->close(w, id, clock_.now()); }).get();
   if (!events) return events.error();
-  log_.notice("rules", "alert " + *id + " closed by carehubctl");
+  log_.notice("rules", "alert-closed", {{"alert", *id}, {"by", "carehubctl"}});
   std::lock_guard lock(reader_mu_);
   auto a = reader_->find_alert(*id);
   if (!a) return a.error();

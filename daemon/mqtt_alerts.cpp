@@ -147,7 +147,7 @@ void MqttAlertPublisher::on_message(const mqtt::Message& m) {
   auto r = acknowledge_(id, "mqtt");  // returns once the acknowledgement is durable
   if (!r) {
     counters_.add("alerts_mqtt_bad_acks");
-    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "acknowledgement over MQTT refused: " + r.error().message);
+    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", r.error().message}});
   }
 }
 

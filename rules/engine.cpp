@@ -391,7 +391,8 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
     const Rule* rule = rules->find(s.rule, s.patient);
     if (!rule) {
       // The rule was removed by a reload: its pending deadline has no policy left to apply.
-      log_.notice("rules", "dropping state of removed rule " + s.rule + " for " + s.patient + " (" + s.key + ")");
+      log_.notice("rules", "rule-state-dropped", {{"rule", s.rule}, {"reason", "rule removed"}});
+      log_.debug("rules", "rule-state-dropped-detail", {{"rule", s.rule}, {"patient", s.patient}, {"key", s.key}});  // patient id: debug only
       if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
       continue;
     }

@@ -149,9 +149,8 @@ void Uploader::record_failure(const std::string& error, std::optional<std::chron
   next_attempt_mono_ = clock_.monotonic() + delay;
   status_.next_attempt = clock_.now() + delay;
   status_.in_flight = 0;
-  log_.rate_limited(LogLevel::warning, "sync", "sync-failure",
-                    "event=upload-failed failures=" + std::to_string(status_.consecutive_failures) +
-                        " retry_in_ms=" + std::to_string(delay.count()) + " error=\"" + error + "\"");
+  log_.rate_limited(LogLevel::warning, "sync", "sync-failure", "upload-failed",
+                    {{"failures", status_.consecutive_failures}, {"retry_in_ms", delay.count()}, {"error", error}});
 }
 
 void Uploader::record_success(std::size_t bundle_entries) {
@@ -160,7 +159,7 @@ void Uploader::record_success(std::size_t bundle_entries) {
   if (bundle_entries > 0 && bundle_entries >= bundle_size_ && bundle_size_ < options_.bundle_size && ++good_bundles_ >= kGrowAfter) {
     bundle_size_ = std::min(options_.bundle_size, bundle_size_ * 2);
     good_bundles_ = 0;
-    log_.info("sync", "event=bundle-size-grown bundle_size=" + std::to_string(bundle_size_));
+    log_.info("sync", "bundle-size-grown", {{"bundle_size", bundle_size_}});
   }
   std::lock_guard lock(mu_);
   status_.consecutive_failures = 0;
@@ -213,7 +212,7 @@ Result<HttpResponse> Uploader::post_bundle(const nlohmann::json& bundle) {
         std::lock_guard lock(mu_);
         status_.gzip = false;
       }
-      log_.notice("sync", "event=gzip-refused action=\"sending uncompressed bodies\" url=" + options_.base_url);
+      log_.notice("sync", "gzip-refused", {{"action", "sending uncompressed bodies"}, {"url", options_.base_url}});
     }
   }
   req.body = body;
@@ -293,8 +292,7 @@ Uploader::Exchange Uploader::exchange(const std::vector<BundleEntry>& entries, s
       std::lock_guard lock(mu_);
       status_.bundle_size = bundle_size_;
     }
-    log_.notice("sync", "event=bundle-too-large status=413 entries=" + std::to_string(entries.size()) +
-                            " bundle_size=" + std::to_string(bundle_size_));
+    log_.notice("sync", "bundle-too-large", {{"status", 413}, {"entries", entries.size()}, {"bundle_size", bundle_size_}});
     return Exchange::retry_now;
   }
   if (!refusal_about_content(resp->status) && resp->status != 413) {
@@ -313,8 +311,8 @@ Uploader::Exchange Uploader::exchange(const std::vector<BundleEntry>& entries, s
   }
   // The server refused the bundle as a whole (4xx) without saying which entry: send these one at a time
   // so the culprit is isolated and the rest go through. Not the server's health: no backoff.
-  log_.warning("sync", "event=bundle-refused status=" + std::to_string(resp->status) + " entries=" +
-                           std::to_string(entries.size()) + " action=\"sending entries one by one\"");
+  log_.warning("sync", "bundle-refused",
+               {{"status", resp->status}, {"entries", entries.size()}, {"action", "sending entries one by one"}});
   isolate_remaining_ = entries.size();
   return Exchange::retry_now;
 }
@@ -434,8 +432,7 @@ bool Uploader::send_units(std::vector<Unit> units) {
       return false;
     }
     counters_.add("sync_dead", refused.size());
-    log_.warning("sync", "event=dead-lettered readings=" + std::to_string(refused.size()) + " reason=\"" +
-                             refused.front().second + "\"");
+    log_.warning("sync", "dead-lettered", {{"readings", refused.size()}, {"reason", refused.front().second}});
     if (entries.empty()) return true;
   }
 
@@ -477,8 +474,7 @@ bool Uploader::send_units(std::vector<Unit> units) {
   counters_.add("sync_synced", synced);
   counters_.add("sync_dead", dead);
   if (dead > 0) {
-    log_.warning("sync", "event=dead-lettered readings=" + std::to_string(dead) +
-                             " reason=\"the server refused them; see carehubctl sync dead\"");
+    log_.warning("sync", "dead-lettered", {{"readings", dead}, {"reason", "the server refused them; see carehubctl sync dead"}});
   }
   if (retry > 0) {
     record_failure(std::to_string(retry) + " entries answered with a transient error", std::nullopt);
@@ -555,8 +551,7 @@ bool Uploader::upload_alerts() {
       counters_.add("sync_alerts");
     } else {
       counters_.add("sync_alerts_dead");
-      log_.error("sync", "event=alert-refused alert=" + a.alert.id + " status=" + std::to_string(o.status) +
-                             " reason=\"see carehubctl sync dead\"");
+      log_.error("sync", "alert-refused", {{"alert", a.alert.id}, {"status", o.status}, {"reason", "see carehubctl sync dead"}});
     }
     record_success(0);
   }

@@ -250,7 +250,7 @@ class BleSource final : public Source {
         jobs.swap(jobs_);
       }
       if (bus && !bus->bus_ok()) {
-        context_.log.warning(kLog, "lost the D-Bus system bus connection; reconnecting");
+        context_.log.warning(kLog, "system-bus-lost", {{"action", "reconnecting"}});
         drop();
       }
       if (!bus && context_.clock.monotonic() >= next_try) {
@@ -262,10 +262,10 @@ class BleSource final : public Source {
           if (context_.devices) {
             auto r = context_.devices();
             if (r) registry = std::move(*r);
-            else context_.log.error(kLog, "cannot read the device registry: " + r.error().message);
+            else context_.log.error(kLog, "registry-read-failed", {{"error", r.error().message}});
           }
           if (auto r = manager->start(registry); !r) {
-            context_.log.error(kLog, "cannot watch BlueZ: " + r.error().message);
+            context_.log.error(kLog, "bluez-watch-failed", {{"error", r.error().message}});
             drop();
           }
         }

@@ -106,7 +106,7 @@ std::chrono::milliseconds Manager::backoff(int failures) const {
 void Manager::schedule_resync() { resync_at_ = now() + backoff(std::max(adapter_failures_, 1)); }
 
 void Manager::lost(const std::string& why) {
-  if (adapter_state_ != why) context_.log.warning(kLog, why);
+  if (adapter_state_ != why) context_.log.warning(kLog, "bluez-lost", {{"error", why}});
   bluez_present_ = bluez_.bluez_present();
   adapter_present_ = false;
   powered_ = false;
@@ -140,14 +140,14 @@ void Manager::resync() {
   if (!tree) {
     ++adapter_failures_;
     adapter_state_ = "cannot list BlueZ objects: " + tree.error().message;
-    context_.log.warning(kLog, adapter_state_);
+    context_.log.warning(kLog, "bluez-objects-unlisted", {{"error", tree.error().message}});
     schedule_resync();
     return;
   }
   objects_ = std::move(*tree);
   if (!agent_registered_) {
     if (auto r = bluez_.register_agent(agent_); r) agent_registered_ = true;
-    else context_.log.warning(kLog, "pairing agent not registered: " + r.error().message);
+    else context_.log.warning(kLog, "agent-not-registered", {{"error", r.error().message}});
   }
   auto adapter = objects_.find(adapter_path());
   if (adapter == objects_.end() || !adapter->second.count(std::string(kAdapterInterface))) {
@@ -197,7 +197,8 @@ void Manager::ensure_discovery() {
     adapter_state_ = is_in_progress(started.error())
                          ? "adapter busy (" + started.error().message + "), retrying discovery"
                          : "discovery failed: " + started.error().message;
-    context_.log.rate_limited(LogLevel::warning, kLog, "ble:discovery", adapter_state_);
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:discovery", "discovery-failed",
+                              {{"adapter", config_.adapter}, {"error", adapter_state_}});
     schedule_resync();
     return;
   }
@@ -278,7 +279,7 @@ void Manager::evaluate(DeviceSession& d) {
 void Manager::start_connect(DeviceSession& d) {
   d.state = SessionState::connecting;
   d.resolve_deadline = now() + config_.resolve_timeout;
-  context_.log.debug(kLog, d.device.address + ": connecting");
+  context_.log.debug(kLog, "device-connecting", {{"address", d.device.address}});
   const auto address = d.device.address;
   bluez_.connect(d.path, [this, address](Result<void> r) {
     auto it = devices_.find(address);
@@ -303,8 +304,8 @@ void Manager::fail(DeviceSession& d, const std::string& why, bool disconnect) {
   d.state = d.path.empty() ? SessionState::absent : SessionState::backoff;
   const auto delay = backoff(d.failures);
   d.retry_at = now() + delay;
-  context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":session",
-                            d.device.address + ": " + why + "; retrying in " + std::to_string(delay.count()) + " ms");
+  context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":session", "device-session-failed",
+                            {{"address", d.device.address}, {"error", why}, {"retry_in_ms", delay.count()}});
 }
 
 void Manager::subscribe(DeviceSession& d) {
@@ -341,8 +342,8 @@ void Manager::subscribe(DeviceSession& d) {
   const auto& opts = config_.options_for(d.device.address);
   if (!cts.empty() && opts.current_time) {
     if (auto r = bluez_.write_value(cts, current_time_value(context_.clock.now(), config_.time.device_time_utc)); !r) {
-      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":cts",
-                                d.device.address + ": could not set the device clock: " + r.error().message);
+      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":cts", "device-clock-not-set",
+                                {{"address", d.device.address}, {"error", r.error().message}});
     }
   }
   if (!racp.empty() && opts.racp) {
@@ -359,8 +360,8 @@ void Manager::subscribe(DeviceSession& d) {
       r = bluez_.write_value(racp, request);
     }
     if (!r) {
-      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp",
-                                d.device.address + ": stored records not requested: " + r.error().message);
+      context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp", "stored-records-not-requested",
+                                {{"address", d.device.address}, {"error", r.error().message}});
     }
   }
   d.state = SessionState::subscribed;
@@ -368,8 +369,8 @@ void Manager::subscribe(DeviceSession& d) {
   d.last_error.clear();
   ++d.sessions;
   d.last_seen = context_.clock.now();
-  context_.log.info(kLog, d.device.address + " (" + d.device.id + "): subscribed to " +
-                              std::to_string(d.subscribed.size()) + " characteristic(s)");
+  context_.log.info(kLog, "device-subscribed",
+                    {{"address", d.device.address}, {"device", d.device.id}, {"characteristics", d.subscribed.size()}});
 }
 
 void Manager::on_bluez_owner(bool present) {
@@ -378,7 +379,7 @@ void Manager::on_bluez_owner(bool present) {
     lost("bluetoothd stopped (org.bluez left the bus)");
     return;
   }
-  context_.log.notice(kLog, "bluetoothd (re)appeared: finding the adapter and devices again");
+  context_.log.notice(kLog, "bluez-appeared");  // finds the adapter and devices again
   adapter_failures_ = 0;
   resync();
 }
@@ -389,7 +390,7 @@ void Manager::on_interfaces_added(const std::string& path, const Interfaces& add
     for (const auto& [k, v] : props) mine[k] = v;
   }
   if (path == adapter_path() && added.count(std::string(kAdapterInterface))) {
-    context_.log.notice(kLog, "adapter " + config_.adapter + " appeared");
+    context_.log.notice(kLog, "adapter-appeared", {{"adapter", config_.adapter}});
     adapter_failures_ = 0;
     resync();
     return;
@@ -428,7 +429,7 @@ void Manager::on_interfaces_removed(const std::string& path, const std::vector<s
   if (contains(interfaces, kDeviceInterface)) {
     drop_children(path);
     if (auto* d = by_path(path)) {
-      context_.log.info(kLog, d->device.address + ": BlueZ no longer lists the device");
+      context_.log.info(kLog, "device-unlisted", {{"address", d->device.address}});
       d->path.clear();
       d->subscribed.clear();
       d->state = SessionState::absent;
@@ -449,7 +450,7 @@ void Manager::on_properties_changed(const std::string& path, const std::string& 
       if (!*p) {
         discovering_ = false;
         adapter_state_ = "adapter " + config_.adapter + " powered off";
-        context_.log.warning(kLog, adapter_state_);
+        context_.log.warning(kLog, "adapter-powered-off", {{"adapter", config_.adapter}});
         schedule_resync();
       }
     }
@@ -481,7 +482,7 @@ void Manager::on_properties_changed(const std::string& path, const std::string& 
   if (auto connected = get_bool(changed, "Connected")) {
     if (!*connected && (d->state == SessionState::resolving || d->state == SessionState::subscribed)) {
       // Health devices disconnect after sending; the next advertisement brings them back.
-      context_.log.info(kLog, d->device.address + ": disconnected");
+      context_.log.info(kLog, "device-disconnected", {{"address", d->device.address}});
       d->subscribed.clear();
       d->state = SessionState::idle;
     } else if (*connected && (d->state == SessionState::idle || d->state == SessionState::backoff ||
@@ -509,22 +510,25 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
   auto decoded = gatt::decode(*uuid, value);
   if (!decoded) {
     if (decoded.error().kind == gatt::ErrorKind::unsupported) {
-      context_.log.debug(kLog, d.device.address + ": ignored: " + decoded.error().detail);
+      context_.log.debug(kLog, "packet-ignored", {{"address", d.device.address}, {"detail", decoded.error().detail}});
       return;
     }
     ++d.malformed;
     context_.counters.add("ble_malformed_packets");
     // The packet's bytes are a measurement (patient data): only at debug level.
-    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":malformed",
-                              d.device.address + ": " + std::string(gatt::to_string(decoded.error().kind)) + " " +
-                                  std::string(gatt::characteristic_name(*uuid)) + " packet dropped");
-    context_.log.debug(kLog, d.device.address + ": dropped packet (" + decoded.error().detail + "): " + hex(value));
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":malformed", "packet-dropped",
+                              {{"address", d.device.address},
+                               {"kind", gatt::to_string(decoded.error().kind)},
+                               {"characteristic", gatt::characteristic_name(*uuid)}});
+    // The raw bytes hold the measurement (patient data): debug only.
+    context_.log.debug(kLog, "packet-dropped-detail",
+                       {{"address", d.device.address}, {"detail", decoded.error().detail}, {"bytes", hex(value)}});
     return;
   }
   if (*uuid == gatt::uuid::kRecordAccessControlPoint) {
     if (const auto* rc = std::get_if<gatt::RacpResponseCode>(&*decoded)) {
-      context_.log.info(kLog, d.device.address + ": stored records: " +
-                                  std::string(gatt::racp_response_code_name(rc->response_code)));
+      context_.log.info(kLog, "stored-records-answered",
+                        {{"address", d.device.address}, {"response", gatt::racp_response_code_name(rc->response_code)}});
     }
     return;
   }
@@ -532,9 +536,10 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
   if (conv.readings.empty()) {
     ++d.unusable;
     context_.counters.add("ble_unusable_values");
-    context_.log.rate_limited(LogLevel::info, kLog, "ble:" + d.device.address + ":unusable",
-                              d.device.address + ": a measurement without a usable value was skipped");
-    context_.log.debug(kLog, d.device.address + ": no reading: " + conv.skipped);  // may hold a value
+    context_.log.rate_limited(LogLevel::info, kLog, "ble:" + d.device.address + ":unusable", "measurement-unusable",
+                              {{"address", d.device.address}});
+    context_.log.debug(kLog, "measurement-unusable-detail",
+                       {{"address", d.device.address}, {"detail", conv.skipped}});  // may hold a value
     return;
   }
   // Resend guard: a record not newer than the newest stored from this device was stored before.
@@ -554,7 +559,7 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
   if (resent) {
     ++d.resent;
     context_.counters.add("ble_resent_dropped");
-    context_.log.debug(kLog, d.device.address + ": dropped a record resent from the device's memory");
+    context_.log.debug(kLog, "record-resent-dropped", {{"address", d.device.address}});
     return;
   }
   if (conv.device_time && (!d.device.newest_record || *conv.device_time > *d.device.newest_record)) {
@@ -590,14 +595,15 @@ void Manager::collect_ingests(bool wait) {
     }
     auto r = it->result.get();
     if (!r) {
-      context_.log.error(kLog, it->address + ": readings not stored: " + r.error().message);
+      context_.log.error(kLog, "readings-not-stored", {{"address", it->address}, {"error", r.error().message}});
     } else {
       for (std::size_t i = 0; i < r->status.size(); ++i) {
         if (r->status[i] != IngestStatus::rejected) continue;
         // The refusal quotes the values it found implausible: those only at debug level.
-        context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + it->address + ":rejected",
-                                  it->address + ": reading refused by validation (the reason is logged at debug level)");
-        context_.log.debug(kLog, it->address + ": reading refused: " + r->errors[i]);
+        // The reason may quote the reading's values: patient data, so only at debug level.
+        context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + it->address + ":rejected", "reading-rejected",
+                                  {{"address", it->address}});
+        context_.log.debug(kLog, "reading-rejected-detail", {{"address", it->address}, {"error", r->errors[i]}});
       }
     }
     it = ingests_.erase(it);
@@ -607,7 +613,7 @@ void Manager::collect_ingests(bool wait) {
       ++it;
       continue;
     }
-    if (auto r = it->get(); !r) context_.log.error(kLog, "device registry not updated: " + r.error().message);
+    if (auto r = it->get(); !r) context_.log.error(kLog, "registry-write-failed", {{"error", r.error().message}});
     it = registry_writes_.erase(it);
   }
 }
@@ -686,7 +692,7 @@ void Manager::pair(const std::string& address, const std::string& category, std:
     finish_pair(p, address, category, {});  // bonded before (re-registering after forget or a new kit)
     return;
   }
-  context_.log.notice(kLog, "pairing " + address + " (" + category + ")");
+  context_.log.notice(kLog, "device-pairing", {{"address", address}, {"category", category}});
   bluez_.pair(p, [this, p, address, category](Result<void> r) { finish_pair(p, address, category, std::move(r)); });
 }
 
@@ -722,9 +728,9 @@ void Manager::finish_pair(const std::string& path, const std::string& address, c
   if (d.state == SessionState::absent) d.state = SessionState::idle;
   auto stored = persist(d.device);
   auto& mine = devices_[address] = std::move(d);
-  context_.log.notice(kLog, "paired " + address + " as " + mine.device.id + " (" + category + ", " +
-                                mine.device.model + ")");
-  context_.log.debug(kLog, mine.device.id + " measures " + mine.device.patient);  // a patient id: debug only
+  context_.log.notice(kLog, "device-paired",
+                      {{"address", address}, {"device", mine.device.id}, {"category", category}, {"model", mine.device.model}});
+  context_.log.debug(kLog, "device-patient", {{"device", mine.device.id}, {"patient", mine.device.patient}});  // a patient id: debug only
   done(Registered{mine.device, stored});
   evaluate(mine);
 }
@@ -733,8 +739,8 @@ Result<Registered> Manager::assign(const std::string& address, const std::string
   auto it = devices_.find(address);
   if (it == devices_.end()) return make_error(Errc::not_found, address + " is not a registered BLE device");
   it->second.device.patient = patient;
-  context_.log.notice(kLog, address + " assigned to another patient");
-  context_.log.debug(kLog, address + " now measures " + patient);  // a patient id: debug only
+  context_.log.notice(kLog, "device-reassigned", {{"address", address}});
+  context_.log.debug(kLog, "device-patient", {{"address", address}, {"patient", patient}});  // a patient id: debug only
   return Registered{it->second.device, persist(it->second.device)};
 }
 
@@ -753,10 +759,10 @@ Result<Manager::Forgotten> Manager::forget(const std::string& address) {
   if (path && adapter_present_) {
     // RemoveDevice disconnects and deletes the bond: the device must be paired again to be used.
     if (auto r = bluez_.remove_device(adapter_path(), *path); !r) {
-      context_.log.warning(kLog, address + ": BlueZ did not remove the device: " + r.error().message);
+      context_.log.warning(kLog, "device-remove-failed", {{"address", address}, {"error", r.error().message}});
     }
   }
-  context_.log.notice(kLog, "forgot " + address);
+  context_.log.notice(kLog, "device-forgotten", {{"address", address}});
   return Forgotten{device, context_.sink.remove_device(device.id).share()};
 }
 

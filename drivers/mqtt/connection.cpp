@@ -111,7 +111,7 @@ struct Connection::Impl {
           ++status.connects;
           status.last_error.clear();
         }
-        log.info(component, "connected to " + settings.broker + " as " + settings.client_id);
+        log.info(component, "connected", {{"broker", settings.broker}, {"client_id", settings.client_id}});
         std::unique_lock lock(mu);
         // Paho tells us through the connection-lost handler; nothing to time here.
         cv.wait(lock, [&] { return stopping || lost; });
@@ -127,8 +127,8 @@ struct Connection::Impl {
         status.state = "reconnecting";
         status.last_error = connected.error().message;
       }
-      log.rate_limited(LogLevel::warning, component, component + ":connect",
-                       connected.error().message + "; retrying in " + std::to_string(delay.count()) + " ms",
+      log.rate_limited(LogLevel::warning, component, component + ":connect", "connect-failed",
+                       {{"broker", settings.broker}, {"error", connected.error().message}, {"retry_in_ms", delay.count()}},
                        std::chrono::seconds(30));
       std::unique_lock lock(mu);
       clock.wait_until(lock, cv, clock.monotonic() + delay, [&] { return stopping; });
@@ -173,9 +173,8 @@ void Connection::start() {
       d.lost = true;
       d.status.last_error = "connection lost" + (cause.empty() ? std::string() : ": " + cause);
     }
-    d.log.rate_limited(LogLevel::warning, d.component, d.component + ":lost",
-                       "connection to " + d.settings.broker + " lost" + (cause.empty() ? "" : ": " + cause),
-                       std::chrono::seconds(30));
+    d.log.rate_limited(LogLevel::warning, d.component, d.component + ":lost", "connection-lost",
+                       {{"broker", d.settings.broker}, {"error", cause}}, std::chrono::seconds(30));
     d.cv.notify_all();
   });
   d.client->set_message_callback([&d](::mqtt::const_message_ptr m) {
@@ -184,7 +183,7 @@ void Connection::start() {
     try {
       d.message_handler(msg);
     } catch (const std::exception& e) {  // never let anything unwind into Paho's C thread
-      d.log.error(d.component, std::string("message handler failed: ") + e.what());
+      d.log.error(d.component, "message-handler-failed", {{"error", e.what()}});
     }
   });
   d.thread = std::thread([&d] { d.run(); });

@@ -256,8 +256,8 @@ struct Subscriber::Impl {
         c.connacked = true;
         // Without a session at the broker, the QoS 2 identifiers we remember mean nothing any more.
         if (!ack->session_present) awaiting_pubrel.clear();
-        log.info(component, "connected to " + s.broker + " as " + s.client_id +
-                                (ack->session_present ? " (the broker kept our session)" : " (new session)"));
+        log.info(component, "connected",
+                 {{"broker", s.broker}, {"client_id", s.client_id}, {"session_present", ack->session_present}});
         return {};
       }
       if (now() >= deadline) {
@@ -281,9 +281,9 @@ struct Subscriber::Impl {
         return make_error(Errc::unavailable, "the broker refused the subscription to \"" + t.filter + "\"");
       }
       if (ack.codes[i] < t.qos) {
-        log.rate_limited(LogLevel::warning, component, component + ":granted:" + t.filter,
-                         "the broker granted QoS " + std::to_string(ack.codes[i]) + " for \"" + t.filter + "\" (asked " +
-                             std::to_string(t.qos) + "): its messages may be lost in an outage",
+        // A lower QoS than asked: the filter's messages may be lost in an outage.
+        log.rate_limited(LogLevel::warning, component, component + ":granted:" + t.filter, "qos-downgraded",
+                         {{"filter", t.filter}, {"granted_qos", ack.codes[i]}, {"requested_qos", t.qos}},
                          std::chrono::hours(1));
       }
     }
@@ -415,9 +415,8 @@ struct Subscriber::Impl {
       if (!p) return p.error();
       if (*p) {
         if (auto* pub = std::get_if<packet::Publish>(&**p); pub && c.inflight.size() >= settings.max_inflight) {
-          log.debug(component, std::to_string(c.inflight.size()) +
-                                   " deliveries outstanding (max_inflight): holding the next message, reading "
-                                   "paused until the oldest is durable");
+          // Reading pauses until the oldest delivery is durable.
+          log.debug(component, "holding-next-message", {{"inflight", c.inflight.size()}, {"limit", "max_inflight"}});
           c.held = std::move(*pub);
           continue;
         }
@@ -463,7 +462,7 @@ struct Subscriber::Impl {
   }
 
   Result<void> session(bool& was_up) {
-    log.debug(component, "connecting to " + settings.connection.broker);
+    log.debug(component, "connecting", {{"broker", settings.connection.broker}});
     auto stream = Stream::open(endpoint, TlsSettings{settings.connection.verify_tls, settings.connection.ca_file},
                                settings.connection.connect_timeout, *wake);
     if (!stream) return stream.error();
@@ -498,9 +497,8 @@ struct Subscriber::Impl {
         status.connected_since.reset();
         status.last_error = why;
       }
-      log.rate_limited(LogLevel::warning, component, component + ":connection",
-                       settings.connection.broker + ": " + why + "; reconnecting in " + std::to_string(delay.count()) +
-                           " ms",
+      log.rate_limited(LogLevel::warning, component, component + ":connection", "connection-lost",
+                       {{"broker", settings.connection.broker}, {"error", why}, {"retry_in_ms", delay.count()}},
                        std::chrono::seconds(30));
       std::unique_lock lock(mu);
       clock.wait_until(lock, cv, clock.monotonic() + delay, [&] { return stopping; });

@@ -51,12 +51,12 @@ carehub::Result<void> MqttSource::start() {
   subscriber_ = std::move(*made);
   const auto& conn = subscriber_->settings().connection;
   if (conn.tls && !conn.verify_tls) {
-    context_.log.warning(kLog, "TLS certificate verification is OFF (tls_verify=false): the broker " + conn.broker +
-                                   " is not authenticated");
+    context_.log.warning(kLog, "tls-verification-off", {{"setting", "tls_verify=false"}, {"broker", conn.broker}});
   }
   if (conn.clean_session) {
-    context_.log.warning(kLog, "clean_session=true: QoS 1/2 messages sent while carehubd is down or reconnecting "
-                               "are dropped by the broker");
+    context_.log.warning(kLog, "clean-session-on",
+                         {{"setting", "clean_session=true"},
+                          {"risk", "QoS 1/2 messages sent while carehubd is down or reconnecting are dropped by the broker"}});
   }
   subscriber_->on_message([this](const Message& m) { return on_message(m); });
   // After every connect: "online", retained, replacing the will the broker may have published.
@@ -78,7 +78,8 @@ void MqttSource::stop() {
 
 void MqttSource::bad(std::string_view counter, const std::string& key, const std::string& message) {
   context_.counters.add(counter);
-  context_.log.rate_limited(LogLevel::warning, kLog, "mqtt:" + key, message);
+  // The counter name is the stable reason; the message says which topic and why.
+  context_.log.rate_limited(LogLevel::warning, kLog, "mqtt:" + key, "message-dropped", {{"reason", counter}, {"error", message}});
   std::lock_guard lock(mu_);
   last_error_ = message;
 }
@@ -139,7 +140,9 @@ Result<void> MqttSource::stored(const Message& m, const Subscription& sub, Resul
   }
   if (outcome->status.empty() || outcome->status.front() == IngestStatus::rejected) {
     const std::string why = outcome->errors.empty() ? "no reason given" : outcome->errors.front();
-    bad("mqtt_rejected", "rejected:" + sub.topic, m.topic + ": refused: " + why);
+    // The validation error may quote the reading's values: patient data, so only at debug level.
+    bad("mqtt_rejected", "rejected:" + sub.topic, m.topic + ": refused by validation");
+    context_.log.debug(kLog, "reading-rejected-detail", {{"topic", m.topic}, {"error", why}});
     return {};
   }
   context_.counters.add("mqtt_readings");

@@ -47,7 +47,8 @@ void Session::begin() {
 
 void Session::bad(std::string_view counter, std::string_view key, const std::string& message) {
   counters_.add(counter);
-  log_.rate_limited(LogLevel::warning, kLog, "openhab:" + std::string(key), message);
+  // The counter name is the stable reason; the message says which item or event and why.
+  log_.rate_limited(LogLevel::warning, kLog, "openhab:" + std::string(key), "event-dropped", {{"reason", counter}, {"error", message}});
 }
 
 void Session::feed(std::string_view bytes, TimePoint received, std::vector<carehub::Reading>& out) {
@@ -145,8 +146,9 @@ void Session::emit(const MapOutcome& outcome, std::string_view item, std::string
   reading.source = "openhab";
   reading.values["value"] = r->value;
   if (auto valid = validate(reading); !valid) {
-    bad("openhab_rejected", "range:" + std::string(item),
-        "item " + in_quotes(item) + ": " + valid.error().message + " (not stored)");
+    // The validation error quotes the value (patient data): the reason only at debug level.
+    bad("openhab_rejected", "range:" + std::string(item), "item " + in_quotes(item) + ": refused by validation (not stored)");
+    log_.debug(kLog, "reading-rejected-detail", {{"item", item}, {"error", valid.error().message}});
     return;
   }
   counters_.add("openhab_readings");

@@ -58,8 +58,7 @@ carehub::Result<void> OpenhabSource::start() {
     s.userpwd = auth.username + ":" + *password;
   }
   if (!config_.verify_tls) {
-    context_.log.warning(kLog, "TLS certificate verification is OFF (tls_verify=false): " + config_.url +
-                                   " is not authenticated");
+    context_.log.warning(kLog, "tls-verification-off", {{"setting", "tls_verify=false"}, {"url", config_.url}});
   }
   settings_ = std::move(s);
   {
@@ -96,7 +95,7 @@ void OpenhabSource::ingest(std::vector<carehub::Reading> readings) {
   auto stored = context_.sink.ingest(std::move(readings)).get();
   if (!stored) {
     context_.counters.add("openhab_ingest_errors");
-    context_.log.rate_limited(LogLevel::error, kLog, "openhab:ingest", "readings not stored: " + stored.error().message);
+    context_.log.rate_limited(LogLevel::error, kLog, "openhab:ingest", "readings-not-stored", {{"error", stored.error().message}});
     return;
   }
   std::uint64_t ok = 0;
@@ -104,9 +103,9 @@ void OpenhabSource::ingest(std::vector<carehub::Reading> readings) {
     if (stored->status[i] == IngestStatus::rejected) {
       context_.counters.add("openhab_rejected");
       // The refusal quotes the values it found implausible: those only at debug level.
-      context_.log.rate_limited(LogLevel::warning, kLog, "openhab:rejected",
-                                "reading refused by validation (the reason is logged at debug level)");
-      context_.log.debug(kLog, "reading refused: " + stored->errors[i]);
+      // The reason may quote the reading's values: patient data, so only at debug level.
+      context_.log.rate_limited(LogLevel::warning, kLog, "openhab:rejected", "reading-rejected");
+      context_.log.debug(kLog, "reading-rejected-detail", {{"error", stored->errors[i]}});
     } else {
       ++ok;
     }
@@ -203,8 +202,8 @@ void OpenhabSource::run() {
       last_error_ = reason;
       connected_since_.reset();
     }
-    context_.log.rate_limited(LogLevel::warning, kLog, "openhab:disconnect",
-                              config_.url + ": " + reason + "; reconnecting in " + std::to_string(delay.count()) + " ms",
+    context_.log.rate_limited(LogLevel::warning, kLog, "openhab:disconnect", "disconnected",
+                              {{"url", config_.url}, {"error", reason}, {"retry_in_ms", delay.count()}},
                               std::chrono::seconds(30));
     if (!wait_backoff(delay)) return;
   }

@@ -166,7 +166,7 @@ TEST_F(RulesEndToEnd, ARedAlertReachesTheHomeDisplayOverMqttAndIsAcknowledgedFro
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_NE(d_->log().find("acknowledged by mqtt"), std::string::npos) << d_->log();
+  EXPECT_NE(d_->log().find("<5>rules: event=alert-acknowledged alert=" + id + " by=mqtt"), std::string::npos) << d_->log();
 
   // An unknown id from the display is refused and counted, never a crash.
   ASSERT_TRUE(broker.publish("carehub/hub-test/alerts/ack", "al-nonexistent"));
@@ -177,12 +177,13 @@ TEST_F(RulesEndToEnd, ARedAlertReachesTheHomeDisplayOverMqttAndIsAcknowledgedFro
   }
   EXPECT_EQ(status["counters"].value("alerts_mqtt_bad_acks", 0), 1) << d_->log();
   EXPECT_EQ(status["alerts"]["mqtt"]["state"], "connected");
-  EXPECT_NE(d_->log().find("no alert with id \"al-nonexistent\""), std::string::npos) << d_->log();
+  EXPECT_NE(d_->log().find("<4>alerts-mqtt: event=ack-refused error=\"no alert with id \\\"al-nonexistent\\\"\""), std::string::npos) << d_->log();
 }
 
 TEST_F(RulesEndToEnd, ABadRuleFileStopsStartUpWithItsPathAndJsonPath) {
   write_file(dir_.file("rules.json"), R"({"rules": [{"id": "x", "type": "bands", "kind": "blood-presure"}]})");
   EXPECT_EQ(d_->run_to_exit(), 2);
+  EXPECT_NE(d_->log().find("<3>carehubd: event=config-invalid file="), std::string::npos) << d_->log();
   EXPECT_NE(d_->log().find("/rules/file: " + dir_.file("rules.json") + ": /rules/0/kind: unknown measurement kind"),
             std::string::npos)
       << d_->log();

@@ -45,7 +45,7 @@ TEST(DiskFull, AFullFilesystemRefusesReadingsCorruptsNothingAndRecoversWhenSpace
   EXPECT_EQ(s["buffer"]["state"], "disk full") << s["buffer"].dump();
   EXPECT_NE(s["buffer"]["detail"].get<std::string>().find("no space left"), std::string::npos);
   EXPECT_GE(s["counters"].value("store_disk_full", 0), 1);
-  EXPECT_NE(d.log().find("DISK FULL"), std::string::npos);
+  EXPECT_NE(d.log().find("<3>store: event=disk-full error="), std::string::npos);
   EXPECT_EQ(integrity_check(dir.file("small/buffer.db")), "ok");
   EXPECT_EQ(s["buffer"]["pending"], acked) << "every acknowledged reading is kept, nothing else";
 
@@ -54,7 +54,7 @@ TEST(DiskFull, AFullFilesystemRefusesReadingsCorruptsNothingAndRecoversWhenSpace
   auto again = bp_batch(t, 100);
   const auto got = add_readings(d, again);
   EXPECT_EQ(got.size(), again.size());
-  EXPECT_NE(d.log().find("disk space is back"), std::string::npos);
+  EXPECT_NE(d.log().find("<5>store: event=disk-space-back"), std::string::npos);
   d.signal(SIGTERM);
   ASSERT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(integrity_check(dir.file("small/buffer.db")), "ok");
@@ -84,7 +84,7 @@ TEST(SizeCap, AtTheCapTheEnvironmentIsShedSpotMeasurementsKeptAndStatusSaysSo) {
   EXPECT_GT(s["counters"].value("store_shed_environment", 0), 0) << s.dump();
   EXPECT_EQ(s["buffer"]["state"], "shedding") << s["buffer"].dump();
   EXPECT_LE(s["buffer"]["used_bytes"].get<std::int64_t>(), 1 << 20);
-  EXPECT_NE(d.log().find("buffer at its size cap"), std::string::npos);
+  EXPECT_NE(d.log().find("<4>store: event=buffer-shed max_bytes="), std::string::npos);
   EXPECT_NE(d.ctl({"status"}).out.find("shedding"), std::string::npos);
   d.signal(SIGTERM);
   ASSERT_EQ(d.wait_exit(), 0) << d.log();

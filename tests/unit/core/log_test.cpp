@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,22 +53,22 @@ TEST(LogLevel, UsesSyslogPriorities) {
   EXPECT_EQ(static_cast<int>(LogLevel::debug), 7);
 }
 
-TEST(Logger, HandsLevelComponentAndMessageToTheSink) {
+TEST(Logger, HandsLevelComponentAndTheRenderedEventToTheSink) {
   Capture cap;
   Logger log(LogLevel::debug, cap.sink());
-  log.error("store", "disk full");
-  log.warning("sync", "retrying");
-  log.notice("ble", "paired");
-  log.info("daemon", "ready");
-  log.debug("pipeline", "batch of 3");
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::error, "store", "disk full"},
-                                          {LogLevel::warning, "sync", "retrying"},
-                                          {LogLevel::notice, "ble", "paired"},
-                                          {LogLevel::info, "daemon", "ready"},
-                                          {LogLevel::debug, "pipeline", "batch of 3"}}));
+  log.error("store", "disk-full", {{"error", "no space"}});
+  log.warning("sync", "upload-failed", {{"failures", 3}, {"retry_in_ms", std::int64_t{4000}}});
+  log.notice("ble", "device-paired");
+  log.info("daemon", "started", {{"clean", true}});
+  log.debug("pipeline", "batch", {{"readings", std::size_t{3}}, {"ratio", 0.25}});
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::error, "store", "event=disk-full error=\"no space\""},
+                                          {LogLevel::warning, "sync", "event=upload-failed failures=3 retry_in_ms=4000"},
+                                          {LogLevel::notice, "ble", "event=device-paired"},
+                                          {LogLevel::info, "daemon", "event=started clean=true"},
+                                          {LogLevel::debug, "pipeline", "event=batch readings=3 ratio=0.25"}}));
 }
 
-TEST(Logger, DropsMessagesBelowItsLevel) {
+TEST(Logger, DropsEventsBelowItsLevel) {
   Capture cap;
   Logger log(LogLevel::warning, cap.sink());
   log.debug("c", "d");
@@ -75,7 +76,7 @@ TEST(Logger, DropsMessagesBelowItsLevel) {
   log.notice("c", "n");
   log.warning("c", "w");
   log.error("c", "e");
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "c", "w"}, {LogLevel::error, "c", "e"}}));
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "c", "event=w"}, {LogLevel::error, "c", "event=e"}}));
   EXPECT_TRUE(log.enabled(LogLevel::error));
   EXPECT_FALSE(log.enabled(LogLevel::notice));
 }
@@ -92,51 +93,120 @@ TEST(Logger, ChangesLevelAtRuntime) {
   log.set_level(LogLevel::debug);
   log.debug("c", "shown");
   log.set_level(LogLevel::error);
-  log.warning("c", "hidden too");
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::debug, "c", "shown"}}));
+  log.warning("c", "hidden-too");
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::debug, "c", "event=shown"}}));
 }
 
-TEST(LoggerRateLimited, LogsTheFirstMessageForAKey) {
-  Capture cap;
-  Logger log(LogLevel::info, cap.sink());
-  log.rate_limited(LogLevel::warning, "ble", "ble:AA:malformed", "malformed packet", kLong);
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "malformed packet"}}));
+TEST(LogValue, LeavesAPlainTokenBare) {
+  EXPECT_EQ(format_log_value("A4:C1:38:00:00:01"), "A4:C1:38:00:00:01");
+  EXPECT_EQ(format_log_value("https://fhir.example/r4"), "https://fhir.example/r4");
+  EXPECT_EQ(format_log_value("-12"), "-12");
 }
 
-TEST(LoggerRateLimited, SuppressesRepeatsWithinTheIntervalAndReportsHowManyLater) {
+TEST(LogValue, QuotesValuesWithSpacesQuotesEqualsOrNothing) {
+  EXPECT_EQ(format_log_value("HTTP 503"), "\"HTTP 503\"");
+  EXPECT_EQ(format_log_value("a=b"), "\"a=b\"");
+  EXPECT_EQ(format_log_value(""), "\"\"");
+  EXPECT_EQ(format_log_value("say \"hi\""), "\"say \\\"hi\\\"\"");
+  EXPECT_EQ(format_log_value("C:\\dir"), "\"C:\\\\dir\"");
+}
+
+TEST(LogValue, EscapesNewlinesAndControlCharactersSoALineIsOneEvent) {
+  EXPECT_EQ(format_log_value("line one\nline two"), "\"line one\\nline two\"");
+  EXPECT_EQ(format_log_value("a\rb\tc"), "\"a\\rb\\tc\"");
+  EXPECT_EQ(format_log_value(std::string("nul\0bell\a", 9)), "\"nul\\x00bell\\x07\"");
+  EXPECT_EQ(format_log_value("del\x7f"), "\"del\\x7f\"");
+  const auto escaped = format_log_value("x\ny\rz\x01");
+  EXPECT_EQ(escaped.find_first_of("\n\r\x01"), std::string::npos);
+}
+
+TEST(LogValue, PassesUtf8Through) { EXPECT_EQ(format_log_value("caf\xc3\xa9"), "caf\xc3\xa9"); }
+
+TEST(LogField, RendersNumbersAndBooleansStably) {
+  EXPECT_EQ(LogField("n", 42).value, "42");
+  EXPECT_EQ(LogField("n", std::uint64_t{18446744073709551615u}).value, "18446744073709551615");
+  EXPECT_EQ(LogField("n", -7L).value, "-7");
+  EXPECT_EQ(LogField("x", 0.1).value, "0.1");
+  EXPECT_EQ(LogField("x", 120.0).value, "120");
+  EXPECT_EQ(LogField("b", false).value, "false");
+  EXPECT_EQ(LogField("s", "text").value, "text");
+  EXPECT_EQ(LogField("s", std::string("text")).value, "text");
+}
+
+TEST(LogEventLine, RendersTheEventThenEachFieldInOrder) {
+  EXPECT_EQ(format_log_event("reload-rejected", {{"file", "/etc/carehub/carehubd.json"}, {"problem", "line 1\nline 2"}}),
+            "event=reload-rejected file=/etc/carehub/carehubd.json problem=\"line 1\\nline 2\"");
+  EXPECT_EQ(format_log_event("stopping", {}), "event=stopping");
+}
+
+TEST(LogNames, AcceptOnlyStableIdentifiers) {
+  // The same checks run at compile time on every literal handed to the Logger (LogKey, LogEvent).
+  EXPECT_TRUE(valid_log_key("retry_in_ms"));
+  EXPECT_TRUE(valid_log_key("x2"));
+  EXPECT_FALSE(valid_log_key(""));
+  EXPECT_FALSE(valid_log_key("retry-in-ms"));
+  EXPECT_FALSE(valid_log_key("Error"));
+  EXPECT_FALSE(valid_log_key("a b"));
+  EXPECT_FALSE(valid_log_key("a=b"));
+  EXPECT_TRUE(valid_event_name("reload-rejected"));
+  EXPECT_TRUE(valid_event_name("disk-full"));
+  EXPECT_FALSE(valid_event_name(""));
+  EXPECT_FALSE(valid_event_name("reload rejected"));
+  EXPECT_FALSE(valid_event_name("Reload-Rejected"));
+  EXPECT_FALSE(valid_event_name("reload_rejected"));
+  static_assert(valid_event_name("alert-acknowledged") && !valid_event_name("a:b"));
+}
+
+TEST(ForEachLine, HandsOverEachNonEmptyLine) {
+  std::vector<std::string> lines;
+  for_each_line("a: first\n\nb: second\n", [&](std::string_view l) { lines.emplace_back(l); });
+  EXPECT_EQ(lines, (std::vector<std::string>{"a: first", "b: second"}));
+  lines.clear();
+  for_each_line("single", [&](std::string_view l) { lines.emplace_back(l); });
+  EXPECT_EQ(lines, (std::vector<std::string>{"single"}));
+}
+
+TEST(LoggerRateLimited, LogsTheFirstEventForAKey) {
   Capture cap;
   Logger log(LogLevel::info, cap.sink());
-  log.rate_limited(LogLevel::warning, "ble", "k", "malformed packet", kLong);
-  log.rate_limited(LogLevel::warning, "ble", "k", "malformed packet", kLong);
-  log.rate_limited(LogLevel::warning, "ble", "k", "malformed packet", kLong);
+  log.rate_limited(LogLevel::warning, "ble", "ble:AA:malformed", "packet-dropped", {{"kind", "truncated"}}, kLong);
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "event=packet-dropped kind=truncated"}}));
+}
+
+TEST(LoggerRateLimited, SuppressesRepeatsWithinTheIntervalAndReportsHowManyAsAField) {
+  Capture cap;
+  Logger log(LogLevel::info, cap.sink());
+  log.rate_limited(LogLevel::warning, "ble", "k", "packet-dropped", {{"kind", "truncated"}}, kLong);
+  log.rate_limited(LogLevel::warning, "ble", "k", "packet-dropped", {{"kind", "truncated"}}, kLong);
+  log.rate_limited(LogLevel::warning, "ble", "k", "packet-dropped", {{"kind", "truncated"}}, kLong);
   ASSERT_EQ(cap.lines.size(), 1u);
-  // An interval of zero has always passed: the next message goes out with the count of the suppressed.
-  log.rate_limited(LogLevel::warning, "ble", "k", "malformed packet", kNoWait);
+  // An interval of zero has always passed: the next event goes out with the count of the suppressed.
+  log.rate_limited(LogLevel::warning, "ble", "k", "packet-dropped", {{"kind", "truncated"}}, kNoWait);
   ASSERT_EQ(cap.lines.size(), 2u);
-  EXPECT_EQ(cap.lines[1].message, "malformed packet (2 similar suppressed)");
+  EXPECT_EQ(cap.lines[1].message, "event=packet-dropped kind=truncated suppressed=2");
   // The count starts again after being reported.
-  log.rate_limited(LogLevel::warning, "ble", "k", "malformed packet", kNoWait);
+  log.rate_limited(LogLevel::warning, "ble", "k", "packet-dropped", {{"kind", "truncated"}}, kNoWait);
   ASSERT_EQ(cap.lines.size(), 3u);
-  EXPECT_EQ(cap.lines[2].message, "malformed packet");
+  EXPECT_EQ(cap.lines[2].message, "event=packet-dropped kind=truncated");
 }
 
 TEST(LoggerRateLimited, LimitsEachKeyOnItsOwn) {
   Capture cap;
   Logger log(LogLevel::info, cap.sink());
-  log.rate_limited(LogLevel::warning, "ble", "device-a", "a", kLong);
-  log.rate_limited(LogLevel::warning, "ble", "device-b", "b", kLong);
-  log.rate_limited(LogLevel::warning, "ble", "device-a", "a", kLong);
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "a"}, {LogLevel::warning, "ble", "b"}}));
+  log.rate_limited(LogLevel::warning, "ble", "device-a", "a", {}, kLong);
+  log.rate_limited(LogLevel::warning, "ble", "device-b", "b", {}, kLong);
+  log.rate_limited(LogLevel::warning, "ble", "device-a", "a", {}, kLong);
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "event=a"}, {LogLevel::warning, "ble", "event=b"}}));
 }
 
-TEST(LoggerRateLimited, NeitherLogsNorCountsMessagesBelowTheLevel) {
+TEST(LoggerRateLimited, NeitherLogsNorCountsEventsBelowTheLevel) {
   Capture cap;
   Logger log(LogLevel::warning, cap.sink());
-  log.rate_limited(LogLevel::debug, "ble", "k", "noise", kLong);
-  log.rate_limited(LogLevel::debug, "ble", "k", "noise", kLong);
+  log.rate_limited(LogLevel::debug, "ble", "k", "noise", {}, kLong);
+  log.rate_limited(LogLevel::debug, "ble", "k", "noise", {}, kLong);
   EXPECT_TRUE(cap.lines.empty());
-  log.rate_limited(LogLevel::warning, "ble", "k", "real", kLong);
-  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "real"}}));
+  log.rate_limited(LogLevel::warning, "ble", "k", "real", {}, kLong);
+  EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "event=real"}}));
 }
 
 }  // namespace

@@ -313,7 +313,7 @@ TEST_F(BufferPipelineTest, AtTheCapShedsEnvironmentalReadingsSaysSoAndKeepsEvery
   EXPECT_THAT(h.detail, HasSubstr("size cap"));
   EXPECT_GT(h.shed_environment, 0);
   EXPECT_LE(h.used_bytes, h.max_bytes);
-  EXPECT_TRUE(logged("buffer at its size cap"));
+  EXPECT_TRUE(logged("store: event=buffer-shed max_bytes="));
   pipeline->stop();
   Raw raw(options.path);
   EXPECT_EQ(raw.count("kind = 'blood-pressure'"), 300);
@@ -334,7 +334,7 @@ TEST_F(BufferPipelineTest, AFullBufferRefusesNewReadingsUntilSyncedOnesMakeRoom)
   EXPECT_THAT(refused->message, HasSubstr("buffer full"));
   EXPECT_EQ(pipeline->buffer_health().state, BufferState::full);
   EXPECT_GT(counter("readings_refused_full"), 0u);
-  EXPECT_TRUE(logged("buffer FULL"));
+  EXPECT_TRUE(logged("store: event=buffer-full max_bytes="));
   EXPECT_EQ(Raw(options.path).count("1"), sent) << "everything acknowledged is kept, nothing refused is";
   // The uploader delivers: its outcomes still commit while full, and the next batch fits again.
   auto synced = pipeline->apply([](StoreWriter& w) -> Result<void> {
@@ -372,7 +372,7 @@ TEST_F(BufferPipelineTest, ADiskFullFailsTheIngestSaysSoAndRecoversOnceRoomIsMad
   EXPECT_EQ(h.state, BufferState::disk_full);
   EXPECT_THAT(h.detail, HasSubstr("no space left"));
   EXPECT_GT(counter("store_disk_full"), 0u);
-  EXPECT_TRUE(logged("DISK FULL"));
+  EXPECT_TRUE(logged("store: event=disk-full error="));
   {
     Raw raw(options.path);
     EXPECT_EQ(raw.count("kind = 'blood-pressure'"), sent) << "the failed batch left nothing half-stored";
@@ -385,7 +385,7 @@ TEST_F(BufferPipelineTest, ADiskFullFailsTheIngestSaysSoAndRecoversOnceRoomIsMad
   EXPECT_GT(counter("store_shed_environment"), 0u);
   auto again = ingest(Kind::blood_pressure, 20, 100000);
   ASSERT_TRUE(again.has_value()) << again.error().message;
-  EXPECT_TRUE(logged("disk space is back"));
+  EXPECT_TRUE(logged("store: event=disk-space-back\n"));
   pipeline->stop();
   Raw raw(options.path);
   EXPECT_EQ(raw.count("kind = 'blood-pressure'"), sent + 20) << "every acknowledged spot measurement is kept";

@@ -272,7 +272,7 @@ TEST_F(ABleManager, CountsAMalformedPacketAgainstItsDeviceAndMakesNoReading) {
   EXPECT_EQ(session(kBp1).malformed, 2u);
   EXPECT_EQ(counters_.snapshot()["ble_malformed_packets"], 2u);
   std::size_t warned = 0;
-  for (const auto& l : lines_) warned += l.find("truncated blood_pressure_measurement") != std::string::npos;
+  for (const auto& l : lines_) warned += l.find("event=packet-dropped address=" + std::string(kBp1) + " kind=truncated characteristic=blood_pressure_measurement") != std::string::npos;
   EXPECT_EQ(warned, 1u) << "rate limited: one line per device per minute";
   notify(kBp1, bp_packet(120, 10));
   EXPECT_EQ(sink_.readings.size(), 1u) << "the session goes on";

@@ -148,7 +148,7 @@ std::vector<std::pair<std::string, bool>> received(Inbox& inbox, std::size_t fro
   return out;
 }
 
-constexpr std::string_view kHolding = "holding the next message";
+constexpr std::string_view kHolding = "event=holding-next-message inflight=";
 
 TEST_F(ASubscriber, AcknowledgesAQos1MessageOnlyOnceItsDeliveryIsDurable) {
   auto& b = broker();
@@ -408,7 +408,7 @@ TEST_F(ASubscriber, StopsAtOnceWhileWaitingForTheConnackOfASilentBroker) {
   auto s = settings(b.url(), "carehub-stop");
   s.connection.connect_timeout = 60s;
   auto sub = start(s, inbox, clock_);
-  ASSERT_TRUE(eventually([&] { return logged("connecting to " + b.url()); }));
+  ASSERT_TRUE(eventually([&] { return logged("event=connecting broker=" + b.url()); }));
   const auto before = std::chrono::steady_clock::now();
   sub->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - before, 2s);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <regex>
+#include <sstream>
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/fhir_peer.hpp"
@@ -161,8 +163,8 @@ TEST_F(WalkingSkeleton, ABadConfigIsRefusedWithExitCodeTwoAndAMessageNamingThePa
   DaemonProcess d(dir_, "");
   d.config()["fhir"]["base_url"] = 5;
   EXPECT_EQ(d.run_to_exit(), 2);
+  EXPECT_NE(d.log().find("<3>carehubd: event=config-invalid file=" + dir_.file("carehubd.json")), std::string::npos) << d.log();
   EXPECT_NE(d.log().find("/fhir/base_url: expected a string, found number 5"), std::string::npos) << d.log();
-  EXPECT_NE(d.log().find("carehubd.json"), std::string::npos) << d.log();
 }
 
 TEST_F(WalkingSkeleton, ABadConfigOnReloadIsRejectedAndTheDaemonKeepsServing) {
@@ -171,12 +173,13 @@ TEST_F(WalkingSkeleton, ABadConfigOnReloadIsRejectedAndTheDaemonKeepsServing) {
   write_file(dir_.file("carehubd.json"), "{ \"hub\": ");
   d.signal(SIGHUP);
   ASSERT_TRUE(d.wait_notify("reload rejected")) << d.log();
+  EXPECT_NE(d.log().find("<3>carehubd: event=reload-rejected problem="), std::string::npos) << d.log();
   EXPECT_NE(d.log().find("carehubd.json:1:"), std::string::npos) << d.log();
   EXPECT_EQ(d.ctl({"status"}).exit_code, 0);
   d.signal(SIGTERM);
   EXPECT_TRUE(d.wait_notify("STOPPING=1"));
   EXPECT_EQ(d.wait_exit(), 0);
-  EXPECT_NE(d.log().find("stopped cleanly"), std::string::npos);
+  EXPECT_NE(d.log().find("<5>carehubd: event=stopped clean=true"), std::string::npos) << d.log();
 }
 
 TEST_F(WalkingSkeleton, FeedsTheSystemdWatchdogFromThePipelineLoopWhenArmed) {
@@ -192,8 +195,45 @@ TEST_F(WalkingSkeleton, LogsCarrySyslogPriorityPrefixesForJournald) {
   ASSERT_TRUE(d.start()) << d.log();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0);
-  EXPECT_NE(d.log().find("<5>carehubd: started"), std::string::npos) << d.log();
-  EXPECT_NE(d.log().find("<5>carehubd: stopped cleanly"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("<5>carehubd: event=started hub="), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("<5>carehubd: event=stopped clean=true"), std::string::npos) << d.log();
+}
+
+TEST_F(WalkingSkeleton, EveryLogLineIsOneEventWithStableKeyValueFields) {
+  // A run that logs plenty: start, a failing upload (an error text with spaces and quotes), a config
+  // with several problems on reload (a multi-line error), a valid reload, a stop.
+  DaemonProcess d(dir_, "http://127.0.0.1:1/fhir/R4");  // port 1: nothing listens
+  d.config()["log"]["level"] = "debug";
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_EQ(d.ctl({"measure", "add", "--kind", "heart-rate", "--value", "61"}).exit_code, 0);
+  EXPECT_EQ(d.ctl({"sync", "now", "--wait", "1"}).exit_code, 1);
+  auto bad = d.config();
+  bad["fhir"]["base_url"] = 5;
+  bad["store"]["max_bytes"] = "lots";
+  write_file(dir_.file("carehubd.json"), bad.dump());
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_notify("reload rejected")) << d.log();
+  write_file(dir_.file("carehubd.json"), d.config().dump());
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_notify("READY=1")) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0);
+
+  // <priority>component: event=NAME, then key=value pairs whose values are bare tokens or quoted with
+  // escapes; nothing else may be on a line, and no event spans two lines.
+  const std::regex line(R"re(<[3-7]>[a-z0-9-]+: event=[a-z0-9-]+( [a-z0-9_]+=([^ "=\\\x00-\x1f]+|"([^"\\\x00-\x1f]|\\.)*"))*)re");
+  const std::string log = d.log();
+  std::istringstream in(log);
+  std::size_t lines = 0;
+  for (std::string l; std::getline(in, l); ++lines) {
+    EXPECT_TRUE(std::regex_match(l, line)) << "not one event with key=value fields: " << l;
+  }
+  EXPECT_GE(lines, 5u) << log;
+  // The events this run must have produced, in the format operators grep for.
+  EXPECT_NE(log.find("<4>sync: event=upload-failed failures=1 "), std::string::npos) << log;
+  EXPECT_NE(log.find("<3>carehubd: event=reload-rejected problem="), std::string::npos) << log;
+  EXPECT_NE(log.find("<5>carehubd: event=reloaded file="), std::string::npos) << log;
+  EXPECT_NE(log.find("<5>carehubd: event=stopped clean=true"), std::string::npos) << log;
 }
 
 TEST_F(WalkingSkeleton, AValidReloadIsAppliedAndAnnounced) {

@@ -161,8 +161,10 @@ TEST_P(SyncThroughFaults, NReadingsAreExactlyNObservations) {
   start_peer();
   daemon().config()["fhir"]["bundle_size"] = 10;
   ASSERT_TRUE(daemon().start()) << daemon().log();
-  auto uids = add(heart_rates(25));
+  // The faults first: carehubd uploads as soon as readings commit, so a fault added after them could
+  // find nothing left to hit.
   proxy_->add_fault(GetParam().faults);
+  auto uids = add(heart_rates(25));
   uids.push_back(add(heart_rates(1, 150)).front());
   ASSERT_TRUE(sync());
   EXPECT_GE(proxy_->stats()["faults_applied"].size(), 1u) << "the fault never happened: " << proxy_->stats().dump();
@@ -198,8 +200,11 @@ TEST_F(SyncEndToEnd, ReadingsWaitOutAServerThatIsDownAndArriveOnce) {
 TEST_F(SyncEndToEnd, OneInvalidEntryIsDeadLetteredTheRestArriveAndItIsReDrivenAfterAFix) {
   start_peer();
   ASSERT_TRUE(daemon().start()) << daemon().log();
+  // The server is unreachable until the rule is in place: carehubd uploads as soon as readings commit.
+  proxy_->set_down();
   const auto uids = add(heart_rates(12));
   peer_->reject(std::string(kIdSystem) + "|urn:uuid:" + uids[5], 422);
+  proxy_->set_up();
   ASSERT_TRUE(sync());
   EXPECT_EQ(peer_->count("Observation"), 11u);
   EXPECT_EQ(peer_->count_by_identifier("Observation", kIdSystem, "urn:uuid:" + uids[5]), 0u);

@@ -36,6 +36,8 @@ std::string describe(packet::Type t) { return std::string(packet::to_string(t));
 // One message handed to the owner and not yet settled. The watcher thread sets `ready` (after which it no
 // longer touches `delivery`); the session thread then calls delivery.finish().
 struct Outstanding {
+  // A constructor, not an aggregate: make_shared needs one with clang 14 (no parenthesised aggregate init).
+  explicit Outstanding(Delivery d) : delivery(std::move(d)) {}
   Delivery delivery;
   std::atomic<bool> ready{false};
 };

@@ -9,6 +9,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/fault_proxy.hpp"
 #include "tests/support/fhir_peer.hpp"
+#include "tests/integration/upload_steps.hpp"
 
 namespace carehub::test {
 namespace {
@@ -53,19 +54,8 @@ class SyncEndToEnd : public ::testing::Test {
     }
     return *d_;
   }
-  // Adds the readings (reading JSON lines); every one must be stored. Their uids.
-  std::vector<std::string> add(const std::string& lines) {
-    const auto added = daemon().add(lines);
-    EXPECT_EQ(added.exit_code, 0) << added.err;
-    const auto uids = added.uids();
-    EXPECT_EQ(uids.size(), added.results.size()) << "not every reading was stored";
-    return uids;
-  }
-  bool sync(int seconds = 60) {
-    auto r = daemon().ctl({"sync", "now", "--wait", std::to_string(seconds)});
-    if (r.exit_code != 0) ADD_FAILURE() << r.out << r.err << daemon().log();
-    return r.exit_code == 0;
-  }
+  std::vector<std::string> add(const std::string& lines) { return add_stored(daemon(), lines); }
+  bool sync(int seconds = 60) { return sync_now(daemon(), seconds); }
   // Each uid is on the server exactly once, and the server holds nothing else.
   void expect_exactly_once(const std::vector<std::string>& uids) {
     for (const auto& uid : uids) {

@@ -12,6 +12,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/fault_proxy.hpp"
 #include "tests/support/fhir_peer.hpp"
+#include "tests/integration/upload_steps.hpp"
 #include "tests/support/test_pki.hpp"
 
 namespace carehub::test {
@@ -75,19 +76,8 @@ class TlsUpload : public ::testing::Test {
     daemon().signal(SIGTERM);
     EXPECT_EQ(daemon().wait_exit(), 0) << daemon().log();
   }
-  // Adds the readings (reading JSON lines); every one must be stored. Their uids.
-  std::vector<std::string> add(const std::string& lines) {
-    const auto added = daemon().add(lines);
-    EXPECT_EQ(added.exit_code, 0) << added.err;
-    const auto uids = added.uids();
-    EXPECT_EQ(uids.size(), added.results.size()) << "not every reading was stored";
-    return uids;
-  }
-  bool sync(int seconds = 60) {
-    auto r = daemon().ctl({"sync", "now", "--wait", std::to_string(seconds)});
-    if (r.exit_code != 0) ADD_FAILURE() << r.out << r.err << daemon().log();
-    return r.exit_code == 0;
-  }
+  std::vector<std::string> add(const std::string& lines) { return add_stored(daemon(), lines); }
+  bool sync(int seconds = 60) { return sync_now(daemon(), seconds); }
   json status() { return daemon().status(); }
   // Polls `carehubctl status --json` until `done` holds (a deadline, not a sleep to synchronise); the last
   // status seen, for the failure message.

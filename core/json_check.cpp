@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <sstream>
 
 namespace carehub {
@@ -61,6 +62,57 @@ Result<nlohmann::json> parse_json_document(std::string_view text, const std::str
   } catch (const nlohmann::json::exception& e) {
     // Not a syntax error but still unreadable, e.g. a number too large for a double (found by fuzzing).
     return make_error(Errc::invalid_argument, source + ": not valid JSON: " + without_exception_id(e));
+  }
+}
+
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_after) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // the escaped character cannot end the string
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > deepest) deepest = depth;
+        if (deepest > stop_after) return deepest;
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) --depth;  // unbalanced: the parser reports it
+        break;
+      default: break;
+    }
+  }
+  return deepest;
+}
+
+Result<nlohmann::json> parse_peer_json(std::string_view text, std::string_view source, JsonLimits limits) {
+  const std::string who(source);
+  if (limits.max_bytes > 0 && text.size() > limits.max_bytes) {
+    return make_error(Errc::invalid_argument, who + ": " + std::to_string(text.size()) + " bytes, more than the limit of " +
+                                                  std::to_string(limits.max_bytes));
+  }
+  // Before the DOM exists: nothing recursive may ever see a deep document.
+  if (json_nesting_depth(text, limits.max_depth) > limits.max_depth) {
+    return make_error(Errc::invalid_argument, who + ": nesting deeper than " + std::to_string(limits.max_depth));
+  }
+  try {
+    // Exceptions on, because only the exception carries the byte offset; all of them end here.
+    return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/false);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error(Errc::invalid_argument, who + " is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::out_of_range&) {
+    return make_error(Errc::invalid_argument, who + ": a number beyond the range of a double");
+  } catch (const nlohmann::json::exception&) {
+    return make_error(Errc::invalid_argument, who + " is not valid JSON");
+  } catch (const std::bad_alloc&) {
+    return make_error(Errc::invalid_argument, who + ": too large to hold in memory");
   }
 }
 

@@ -18,6 +18,28 @@ std::string describe_json(const nlohmann::json& value);
 // Parses a document a person wrote (carehubd.json, a rule file): comments allowed. Errors name the
 // source and, for syntax errors, the line and column: "kit.json:3:14: not valid JSON: ...". Never throws.
 Result<nlohmann::json> parse_json_document(std::string_view text, const std::string& source);
+
+// Bounds for JSON a peer sent (openHAB, the FHIR server, the token endpoint, MQTT publishers, control
+// clients). Depth is what matters most: nlohmann copies, compares and dumps recursively, so a document
+// nested 100,000 deep overflows the stack long after it was parsed.
+struct JsonLimits {
+  std::size_t max_depth = 64;  // arrays and objects inside each other; real peers stay below 15
+  std::size_t max_bytes = 0;   // 0: the caller's transport already bounds the text
+};
+
+// The one entry point for every JSON parse of peer data. Never throws. Rejects, with an error that names
+// `source` and the problem and never quotes the peer's content (it may be a patient's value):
+//   "<source> is not valid JSON (at byte 34)"            syntax, invalid UTF-8, trailing garbage
+//   "<source>: a number beyond the range of a double"    1e999 (nlohmann would throw out_of_range 406)
+//   "<source>: nesting deeper than 64"                   found by a scan before any DOM is built
+//   "<source>: 2000000 bytes, more than the limit of 1048576"
+// Comments are not accepted: a peer speaks JSON, not carehub's configuration dialect.
+Result<nlohmann::json> parse_peer_json(std::string_view text, std::string_view source, JsonLimits limits = {});
+
+// The deepest nesting of arrays and objects in `text`, counting brackets outside strings only; stops
+// counting once past `stop_after` (so a hostile document costs one pass at most). Not a validator.
+std::size_t json_nesting_depth(std::string_view text, std::size_t stop_after);
+
 // Reads a whole file; errors name it ("/etc/carehub/carehubd.json: cannot open: No such file...").
 Result<std::string> read_text_file(const std::string& path);
 

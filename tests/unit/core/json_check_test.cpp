@@ -140,5 +140,67 @@ TEST(JsonReader, JoinsAllErrorsOnePerLineWithAPrefix) {
   EXPECT_EQ(in.joined(""), "/a: first\n/b: second");
 }
 
+
+// Peer JSON: what openHAB, the FHIR server, the token endpoint, MQTT publishers and control clients send.
+std::string nested(std::size_t depth, char open = '[', char close = ']') {
+  return std::string(depth, open) + std::string(depth, close);
+}
+
+TEST(ParsePeerJson, ParsesWhatAPeerNormallySends) {
+  auto j = parse_peer_json(R"({"type":"ALIVE","interval":10,"list":[1,2.5,"x",null,true]})", "openHAB event");
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["interval"], 10);
+  EXPECT_EQ((*j)["list"].size(), 5u);
+}
+
+TEST(ParsePeerJson, RefusesANumberBeyondADoubleInsteadOfThrowing) {
+  for (const char* text : {R"({"type":"ALIVE","interval":1e999})", "[1e999]", "-1e400", R"({"a":[[[1E+99999]]]})"}) {
+    auto j = parse_peer_json(text, "openHAB /rest/items");
+    ASSERT_FALSE(j) << text;
+    EXPECT_EQ(j.error().code, Errc::invalid_argument);
+    EXPECT_EQ(j.error().message, "openHAB /rest/items: a number beyond the range of a double") << text;
+  }
+}
+
+TEST(ParsePeerJson, RefusesDeepNestingBeforeBuildingAnything) {
+  EXPECT_TRUE(parse_peer_json(nested(64), "x"));
+  auto deep = parse_peer_json(nested(65), "openHAB /rest/items");
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().message, "openHAB /rest/items: nesting deeper than 64");
+  // 200,000 deep (400 KB): were it built, copying or dumping it would overflow the stack.
+  auto hostile = parse_peer_json(R"({"cmd":"status","args":{"a":)" + nested(200'000, '{', '}') + "}}", "request");
+  ASSERT_FALSE(hostile);
+  EXPECT_EQ(hostile.error().message, "request: nesting deeper than 64");
+  EXPECT_FALSE(parse_peer_json(nested(100'000, '[', ' '), "unterminated"));  // never closed: still too deep
+}
+
+TEST(ParsePeerJson, CountsBracketsInsideStringsAsText) {
+  const std::string text = R"({"a":")" + std::string(1000, '[') + R"(\"[{","b":[1]})";
+  auto j = parse_peer_json(text, "x");
+  ASSERT_TRUE(j) << j.error().message;
+  EXPECT_EQ((*j)["b"][0], 1);
+  EXPECT_EQ(json_nesting_depth(text, 100), 2u);
+  EXPECT_EQ(json_nesting_depth(R"("\\"[[)", 100), 2u);  // an escaped backslash does not escape the quote
+}
+
+TEST(ParsePeerJson, HonoursACustomDepthAndSize) {
+  EXPECT_FALSE(parse_peer_json("[[1]]", "x", {1, 0}));
+  EXPECT_TRUE(parse_peer_json("[1]", "x", {1, 0}));
+  auto big = parse_peer_json(R"({"id":"0123456789"})", "MQTT ack", {64, 10});
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().message, "MQTT ack: 19 bytes, more than the limit of 10");
+}
+
+TEST(ParsePeerJson, NamesTheSourceAndTheByteButNeverQuotesThePeer) {
+  auto j = parse_peer_json(R"({"value":"187 mmHg",)", "MQTT reading");
+  ASSERT_FALSE(j);
+  EXPECT_THAT(j.error().message, ::testing::StartsWith("MQTT reading is not valid JSON (at byte "));
+  EXPECT_EQ(j.error().message.find("187"), std::string::npos);
+  EXPECT_FALSE(parse_peer_json("", "x"));
+  EXPECT_FALSE(parse_peer_json("{} trailing", "x"));
+  EXPECT_FALSE(parse_peer_json("\"\xff\"", "x"));            // invalid UTF-8 would make dump() throw later
+  EXPECT_FALSE(parse_peer_json("// comment\n{}", "x"));  // peers speak plain JSON
+}
+
 }  // namespace
 }  // namespace carehub

@@ -28,6 +28,16 @@ LogField::LogField(LogKey k, double v) : key(k.view()) {
   value.assign(buf.data(), ec == std::errc{} ? end : buf.data());
 }
 
+std::string bounded_log_value(std::string_view value, std::size_t max_bytes) {
+  if (value.size() <= max_bytes) return std::string(value);
+  std::size_t cut = max_bytes;
+  // Back up to the first byte of a character: UTF-8 continuation bytes are 10xxxxxx.
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  std::string out(value.substr(0, cut));
+  out += "[truncated, " + std::to_string(value.size()) + " bytes]";
+  return out;
+}
+
 std::string format_log_value(std::string_view value) {
   bool plain = !value.empty();
   for (char c : value) {
@@ -65,7 +75,7 @@ std::string format_log_value(std::string_view value) {
 
 namespace {
 
-std::string render(LogEvent event, LogFields fields, std::uint64_t suppressed) {
+std::string render(LogEvent event, LogFields fields, std::uint64_t suppressed, bool shared = false) {
   std::string line = "event=";
   line += event.view();
   for (const auto& f : fields) {
@@ -74,6 +84,7 @@ std::string render(LogEvent event, LogFields fields, std::uint64_t suppressed) {
     line += '=';
     line += format_log_value(f.value);
   }
+  if (shared) line += " rate_limit=shared";
   if (suppressed > 0) line += " suppressed=" + std::to_string(suppressed);
   return line;
 }
@@ -111,18 +122,47 @@ void Logger::rate_limited(LogLevel level, std::string_view component, const std:
                           LogFields fields, std::chrono::steady_clock::duration interval) {
   if (!enabled(level)) return;
   std::uint64_t suppressed = 0;
+  bool shared = false;
   {
     std::lock_guard lock(mu_);
-    auto& limit = limits_[key];
     const auto now = std::chrono::steady_clock::now();
-    if (limit.last != std::chrono::steady_clock::time_point{} && now - limit.last < interval) {
-      ++limit.suppressed;
+    Limit* limit = nullptr;
+    if (auto it = limits_.find(key); it != limits_.end()) {
+      limit = &it->second;
+    } else {
+      if (limits_.size() >= kMaxRateLimitKeys) forget_quiet_keys(now);
+      if (limits_.size() < kMaxRateLimitKeys) {
+        limit = &limits_[key];
+      } else {
+        limit = &shared_;
+        shared = true;
+      }
+    }
+    if (limit->last != std::chrono::steady_clock::time_point{} && now - limit->last < interval) {
+      ++limit->suppressed;
       return;
     }
-    suppressed = limit.suppressed;
-    limit = Limit{now, 0};
+    suppressed = limit->suppressed;
+    *limit = Limit{now, interval, 0};
   }
-  sink_(level, component, render(e, fields, suppressed));
+  sink_(level, component, render(e, fields, suppressed, shared));
+}
+
+void Logger::forget_quiet_keys(std::chrono::steady_clock::time_point now) {
+  // A sweep walks the whole table: under a flood of new keys, once a second is enough.
+  if (now < next_sweep_) return;
+  next_sweep_ = now + std::chrono::seconds(1);
+  // A key whose interval has passed and that held nothing back would log its next event at once anyway:
+  // forgetting it changes no line.
+  std::erase_if(limits_, [now](const auto& entry) {
+    const Limit& l = entry.second;
+    return l.suppressed == 0 && now - l.last >= l.interval;
+  });
+}
+
+std::size_t Logger::rate_limit_keys() const {
+  std::lock_guard lock(mu_);
+  return limits_.size();
 }
 
 }  // namespace carehub

@@ -68,11 +68,16 @@ class LogEvent {
   std::string_view s_;
 };
 
+// A field value is often chosen by a peer (an MQTT topic, an openHAB item name, a server's error text):
+// beyond this many bytes it is cut, at a UTF-8 character boundary, and marked "[truncated, N bytes]".
+inline constexpr std::size_t kMaxLogValueBytes = 1024;
+std::string bounded_log_value(std::string_view value, std::size_t max_bytes = kMaxLogValueBytes);
+
 // One key=value pair of an event. The value is kept as text; Logger quotes and escapes it when needed.
 struct LogField {
-  LogField(LogKey k, std::string_view v) : key(k.view()), value(v) {}
-  LogField(LogKey k, const std::string& v) : key(k.view()), value(v) {}
-  LogField(LogKey k, const char* v) : key(k.view()), value(v) {}
+  LogField(LogKey k, std::string_view v) : key(k.view()), value(bounded_log_value(v)) {}
+  LogField(LogKey k, const std::string& v) : key(k.view()), value(bounded_log_value(v)) {}
+  LogField(LogKey k, const char* v) : key(k.view()), value(bounded_log_value(v)) {}
   LogField(LogKey k, bool v) : key(k.view()), value(v ? "true" : "false") {}
   template <std::integral T>
     requires(!std::same_as<T, bool>)
@@ -98,6 +103,9 @@ void for_each_line(std::string_view text, const std::function<void(std::string_v
 
 class Logger {
  public:
+  static constexpr std::size_t kMaxRateLimitKeys = 1024;
+
+
   // Receives the rendered event ("event=NAME key=value ..."), never a free-text message.
   using Sink = std::function<void(LogLevel, std::string_view component, std::string_view event_line)>;
 
@@ -112,8 +120,15 @@ class Logger {
 
   // Logs at most once per `interval` for a given key (e.g. "ble:AA:BB…:malformed"); the next event that
   // goes out carries `suppressed=N`, so a device spraying garbage cannot flood the journal.
+  // At most kMaxRateLimitKeys keys are held: when the table is full, keys whose interval has passed with
+  // nothing held back are forgotten (at most one sweep a second); if none can go, the new key shares one
+  // overflow limit with every other such key, and its lines say `rate_limit=shared`. So a peer that
+  // invents a new key per message costs neither memory nor journal lines.
   void rate_limited(LogLevel level, std::string_view component, const std::string& key, LogEvent event,
                     LogFields fields = {}, std::chrono::steady_clock::duration interval = std::chrono::seconds(60));
+
+  // How many rate-limit keys are held (tests; a bounded number whatever the peers send).
+  std::size_t rate_limit_keys() const;
 
   void set_level(LogLevel level) { level_.store(level); }
   bool enabled(LogLevel level) const { return static_cast<int>(level) <= static_cast<int>(level_.load()); }
@@ -121,12 +136,16 @@ class Logger {
  private:
   std::atomic<LogLevel> level_;
   Sink sink_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   struct Limit {
     std::chrono::steady_clock::time_point last{};
+    std::chrono::steady_clock::duration interval{};  // of the last event let through: when it may be forgotten
     std::uint64_t suppressed = 0;
   };
+  void forget_quiet_keys(std::chrono::steady_clock::time_point now);  // under mu_
   std::unordered_map<std::string, Limit> limits_;
+  Limit shared_;  // every key that found the table full
+  std::chrono::steady_clock::time_point next_sweep_{};
 };
 
 }  // namespace carehub

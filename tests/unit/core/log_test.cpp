@@ -209,5 +209,74 @@ TEST(LoggerRateLimited, NeitherLogsNorCountsEventsBelowTheLevel) {
   EXPECT_EQ(cap.lines, (std::vector<Line>{{LogLevel::warning, "ble", "event=real"}}));
 }
 
+// Issue 12, defect 9: keys come from peers (an MQTT topic, an openHAB item name), so the table of keys
+// must stay bounded however many distinct ones arrive, and a flood of them must not become a flood of lines.
+TEST(LoggerRateLimited, HoldsABoundedNumberOfKeysHoweverManyDistinctOnesArrive) {
+  Capture cap;
+  Logger log(LogLevel::info, cap.sink());
+  for (int i = 0; i < 20000; ++i) {
+    log.rate_limited(LogLevel::warning, "mqtt", "oversize:topic/" + std::to_string(i), "message-dropped", {}, kLong);
+  }
+  EXPECT_LE(log.rate_limit_keys(), Logger::kMaxRateLimitKeys);
+}
+
+TEST(LoggerRateLimited, KeysBeyondTheBoundShareOneLimitAndSaySo) {
+  Capture cap;
+  Logger log(LogLevel::info, cap.sink());
+  for (std::size_t i = 0; i < Logger::kMaxRateLimitKeys + 5000; ++i) {
+    log.rate_limited(LogLevel::warning, "mqtt", "k" + std::to_string(i), "message-dropped", {}, kLong);
+  }
+  // One line per key that found room, plus one for all the others together.
+  ASSERT_EQ(cap.lines.size(), Logger::kMaxRateLimitKeys + 1);
+  EXPECT_EQ(cap.lines.back().message, "event=message-dropped rate_limit=shared");
+  // When the shared limit lets the next one through, it reports how many of the others it held back.
+  log.rate_limited(LogLevel::warning, "mqtt", "another", "message-dropped", {}, kNoWait);
+  ASSERT_EQ(cap.lines.size(), Logger::kMaxRateLimitKeys + 2);
+  EXPECT_EQ(cap.lines.back().message, "event=message-dropped rate_limit=shared suppressed=4999");
+}
+
+TEST(LoggerRateLimited, ForgetsKeysWhoseIntervalHasPassedToMakeRoomForNewOnes) {
+  Capture cap;
+  Logger log(LogLevel::info, cap.sink());
+  for (std::size_t i = 0; i < Logger::kMaxRateLimitKeys; ++i) {
+    log.rate_limited(LogLevel::warning, "ble", "old" + std::to_string(i), "a", {}, kNoWait);
+  }
+  EXPECT_EQ(log.rate_limit_keys(), Logger::kMaxRateLimitKeys);
+  // Every old key's interval has passed with nothing held back: forgetting them loses nothing.
+  log.rate_limited(LogLevel::warning, "ble", "new-1", "b", {}, kLong);
+  log.rate_limited(LogLevel::warning, "ble", "new-2", "c", {}, kLong);
+  ASSERT_GE(cap.lines.size(), 2u);
+  EXPECT_EQ(cap.lines[cap.lines.size() - 2].message, "event=b");
+  EXPECT_EQ(cap.lines.back().message, "event=c");  // its own limit, not the shared one
+  EXPECT_LE(log.rate_limit_keys(), 2u);
+}
+
+TEST(LogField, TruncatesAHugeValueWithAMarkerThatSaysHowLongItWas) {
+  const std::string topic(60000, 't');
+  const LogField f("topic", topic);
+  EXPECT_LE(f.value.size(), kMaxLogValueBytes + 64);
+  EXPECT_EQ(f.value.substr(0, kMaxLogValueBytes), topic.substr(0, kMaxLogValueBytes));
+  EXPECT_NE(f.value.find("[truncated, 60000 bytes]"), std::string::npos) << f.value.substr(kMaxLogValueBytes);
+  // A short value is untouched.
+  EXPECT_EQ(LogField("topic", "home/bp").value, "home/bp");
+}
+
+TEST(LogField, NeverCutsAUtf8CharacterInTwo) {
+  std::string value(kMaxLogValueBytes - 1, 'a');
+  value += "\xc3\xa9";  // é straddles the limit
+  value += std::string(100, 'b');
+  const auto bounded = bounded_log_value(value);
+  EXPECT_EQ(bounded.substr(0, kMaxLogValueBytes), std::string(kMaxLogValueBytes - 1, 'a') + "[");
+}
+
+TEST(Logger, KeepsEachLineShortWhateverItsFieldsHold) {
+  Capture cap;
+  Logger log(LogLevel::info, cap.sink());
+  log.rate_limited(LogLevel::warning, "mqtt", "oversize", "message-dropped",
+                   {{"topic", std::string(60000, 't')}, {"error", std::string(60000, 'e')}}, kLong);
+  ASSERT_EQ(cap.lines.size(), 1u);
+  EXPECT_LT(cap.lines[0].message.size(), 2 * kMaxLogValueBytes + 200);
+}
+
 }  // namespace
 }  // namespace carehub

@@ -8,6 +8,19 @@ namespace {
 
 constexpr std::string_view kLog = "mqtt";
 
+// A publisher chooses the topic (up to 64 KiB, a new one per message if it likes): what of it goes into a
+// log line or the status is bounded, and it never keys the log rate limiter (the subscription does).
+constexpr std::size_t kMaxShownTopic = 200;
+std::string shown(std::string_view topic) { return bounded_log_value(topic, kMaxShownTopic); }
+
+// The configured filter a topic arrived under; a rate-limit key we chose, not the publisher.
+std::string filter_of(const std::vector<Subscription>& subscriptions, std::string_view topic) {
+  for (const auto& s : subscriptions) {
+    if (topic_matches(s.topic, topic)) return s.topic;
+  }
+  return "unsubscribed";
+}
+
 nlohmann::json optional_time(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
@@ -96,8 +109,8 @@ Delivery MqttSource::on_message(const Message& m) {
   // Bad input is counted and then acknowledged: unacknowledged, the broker would redeliver it forever.
   const auto size = m.dropped_payload_bytes > 0 ? m.dropped_payload_bytes : m.payload.size();
   if (size > config_.max_payload_bytes) {
-    bad("mqtt_oversize", "oversize:" + m.topic,
-        m.topic + ": payload of " + std::to_string(size) + " bytes is over the limit of " +
+    bad("mqtt_oversize", "oversize:" + filter_of(config_.subscriptions, m.topic),
+        shown(m.topic) + ": payload of " + std::to_string(size) + " bytes is over the limit of " +
             std::to_string(config_.max_payload_bytes) + "; skipped");
     return Delivery::now({});
   }
@@ -111,7 +124,7 @@ Delivery MqttSource::on_message(const Message& m) {
   if (!sub) return Delivery::now({});  // e.g. our own status topic under a broad filter
   auto decoded = decode(*sub, m, now);
   if (!decoded) {
-    bad("mqtt_bad_messages", "bad:" + sub->topic, m.topic + ": skipped: " + decoded.error().message);
+    bad("mqtt_bad_messages", "bad:" + sub->topic, shown(m.topic) + ": skipped: " + decoded.error().message);
     return Delivery::now({});
   }
   if (!*decoded) {
@@ -135,13 +148,13 @@ Delivery MqttSource::on_message(const Message& m) {
 Result<void> MqttSource::stored(const Message& m, const Subscription& sub, Result<IngestResult> outcome,
                                 TimePoint received) {
   if (!outcome) {
-    bad("mqtt_ingest_errors", "ingest", m.topic + ": not stored, not acknowledged: " + outcome.error().message);
+    bad("mqtt_ingest_errors", "ingest", shown(m.topic) + ": not stored, not acknowledged: " + outcome.error().message);
     return outcome.error();
   }
   if (outcome->status.empty() || outcome->status.front() == IngestStatus::rejected) {
     const std::string why = outcome->errors.empty() ? "no reason given" : outcome->errors.front();
     // The validation error may quote the reading's values: patient data, so only at debug level.
-    bad("mqtt_rejected", "rejected:" + sub.topic, m.topic + ": refused by validation");
+    bad("mqtt_rejected", "rejected:" + sub.topic, shown(m.topic) + ": refused by validation");
     context_.log.debug(kLog, "reading-rejected-detail", {{"topic", m.topic}, {"error", why}});
     return {};
   }

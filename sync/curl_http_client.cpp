@@ -22,12 +22,47 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
+// Headers kept per answer: far above what a FHIR server or token endpoint sends (libcurl itself refuses
+// more than 300 KiB of them), so only a peer that never stops sending them meets it.
+constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
+
+// What one transfer received, and why it was cut short if we cut it.
+struct Received {
+  HttpResponse* response = nullptr;
+  std::size_t max_body = 0;
+  std::size_t header_bytes = 0;
+  bool body_too_large = false;
+  bool headers_too_large = false;
+};
+
+// "8 MiB" for whole MiB, bytes otherwise: the limit as an operator would write it.
+std::string size_text(std::size_t bytes) {
+  constexpr std::size_t kMiB = 1024 * 1024;
+  if (bytes >= kMiB && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+  auto* r = static_cast<Received*>(user);
+  const std::size_t bytes = size * n;
+  // libcurl hands over the body after Content-Encoding is decoded: this counts what we would hold, so a
+  // small gzip answer that inflates to gigabytes is stopped at the cap, not at its wire size.
+  if (bytes > r->max_body - r->response->body.size()) {
+    r->body_too_large = true;
+    return 0;  // a short count aborts the transfer (CURLE_WRITE_ERROR)
+  }
+  r->response->body.append(data, bytes);
+  return bytes;
 }
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Received*>(user);
+  r->header_bytes += size * n;
+  if (r->header_bytes > kMaxHeaderBytes) {
+    r->headers_too_large = true;
+    return 0;
+  }
+  HttpResponse* response = r->response;
   std::string_view line(data, size * n);
   auto colon = line.find(':');
   if (colon != std::string_view::npos) {
@@ -36,9 +71,9 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
-    static_cast<HttpResponse*>(user)->headers.emplace_back(std::move(name), std::string(value));
+    response->headers.emplace_back(std::move(name), std::string(value));
   } else if (line.starts_with("HTTP/")) {
-    static_cast<HttpResponse*>(user)->headers.clear();  // a new response (after 100-continue or redirect)
+    response->headers.clear();  // a new response (after 100-continue or redirect)
   }
   return size * n;
 }
@@ -49,7 +84,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 class CurlHttpClient final : public HttpClient {
  public:
-  explicit CurlHttpClient(const CurlOptions& options) : options_(options) {
+  CurlHttpClient(const CurlOptions& options, Counters* counters) : options_(options), counters_(counters) {
     static CurlGlobal global;
     curl_.reset(curl_easy_init());
   }
@@ -62,6 +97,7 @@ class CurlHttpClient final : public HttpClient {
     CURL* c = curl_.get();
     curl_easy_reset(c);  // keeps the connection cache: keep-alive survives
     HttpResponse response;
+    Received received{&response, options_.max_response_bytes};
     struct SlistFree {
       void operator()(curl_slist* l) const { curl_slist_free_all(l); }
     };
@@ -78,9 +114,9 @@ class CurlHttpClient final : public HttpClient {
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &received);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &received);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
@@ -102,6 +138,15 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     const CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    if (received.body_too_large || received.headers_too_large) {
+      // The request may well have been processed: the caller retries as after any failure (conditional
+      // create makes that safe), and the counter shows a server or a proxy answering with too much.
+      if (counters_) counters_->add("sync_response_too_large");
+      const std::string what = received.body_too_large
+                                   ? "response larger than " + size_text(options_.max_response_bytes) + " (decoded)"
+                                   : "response headers larger than " + size_text(kMaxHeaderBytes);
+      return make_error(Errc::full, "http: " + request.method + " " + request.url + ": " + what + ": aborted");
+    }
     if (rc != CURLE_OK) {
       const Errc code = rc == CURLE_OPERATION_TIMEDOUT ? Errc::timeout : Errc::unavailable;
       std::string why = curl_easy_strerror(rc);
@@ -117,14 +162,15 @@ class CurlHttpClient final : public HttpClient {
     void operator()(CURL* c) const { curl_easy_cleanup(c); }
   };
   CurlOptions options_;
+  Counters* counters_;
   std::atomic<bool> cancelled_{false};
   std::unique_ptr<CURL, CurlFree> curl_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options) {
-  return std::make_unique<CurlHttpClient>(options);
+std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options, Counters* counters) {
+  return std::make_unique<CurlHttpClient>(options, counters);
 }
 
 }  // namespace carehub::sync

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/counters.hpp"
 #include "core/result.hpp"
 
 namespace carehub::sync {
@@ -43,9 +44,13 @@ struct CurlOptions {
   // Mutual TLS: the hub's client certificate and key (PEM files; the key may be the same file).
   std::string client_cert_file;
   std::string client_key_file;
+  // The most of one answer's body kept, counted after Content-Encoding is decoded (a 1 MB gzip answer
+  // can decode to gigabytes). A batch answer for a full bundle is a few hundred KiB at most.
+  std::size_t max_response_bytes = 8 * 1024 * 1024;
 };
 
 // One reused CURL easy handle: keep-alive across requests. Not thread-safe; one per uploader.
-std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options);
+// `counters` (may be null) counts refused answers as sync_response_too_large.
+std::unique_ptr<HttpClient> make_curl_client(const CurlOptions& options, Counters* counters = nullptr);
 
 }  // namespace carehub::sync

@@ -45,7 +45,7 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
     if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
     auto creds = *config_.oauth2;
     creds.client_secret = *secret;
-    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config_.http),
+    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config_.http, &counters_),
                                                                     clock_);
   }
   if (!config_.http.verify_tls) {
@@ -54,7 +54,7 @@ Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
   }
   auto reader = StoreReader::open(config_.store);
   if (!reader) return reader.error();
-  return std::make_unique<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config_.http), clock_,
+  return std::make_unique<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config_.http, &counters_), clock_,
                                           log_, counters_, std::move(options));
 }
 

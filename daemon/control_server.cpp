@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -191,9 +192,19 @@ void ControlServer::accept_loop() {
 }
 
 void ControlServer::serve(int fd, PeerCred peer) {
+  using Clock = std::chrono::steady_clock;
   std::string buffer;
   char chunk[8192];
+  // When the request being received began: the first one at accept, a later one at its first byte; between
+  // requests (not receiving) only the idle timeout applies. A request must be complete within
+  // request_timeout of it however steadily its bytes trickle in: the idle timeout alone restarts on every
+  // byte, so 16 clients sending one byte a second held every slot for ever.
+  // (A flag and a time rather than an optional: g++ 12 warns maybe-uninitialized through std::optional.)
+  bool receiving = true;
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_read = started;
   for (;;) {
+    bool answered = false;
     // Answer every complete line already received.
     for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
       std::string line = buffer.substr(0, nl);
@@ -215,6 +226,12 @@ void ControlServer::serve(int fd, PeerCred peer) {
         reply = result ? ok_response(req->id, *result) : error_response(req->id, result.error());
       }
       if (!send_all(fd, reply)) return;
+      answered = true;
+    }
+    if (answered) {
+      // The next request's clock starts with its first byte, which may have come with this one's end.
+      receiving = !buffer.empty();
+      started = last_read;
     }
     if (buffer.size() > kMaxRequestBytes) {
       counters_.add("control_bad_requests");
@@ -222,9 +239,27 @@ void ControlServer::serve(int fd, PeerCred peer) {
                                   "request larger than " + std::to_string(kMaxRequestBytes) + " bytes; closing"));
       return;
     }
+    auto wait = options_.idle_timeout;
+    if (receiving) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(started + options_.request_timeout - Clock::now());
+      if (left <= std::chrono::milliseconds::zero()) {
+        counters_.add("control_request_timeouts");
+        log_.rate_limited(LogLevel::warning, "control", "control:request-timeout", "request-timed-out",
+                          {{"uid", peer.uid}, {"pid", peer.pid}, {"timeout_ms", options_.request_timeout.count()}});
+        send_all(fd, error_response(nullptr, "timeout",
+                                    "request not complete within " + std::to_string(options_.request_timeout.count()) +
+                                        " ms; closing"));
+        return;
+      }
+      wait = std::min(wait, left);
+    }
     pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(options_.idle_timeout.count()));
-    if (ready == 0 || stopping_) return;  // idle client: drop it
+    const int ready = ::poll(&p, 1, static_cast<int>(wait.count()));
+    if (stopping_) return;
+    if (ready == 0) {
+      if (receiving) continue;  // the request deadline: answered at the top of the loop
+      return;                   // idle between requests: drop it
+    }
     if (ready < 0) {
       if (errno == EINTR) continue;
       return;
@@ -233,6 +268,11 @@ void ControlServer::serve(int fd, PeerCred peer) {
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
       return;
+    }
+    last_read = Clock::now();
+    if (!receiving) {
+      receiving = true;
+      started = last_read;
     }
     buffer.append(chunk, static_cast<std::size_t>(n));
   }

@@ -30,7 +30,10 @@ struct ControlServerOptions {
   std::string path;
   std::string group;  // members (and root, and the daemon's own user) may connect
   std::size_t max_connections = 16;
-  std::chrono::milliseconds idle_timeout{60000};  // a silent client is dropped
+  std::chrono::milliseconds idle_timeout{60000};  // silence between two requests: the client is dropped
+  // One whole request line, from its first byte (the first request: from accept) to its newline. A client
+  // that is slower is answered with a "timeout" error, dropped and counted (control_request_timeouts).
+  std::chrono::milliseconds request_timeout{10000};
 };
 
 // A long-lived response (`alerts.watch`): the stream handler keeps the connection and sends result

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "daemon/control_client.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -149,6 +152,102 @@ TEST_F(AControlServer, TurnsAwayClientsBeyondItsConnectionLimit) {
   auto extra = raw_connect("small.sock");
   EXPECT_NE(read_line(extra.get()).find("too many control connections"), std::string::npos);
   EXPECT_EQ(counters_.snapshot()["control_busy"], 1u);
+}
+
+// Issue 12, defect 10: a client that dribbles a request a byte at a time must not hold a slot for longer
+// than the request deadline, however regularly its bytes arrive (the idle timeout restarts on each one).
+class AControlServerWithARequestDeadline : public AControlServer {
+ protected:
+  static constexpr std::size_t kSlots = 16;
+  static constexpr auto kDeadline = std::chrono::milliseconds(300);
+
+  void SetUp() override {
+    ControlServerOptions o{dir_.file("deadline.sock"), "", kSlots, std::chrono::milliseconds(60000)};
+    o.request_timeout = kDeadline;
+    auto s = ControlServer::listen(o, [](const Request&, const PeerCred&) -> Result<nlohmann::json> {
+      return nlohmann::json{{"pong", true}};
+    }, log_, counters_);
+    ASSERT_TRUE(s) << s.error().message;
+    server_ = std::move(*s);
+  }
+
+  // A socket whose reads give up after `timeout`, so a test that fails does so in bounded time.
+  UniqueFd connect_with_timeout(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    auto fd = raw_connect("deadline.sock");
+    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+
+  static bool send_text(int fd, std::string_view text) {
+    return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(text.size());
+  }
+};
+
+TEST_F(AControlServerWithARequestDeadline, DropsAClientThatDribblesItsRequestAndSaysWhy) {
+  auto fd = connect_with_timeout();
+  std::atomic<bool> stop{false};
+  // One byte every 20 ms: never silent for long, never done.
+  std::thread dribbler([&] {
+    const std::string request = R"({"cmd":"echo","args":{"padding":")" + std::string(10000, 'p');
+    for (std::size_t i = 0; i < request.size() && !stop; ++i) {
+      if (!send_text(fd.get(), request.substr(i, 1))) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the client's pace, not a synchronisation
+    }
+  });
+  const auto line = read_line(fd.get());  // returns on the server's answer or after the 5 s receive timeout
+  stop = true;
+  dribbler.join();
+  EXPECT_NE(line.find("request not complete within 300 ms"), std::string::npos) << line;
+  EXPECT_EQ(counters_.snapshot()["control_request_timeouts"], 1u);
+}
+
+TEST_F(AControlServerWithARequestDeadline, DropsAClientThatConnectsAndSaysNothing) {
+  auto fd = connect_with_timeout();
+  const auto line = read_line(fd.get());
+  EXPECT_NE(line.find("request not complete within 300 ms"), std::string::npos) << line;
+}
+
+TEST_F(AControlServerWithARequestDeadline, ServesAnHonestClientWhileSixteenSlowOnesTryToHoldEverySlot) {
+  std::vector<UniqueFd> slow;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    slow.push_back(connect_with_timeout());
+    // A completed round trip proves the server gave this client a slot before the next one connects.
+    ASSERT_TRUE(send_text(slow.back().get(), "{\"cmd\":\"echo\"}\n"));
+    ASSERT_NE(read_line(slow.back().get()).find("\"ok\":true"), std::string::npos);
+  }
+  std::atomic<bool> stop{false};
+  std::thread dribbler([&] {
+    while (!stop) {
+      for (auto& fd : slow) send_text(fd.get(), "{");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the clients' pace
+    }
+  });
+  // The honest client retries while the slots are full; it must get its answer within a bounded wait.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool served = false;
+  std::string last_error;
+  while (!served && std::chrono::steady_clock::now() < give_up) {
+    auto c = ControlClient::connect(dir_.file("deadline.sock"));
+    ASSERT_TRUE(c) << c.error().message;
+    auto r = c->call("echo");
+    served = r && (*r)["pong"] == true;
+    if (!r) last_error = r.error().message;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  stop = true;
+  dribbler.join();
+  EXPECT_TRUE(served) << "last answer: " << last_error;
+  EXPECT_GE(counters_.snapshot()["control_request_timeouts"], 1u);
+}
+
+TEST_F(AControlServerWithARequestDeadline, KeepsServingAClientThatSendsWholeRequestsInTime) {
+  auto fd = connect_with_timeout();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(send_text(fd.get(), "{\"cmd\":\"echo\"}\n"));
+    EXPECT_NE(read_line(fd.get()).find("\"ok\":true"), std::string::npos);
+  }
+  EXPECT_EQ(counters_.snapshot()["control_request_timeouts"], 0u);
 }
 
 }  // namespace

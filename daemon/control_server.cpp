@@ -16,6 +16,9 @@
 namespace carehub::daemon {
 namespace {
 
+// How long stop() lets connections finish the answers they are sending.
+constexpr std::chrono::seconds kStopGrace{2};
+
 std::string errno_text() { return std::strerror(errno); }
 
 bool send_all(int fd, std::string_view data) {
@@ -121,7 +124,17 @@ void ControlServer::stop() {
   (void)!::write(wake_.get(), &one, sizeof one);
   if (acceptor_.joinable()) acceptor_.join();
   std::lock_guard lock(mu_);
-  for (auto& c : connections_) ::shutdown(c.fd.get(), SHUT_RDWR);  // unblocks their reads
+  // Reading ends at once (idle clients, streams, requests half sent), but an answer still being made
+  // goes out whole: carehubd's stop wakes a `sync now --wait` to tell it "stopping" just before this.
+  // A client that does not read its answer is cut off after the grace.
+  for (auto& c : connections_) ::shutdown(c.fd.get(), SHUT_RD);
+  {
+    std::unique_lock done_lock(done_mu_);
+    done_cv_.wait_for(done_lock, kStopGrace, [this] {
+      return std::all_of(connections_.begin(), connections_.end(), [](const Connection& c) { return c.done.load(); });
+    });
+  }
+  for (auto& c : connections_) ::shutdown(c.fd.get(), SHUT_RDWR);  // unblocks their sends
   for (auto& c : connections_) {
     if (c.thread.joinable()) c.thread.join();
   }
@@ -186,7 +199,11 @@ void ControlServer::accept_loop() {
     conn.fd = std::move(client);
     conn.thread = std::thread([this, &conn, peer] {
       serve(conn.fd.get(), peer);
-      conn.done = true;
+      {
+        std::lock_guard done_lock(done_mu_);
+        conn.done = true;
+      }
+      done_cv_.notify_all();
     });
   }
 }

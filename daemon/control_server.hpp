@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <list>
 #include <map>
@@ -96,6 +97,9 @@ class ControlServer {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::list<Connection> connections_;
+  // Signals a connection's `done` to stop(), which holds mu_ meanwhile (so not mu_).
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
   std::thread acceptor_;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
@@ -23,7 +24,7 @@ nlohmann::json optional_time(const std::optional<TimePoint>& t) {
 }  // namespace
 
 Daemon::Daemon(Config config, Logger& log, const Clock& clock)
-    : config_(std::move(config)), log_(log), clock_(clock), started_(clock.now()) {}
+    : config_(std::make_shared<const Config>(std::move(config))), log_(log), clock_(clock), started_(clock.now()) {}
 
 Daemon::~Daemon() { stop(); }
 
@@ -33,41 +34,51 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config config, Logger& log, const 
   return d;
 }
 
-Result<std::unique_ptr<sync::Uploader>> Daemon::make_uploader() {
-  auto options = config_.upload;
-  if (!config_.bearer_token_file.empty()) {
-    auto token = read_secret(config_.bearer_token_file);
+std::shared_ptr<const Config> Daemon::config() const {
+  std::lock_guard lock(config_mu_);
+  return config_;
+}
+
+std::shared_ptr<sync::Uploader> Daemon::uploader() {
+  std::lock_guard lock(uploader_mu_);
+  return uploader_;
+}
+
+Result<std::shared_ptr<sync::Uploader>> Daemon::make_uploader(const Config& config) {
+  auto options = config.upload;
+  if (!config.bearer_token_file.empty()) {
+    auto token = read_secret(config.bearer_token_file);
     if (!token) return make_error(Errc::invalid_argument, "/fhir/bearer_token_file: " + token.error().message);
     options.auth = std::make_shared<sync::StaticToken>(*token);
   }
-  if (config_.oauth2) {
-    auto secret = read_secret(config_.oauth2_secret_file);
+  if (config.oauth2) {
+    auto secret = read_secret(config.oauth2_secret_file);
     if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
-    auto creds = *config_.oauth2;
+    auto creds = *config.oauth2;
     creds.client_secret = *secret;
-    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config_.http, &counters_),
+    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config.http, &counters_),
                                                                     clock_);
   }
-  if (!config_.http.verify_tls) {
+  if (!config.http.verify_tls) {
     log_.warning("sync", "tls-verification-off",
                  {{"setting", "/fhir/tls_verify=false"}, {"risk", "the FHIR server and token endpoint are not authenticated"}});
   }
-  auto reader = StoreReader::open(config_.store);
+  auto reader = StoreReader::open(config.store);
   if (!reader) return reader.error();
-  return std::make_unique<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config_.http, &counters_), clock_,
+  return std::make_shared<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config.http, &counters_), clock_,
                                           log_, counters_, std::move(options));
 }
 
-SourceContext Daemon::source_context() {
-  return SourceContext{*pipeline_, clock_, log_, counters_, config_.hub_id, config_.patient,
+SourceContext Daemon::source_context(const Config& config) {
+  return SourceContext{*pipeline_, clock_, log_, counters_, config.hub_id, config.patient,
                        [this]() -> Result<std::vector<Device>> {
                          std::lock_guard lock(reader_mu_);
                          return reader_->devices();
                        }};
 }
 
-Result<void> Daemon::start_sources() {
-  auto made = make_sources(config_.sources, source_context());
+Result<void> Daemon::start_sources(const Config& config) {
+  auto made = make_sources(config.sources, source_context(config));
   if (!made) return make_error(Errc::invalid_argument, made.error().message);
   std::vector<std::shared_ptr<Source>> started;
   for (auto& s : *made) {
@@ -84,28 +95,29 @@ Result<void> Daemon::start_sources() {
 }
 
 Result<void> Daemon::open() {
-  auto writer = StoreWriter::open(config_.store);
-  if (!writer) return make_error(writer.error().code, "store " + config_.store.path + ": " + writer.error().message);
+  const auto config = this->config();
+  auto writer = StoreWriter::open(config->store);
+  if (!writer) return make_error(writer.error().code, "store " + config->store.path + ": " + writer.error().message);
   writer_ = std::move(*writer);
-  auto reader = StoreReader::open(config_.store);
+  auto reader = StoreReader::open(config->store);
   if (!reader) return reader.error();
   reader_ = std::move(*reader);
 
-  auto options = config_.pipeline;
+  auto options = config->pipeline;
   if (auto wd = systemd_.watchdog_interval()) {
     // Beat well inside the watchdog period, from the writer loop itself.
     options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
   }
   pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
-  engine_ = std::make_unique<rules::Engine>(config_.rules, log_, counters_);
+  engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_);
   pipeline_->set_batch_hook(*engine_, clock_);
   add_alert_publisher(watchers_);
-  if (config_.alerts_mqtt) {
+  if (config->alerts_mqtt) {
     // Seeded from the store before the pipeline runs, so no alert falls between the seed and the feed.
     auto open_alerts = reader_->alerts({});
     if (!open_alerts) return open_alerts.error();
     auto publisher = MqttAlertPublisher::create(
-        *config_.alerts_mqtt, *open_alerts,
+        *config->alerts_mqtt, *open_alerts,
         [this](const std::string& id, const std::string& by) { return acknowledge_alert(id, by); }, clock_, log_,
         counters_);
     if (!publisher) return make_error(publisher.error().code, "alerts over MQTT: " + publisher.error().message);
@@ -113,8 +125,8 @@ Result<void> Daemon::open() {
     add_alert_publisher(*alerts_mqtt_);
     alerts_mqtt_->start();
   }
-  if (!config_.rules_file.empty()) {
-    log_.notice("rules", "rules-loaded", {{"rules", config_.rules.rules.size()}, {"file", config_.rules_file}});
+  if (!config->rules_file.empty()) {
+    log_.notice("rules", "rules-loaded", {{"rules", config->rules.rules.size()}, {"file", config->rules_file}});
   }
   auto devices = reader_->devices();
   if (!devices) return devices.error();
@@ -131,25 +143,28 @@ Result<void> Daemon::open() {
   });
   pipeline_->start();
 
-  auto uploader = make_uploader();
+  auto uploader = make_uploader(*config);
   if (!uploader) return uploader.error();
-  uploader_ = std::move(*uploader);
-  uploader_->start();
-  if (config_.upload.base_url.empty()) {
+  {
+    std::lock_guard lock(uploader_mu_);
+    uploader_ = std::move(*uploader);
+    uploader_->start();
+  }
+  if (config->upload.base_url.empty()) {
     log_.notice("sync", "sync-off", {{"reason", "no /fhir/base_url configured: readings stay buffered"}});
   }
 
-  if (auto r = start_sources(); !r) return r;
+  if (auto r = start_sources(*config); !r) return r;
 
   auto control = ControlServer::listen(
-      {config_.control_socket, config_.control_group},
+      {config->control_socket, config->control_group},
       [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_, counters_,
       {{"alerts.watch", [this](const Request& r, const PeerCred&, ControlStream& s) { return alerts_watch(r, s); }}});
   if (!control) return control.error();
   control_ = std::move(*control);
 
   log_.notice("carehubd", "started",
-              {{"hub", config_.hub_id}, {"store", config_.store.path}, {"control", config_.control_socket}});
+              {{"hub", config->hub_id}, {"store", config->store.path}, {"control", config->control_socket}});
   systemd_.ready(status_line());
   write_metrics();  // the first file at once, not an interval after start
   return {};
@@ -157,56 +172,64 @@ Result<void> Daemon::open() {
 
 void Daemon::reload(Config config) {
   systemd_.reloading();
-  for (const auto& key : restart_only_changes(config_, config)) {
+  // reload() and stop() run on the main thread only; control threads read the running configuration
+  // through their own snapshots, so the one replaced here stays whole for as long as they use it.
+  const auto running = this->config();
+  for (const auto& key : restart_only_changes(*running, config)) {
     // It takes effect after a restart; the running value stays.
     log_.warning("carehubd", "restart-required", {{"setting", key}});
   }
   log_.set_level(config.log_level);
   // Secrets are re-read on every reload (that is how a rotated token or client secret takes effect), so
   // the uploader is rebuilt whenever sync is on, not only when /fhir changed.
-  const bool sync_changed = config.fhir_section != config_.fhir_section || !config.upload.base_url.empty();
-  const bool sources_changed = config.sources != config_.sources;
+  const bool sync_changed = config.fhir_section != running->fhir_section || !config.upload.base_url.empty();
+  const bool sources_changed = config.sources != running->sources;
   // Rules were validated with the config; open episodes live in the store and carry on under the new set.
   engine_->set_rules(config.rules);
   if (config.rules_file.empty()) log_.notice("rules", "rules-off", {{"reason", "no rule file configured"}});
   else log_.notice("rules", "rules-reloaded", {{"rules", config.rules.rules.size()}, {"file", config.rules_file}});
   // Keep the restart-only settings as they run; take the rest.
-  const auto running = config_;
-  config_ = std::move(config);
-  config_.store = running.store;
-  config_.control_socket = running.control_socket;
-  config_.control_group = running.control_group;
-  config_.pipeline = running.pipeline;
-  config_.hub_id = running.hub_id;
-  config_.patient = running.patient;
-  config_.upload.hub_id = running.hub_id;
+  config.store = running->store;
+  config.control_socket = running->control_socket;
+  config.control_group = running->control_group;
+  config.pipeline = running->pipeline;
+  config.hub_id = running->hub_id;
+  config.patient = running->patient;
+  config.upload.hub_id = running->hub_id;
+  std::shared_ptr<sync::Uploader> fresh;
   if (sync_changed) {
-    auto uploader = make_uploader();
+    auto uploader = make_uploader(config);
     if (!uploader) {
       log_.error("carehubd", "reload-sync-kept-previous", {{"error", uploader.error().message}});
-      config_.upload = running.upload;
-      config_.http = running.http;
-      config_.bearer_token_file = running.bearer_token_file;
-      config_.oauth2 = running.oauth2;
-      config_.oauth2_secret_file = running.oauth2_secret_file;
-      config_.fhir_section = running.fhir_section;
+      config.upload = running->upload;
+      config.http = running->http;
+      config.bearer_token_file = running->bearer_token_file;
+      config.oauth2 = running->oauth2;
+      config.oauth2_secret_file = running->oauth2_secret_file;
+      config.fhir_section = running->fhir_section;
     } else {
-      // The old uploader stops before the new one starts: two uploaders must never send the same readings
-      // at once (two concurrent conditional creates can both create on some servers). It stops outside
-      // the lock: its last outcomes commit through the pipeline, whose commit hook takes the lock.
-      std::unique_ptr<sync::Uploader> old;
-      {
-        std::lock_guard lock(uploader_mu_);
-        old = std::move(uploader_);
-        uploader_ = std::move(*uploader);
-      }
-      old->stop();
-      {
-        std::lock_guard lock(uploader_mu_);
-        uploader_->start();
-      }
-      log_.notice("carehubd", "reload-sync-applied");
+      fresh = std::move(*uploader);
     }
+  }
+  const auto next = std::make_shared<const Config>(std::move(config));
+  {
+    std::lock_guard lock(config_mu_);
+    config_ = next;
+  }
+  if (fresh) {
+    // The old uploader stops before the new one starts: two uploaders must never send the same readings
+    // at once (two concurrent conditional creates can both create on some servers). It stops outside
+    // the lock: its last outcomes commit through the pipeline, whose commit hook takes the lock. Its
+    // stop also ends a `sync now --wait` waiting on it, which then waits on the new one; whoever lets go
+    // of it last destroys it.
+    std::shared_ptr<sync::Uploader> old;
+    {
+      std::lock_guard lock(uploader_mu_);
+      old = std::exchange(uploader_, fresh);
+    }
+    old->stop();
+    fresh->start();
+    log_.notice("carehubd", "reload-sync-applied");
   }
   if (sources_changed) {
     std::vector<std::shared_ptr<Source>> old;
@@ -215,18 +238,18 @@ void Daemon::reload(Config config) {
       old = std::move(sources_);
     }
     for (auto& s : old) s->stop();
-    if (auto r = start_sources(); !r) log_.error("carehubd", "reload-sources-failed", {{"error", r.error().message}});
+    if (auto r = start_sources(*next); !r) log_.error("carehubd", "reload-sources-failed", {{"error", r.error().message}});
     else log_.notice("carehubd", "reload-sources-restarted");
   }
-  if (running.metrics.textfile != config_.metrics.textfile && !running.metrics.textfile.empty()) {
-    ::unlink(running.metrics.textfile.c_str());  // the collector must not keep exporting the old file's frozen values
+  if (running->metrics.textfile != next->metrics.textfile && !running->metrics.textfile.empty()) {
+    ::unlink(running->metrics.textfile.c_str());  // the collector must not keep exporting the old file's frozen values
   }
   {
     std::lock_guard lock(metrics_mu_);
     metrics_due_.reset();  // new path or interval: write now
   }
   write_metrics();
-  log_.notice("carehubd", "reloaded", {{"file", config_.source}});
+  log_.notice("carehubd", "reloaded", {{"file", next->source}});
   systemd_.ready(status_line());
 }
 
@@ -245,8 +268,11 @@ void Daemon::stop() {
   if (stopped_) return;
   stopped_ = true;
   systemd_.stopping();
-  log_.notice("carehubd", "stopping");  // closes the control socket, flushes the buffer
-  if (control_) control_->stop();  // no new commands
+  log_.notice("carehubd", "stopping");  // answers running commands, closes the control socket, flushes the buffer
+  // systemd kills us at TimeoutStopSec, so nothing a control client runs may hold the stop up: from here
+  // every command is answered "stopping", and the uploader's stop below ends a `sync now --wait` (up to
+  // an hour otherwise), which then answers the same. The control server is joined only after that.
+  stopping_ = true;
   std::vector<std::shared_ptr<Source>> sources;
   {
     std::lock_guard lock(sources_mu_);
@@ -255,15 +281,23 @@ void Daemon::stop() {
   for (auto& s : sources) s->stop();  // no new readings
   // No new acknowledgements from the display; what it misses now it gets whole at the next start.
   if (alerts_mqtt_) alerts_mqtt_->stop();
-  {
-    std::lock_guard lock(uploader_mu_);
-    if (uploader_) uploader_->stop();
-  }
+  // Outside the lock: its last outcomes commit through the pipeline, whose commit hook takes the lock.
+  // uploader_ stays set for the commit hook and for a `status` still being answered.
+  if (auto uploader = this->uploader()) uploader->stop();
+  // Every connection has been answered or is being told "stopping": join them. Only then is the
+  // pipeline flushed, so no command can hand it a reading after the flush (`measure add` still runs
+  // until here and is committed).
+  if (control_) control_->stop();
   if (pipeline_) pipeline_->stop();  // commits everything queued
   // A stopped hub exports nothing rather than a frozen picture: the series go absent, which a fleet
   // alert can see (a crashed hub leaves the file, whose node_textfile_mtime_seconds then ages).
-  if (!config_.metrics.textfile.empty()) ::unlink(config_.metrics.textfile.c_str());
+  const auto config = this->config();
+  if (!config->metrics.textfile.empty()) ::unlink(config->metrics.textfile.c_str());
   log_.notice("carehubd", "stopped", {{"clean", true}});
+}
+
+Error Daemon::stopping_error() {
+  return {Errc::unavailable, "carehubd is stopping: ask again once it runs (readings stay buffered)"};
 }
 
 std::string Daemon::status_line() {
@@ -273,12 +307,13 @@ std::string Daemon::status_line() {
   if (!counts) return "store unreadable: " + counts.error().message;
   out << counts->pending << " pending, " << counts->synced << " synced, " << counts->dead << " dead";
   if (const auto h = pipeline_->buffer_health(); h.state != BufferState::ok) out << "; buffer " << to_string(h.state);
-  if (config_.upload.base_url.empty()) out << "; no FHIR URL: buffering only";
+  if (config()->upload.base_url.empty()) out << "; no FHIR URL: buffering only";
   return out.str();
 }
 
 Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
   counters_.add("control_requests");
+  if (stopping_) return stopping_error();
   const auto& cmd = request.cmd;
   if (cmd == "status") return status();
   if (cmd == "measure.add") return measure_add(request.args);
@@ -313,17 +348,18 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
 }
 
 Result<nlohmann::json> Daemon::status() {
+  const auto config = this->config();  // one configuration for the whole answer, whatever a reload does
   nlohmann::json j;
-  j["hub"] = config_.hub_id;
-  j["patient"] = config_.patient;
-  j["config"] = config_.source;
+  j["hub"] = config->hub_id;
+  j["patient"] = config->patient;
+  j["config"] = config->source;
   j["started"] = format_rfc3339(started_);
   j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - started_).count();
   {
     std::lock_guard lock(reader_mu_);
     auto counts = reader_->counts();
     if (!counts) return counts.error();
-    j["buffer"] = {{"path", config_.store.path},
+    j["buffer"] = {{"path", config->store.path},
                    {"pending", counts->pending},
                    {"synced", counts->synced},
                    {"dead", counts->dead},
@@ -341,14 +377,10 @@ Result<nlohmann::json> Daemon::status() {
     b["max_bytes"] = h.max_bytes;
     b["shed"] = {{"synced", h.shed_synced}, {"environment", h.shed_environment}, {"stream", h.shed_stream},
                  {"last", optional_time(h.last_shed)}};
-    b["retention_days"] = config_.store.retention_days;
+    b["retention_days"] = config->store.retention_days;
     b["pruned"] = h.pruned;
   }
-  sync::SyncStatus s;
-  {
-    std::lock_guard lock(uploader_mu_);
-    s = uploader_->status();
-  }
+  const sync::SyncStatus s = uploader()->status();
   AlertSyncCounts alert_sync;
   {
     std::lock_guard lock(reader_mu_);
@@ -357,8 +389,8 @@ Result<nlohmann::json> Daemon::status() {
     alert_sync = *a;
   }
   j["sync"] = {{"enabled", s.enabled},
-               {"base_url", config_.upload.base_url},
-               {"auth", config_.oauth2 ? "oauth2" : !config_.bearer_token_file.empty() ? "bearer" : "none"},
+               {"base_url", config->upload.base_url},
+               {"auth", config->oauth2 ? "oauth2" : !config->bearer_token_file.empty() ? "bearer" : "none"},
                {"pending_alerts", alert_sync.pending},
                {"dead_alerts", alert_sync.dead},
                {"bundle_size", s.bundle_size},
@@ -387,7 +419,7 @@ Result<nlohmann::json> Daemon::status() {
                    {"acknowledged", alerts->acknowledged},
                    {"watchers", watchers_.count()},
                    {"mqtt", alerts_mqtt_ ? alerts_mqtt_->status() : nlohmann::json(nullptr)},
-                   {"rules_file", config_.rules_file},
+                   {"rules_file", config->rules_file},
                    {"rules", rules->rules.size()}};
   }
   j["counters"] = counters_.snapshot();
@@ -415,19 +447,19 @@ Result<nlohmann::json> Daemon::status() {
   {
     // Disk use beside the database's own size: the write-ahead log, and what the filesystem has left.
     std::error_code ec;
-    const auto wal = std::filesystem::file_size(config_.store.path + "-wal", ec);
+    const auto wal = std::filesystem::file_size(config->store.path + "-wal", ec);
     j["buffer"]["wal_bytes"] = ec ? 0 : wal;
-    const auto space = std::filesystem::space(std::filesystem::path(config_.store.path).parent_path(), ec);
+    const auto space = std::filesystem::space(std::filesystem::path(config->store.path).parent_path(), ec);
     j["buffer"]["disk_free_bytes"] = ec ? nlohmann::json(nullptr) : nlohmann::json(space.available);
   }
   {
     std::lock_guard lock(metrics_mu_);
-    j["metrics"] = {{"textfile", config_.metrics.textfile},
-                    {"interval_s", config_.metrics.interval.count()},
+    j["metrics"] = {{"textfile", config->metrics.textfile},
+                    {"interval_s", config->metrics.interval.count()},
                     {"last_written", optional_time(metrics_written_)},
                     {"last_error", metrics_error_}};
   }
-  j["warnings"] = config_warnings();
+  j["warnings"] = config_warnings(*config);
   return j;
 }
 
@@ -477,24 +509,24 @@ Result<nlohmann::json> Daemon::devices_status(const nlohmann::json& sources) {
   return out;
 }
 
-nlohmann::json Daemon::config_warnings() {
+nlohmann::json Daemon::config_warnings(const Config& config) {
   nlohmann::json w = nlohmann::json::array();
-  if (config_.upload.base_url.empty()) w.push_back("/fhir/base_url is empty: readings stay in the buffer, nothing is uploaded");
-  if (!config_.http.verify_tls) w.push_back("/fhir/tls_verify is false: the FHIR server is not authenticated");
-  if (config_.upload.base_url.starts_with("http://")) w.push_back("/fhir/base_url is plain http://: readings cross the network unencrypted");
-  if (config_.rules_file.empty()) w.push_back("/rules/file is not set: no decision-support alerts are raised");
-  if (config_.log_level == LogLevel::debug) w.push_back("/log/level is debug: reading values go to the journal; set info after diagnosing");
+  if (config.upload.base_url.empty()) w.push_back("/fhir/base_url is empty: readings stay in the buffer, nothing is uploaded");
+  if (!config.http.verify_tls) w.push_back("/fhir/tls_verify is false: the FHIR server is not authenticated");
+  if (config.upload.base_url.starts_with("http://")) w.push_back("/fhir/base_url is plain http://: readings cross the network unencrypted");
+  if (config.rules_file.empty()) w.push_back("/rules/file is not set: no decision-support alerts are raised");
+  if (config.log_level == LogLevel::debug) w.push_back("/log/level is debug: reading values go to the journal; set info after diagnosing");
   // getgrnam_r: control connections run status() concurrently, and getgrnam's buffer is shared.
   group grp{};
   group* found = nullptr;
   std::vector<char> buf(16384);
-  if (!config_.control_group.empty() &&
-      (::getgrnam_r(config_.control_group.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr)) {
-    w.push_back("/control/group \"" + config_.control_group + "\" does not exist: only root can use carehubctl");
+  if (!config.control_group.empty() &&
+      (::getgrnam_r(config.control_group.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr)) {
+    w.push_back("/control/group \"" + config.control_group + "\" does not exist: only root can use carehubctl");
   }
-  if (config_.sources.empty()) w.push_back("/sources is empty: only manual readings (carehubctl measure add) are taken");
-  if (!config_.metrics.textfile.empty()) {
-    const auto dir = std::filesystem::path(config_.metrics.textfile).parent_path();
+  if (config.sources.empty()) w.push_back("/sources is empty: only manual readings (carehubctl measure add) are taken");
+  if (!config.metrics.textfile.empty()) {
+    const auto dir = std::filesystem::path(config.metrics.textfile).parent_path();
     if (::access(dir.c_str(), W_OK) != 0) w.push_back("/metrics/textfile: cannot write to " + dir.string());
   }
   return w;
@@ -514,11 +546,7 @@ Result<MetricsSnapshot> Daemon::metrics_snapshot() {
     if (!a) return a.error();
     alerts = *a;
   }
-  sync::SyncStatus s;
-  {
-    std::lock_guard lock(uploader_mu_);
-    s = uploader_->status();
-  }
+  const sync::SyncStatus s = uploader()->status();
   const auto unix_seconds = [](TimePoint t) { return static_cast<double>(to_epoch_ms(t)) / 1000.0; };
   const auto d = [](auto v) { return static_cast<double>(v); };
   m.gauges = {
@@ -539,19 +567,20 @@ Result<MetricsSnapshot> Daemon::metrics_snapshot() {
 }
 
 void Daemon::write_metrics() {
-  if (config_.metrics.textfile.empty()) return;
+  const auto config = this->config();
+  if (config->metrics.textfile.empty()) return;
   const auto now = clock_.monotonic();
   {
     std::lock_guard lock(metrics_mu_);
     if (metrics_due_ && now < *metrics_due_) return;
-    metrics_due_ = now + config_.metrics.interval;
+    metrics_due_ = now + config->metrics.interval;
   }
   auto snapshot = metrics_snapshot();
-  Result<void> written = snapshot ? write_file_atomically(config_.metrics.textfile, render_prometheus(*snapshot))
+  Result<void> written = snapshot ? write_file_atomically(config->metrics.textfile, render_prometheus(*snapshot))
                                   : Result<void>(snapshot.error());
   std::lock_guard lock(metrics_mu_);
   if (written) {
-    if (!metrics_error_.empty()) log_.notice("metrics", "textfile-recovered", {{"file", config_.metrics.textfile}});
+    if (!metrics_error_.empty()) log_.notice("metrics", "textfile-recovered", {{"file", config->metrics.textfile}});
     metrics_written_ = clock_.now();
     metrics_error_.clear();
     return;
@@ -559,7 +588,7 @@ void Daemon::write_metrics() {
   counters_.add("metrics_write_errors");
   // Once an hour at most: a missing collector directory would otherwise log every interval for years.
   log_.rate_limited(LogLevel::warning, "metrics", "metrics:write", "textfile-write-failed",
-                    {{"file", config_.metrics.textfile}, {"error", written.error().message}}, std::chrono::hours(1));
+                    {{"file", config->metrics.textfile}, {"error", written.error().message}}, std::chrono::hours(1));
   metrics_error_ = written.error().message;
 }
 
@@ -634,19 +663,33 @@ Result<nlohmann::json> Daemon::sync_now(const nlohmann::json& args) {
   in.only_keys(args, "/args", {"wait_s"});
   const auto wait = in.number(args, "/args", "wait_s", false, 0, 3600);
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  if (config_.upload.base_url.empty()) {
+  if (config()->upload.base_url.empty()) {
     return make_error(Errc::unavailable, "sync is off: no FHIR base URL configured (/fhir/base_url)");
   }
-  sync::Uploader* uploader;
-  {
-    std::lock_guard lock(uploader_mu_);
-    uploader = uploader_.get();
-  }
   if (!wait || *wait <= 0) {
-    uploader->sync_now();
+    uploader()->sync_now();
     return nlohmann::json{{"started", true}};
   }
-  const bool idle = uploader->wait_idle(std::chrono::milliseconds(static_cast<long long>(*wait * 1000)));
+  const auto deadline = clock_.monotonic() + std::chrono::milliseconds(static_cast<long long>(*wait * 1000));
+  bool idle = false;
+  for (;;) {
+    // This command's own reference: a reload may replace the uploader meanwhile. It stops the old one,
+    // which ends the wait on it, and this wait goes on with the new one for the time that is left.
+    const auto uploader = this->uploader();
+    if (stopping_) return stopping_error();
+    if (!uploader->status().enabled) {
+      return make_error(Errc::unavailable, "sync was turned off by a reload: no FHIR base URL configured (/fhir/base_url)");
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.monotonic());
+    if (left <= std::chrono::milliseconds::zero()) break;
+    if (uploader->wait_idle(left)) {
+      idle = true;
+      break;
+    }
+    // stop() sets stopping_ before it stops the uploader, so a wait it ended sees it here.
+    if (stopping_) return stopping_error();
+    if (this->uploader() == uploader) break;  // the time is up on the running uploader
+  }
   auto s = status();
   if (!s) return s;
   if (!idle) {
@@ -683,10 +726,7 @@ Result<nlohmann::json> Daemon::sync_retry_dead() {
                })
                .get();
   if (!r) return r.error();
-  {
-    std::lock_guard lock(uploader_mu_);
-    uploader_->sync_now();
-  }
+  uploader()->sync_now();
   log_.notice("sync", "dead-letters-requeued", {{"count", moved}, {"by", "technician"}});
   return nlohmann::json{{"requeued", moved}};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // carehubd's wiring and lifecycle: store -> pipeline -> uploader, the control socket, systemd
 // notifications. Owns every long-lived object; main() only handles signals.
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -34,7 +35,9 @@ class Daemon {
   void refresh_status();
   // SIGHUP with a config that does not validate: keep running as before, and say so.
   void reload_rejected(const std::string& why);
-  // SIGTERM/SIGINT: stop intake, flush the queue, stop syncing, close the store.
+  // SIGTERM/SIGINT: stop intake, answer every control command still running ("carehubd is stopping";
+  // a `sync now --wait` is woken, not waited for), stop syncing, then flush the queue. Bounded: nothing a
+  // client or a peer does can hold it up beyond the control server's grace and the HTTP cancel.
   void stop();
 
   // Alert delivery. Publishers receive every alert event after its transaction committed, on the
@@ -47,9 +50,13 @@ class Daemon {
  private:
   Daemon(Config config, Logger& log, const Clock& clock);
   Result<void> open();
-  Result<std::unique_ptr<sync::Uploader>> make_uploader();
-  SourceContext source_context();
-  Result<void> start_sources();
+  Result<std::shared_ptr<sync::Uploader>> make_uploader(const Config& config);
+  SourceContext source_context(const Config& config);
+  Result<void> start_sources(const Config& config);
+  // Snapshots for control threads: each holds its own reference for as long as it uses it, so a reload
+  // that replaces either one never frees it under them.
+  std::shared_ptr<const Config> config() const;
+  std::shared_ptr<sync::Uploader> uploader();
   Result<nlohmann::json> handle(const Request& request, const PeerCred& peer);
   Result<nlohmann::json> status();
   Result<nlohmann::json> measure_add(const nlohmann::json& args);
@@ -62,14 +69,19 @@ class Daemon {
   Result<void> alerts_watch(const Request& request, ControlStream& stream);
   void publish(const std::vector<AlertEvent>& events);
   std::string status_line();
+  // The answer to a command that arrives, or was waiting, once stop() has begun.
+  static Error stopping_error();
   // `carehubctl status` parts: registered devices with what the sources know live, and what in the
   // configuration or the environment a technician should fix.
   Result<nlohmann::json> devices_status(const nlohmann::json& sources);
-  nlohmann::json config_warnings();
+  nlohmann::json config_warnings(const Config& config);
   Result<MetricsSnapshot> metrics_snapshot();
   void write_metrics();
 
-  Config config_;
+  // The running configuration: replaced whole by reload(), never changed in place. Readers on control
+  // threads take a snapshot with config().
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const Config> config_;
   Logger& log_;
   const Clock& clock_;
   Counters counters_;
@@ -85,14 +97,18 @@ class Daemon {
   std::vector<rules::AlertPublisher*> publishers_;
   std::unique_ptr<Pipeline> pipeline_;
   std::mutex uploader_mu_;  // reload swaps the uploader
-  std::unique_ptr<sync::Uploader> uploader_;
+  // shared_ptr: a control command (`sync now --wait`) holds the uploader it uses; the reload that replaces
+  // it stops it (which ends such a wait) and the last holder destroys it.
+  std::shared_ptr<sync::Uploader> uploader_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<MqttAlertPublisher> alerts_mqtt_;
   std::mutex sources_mu_;  // guards the list only: reload swaps it while control threads use sources
   // shared_ptr: a command (a 30 s scan, a pairing waiting for a passkey) runs on a copy taken under the
   // lock, so it holds up neither `status` nor a reload nor shutdown.
   std::vector<std::shared_ptr<Source>> sources_;
-  bool stopped_ = false;
+  bool stopped_ = false;  // the main thread's: stop() runs once
+  // Set first thing in stop(): control threads answer "stopping" instead of starting or resuming a wait.
+  std::atomic<bool> stopping_{false};
   // The metrics textfile: written from the main thread, its outcome read by `status` on control threads.
   std::mutex metrics_mu_;
   std::optional<std::chrono::steady_clock::time_point> metrics_due_;  // monotonic; unset: write now

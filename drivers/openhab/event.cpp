@@ -3,6 +3,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "core/json_check.hpp"
 #include "drivers/openhab/text.hpp"
 
 namespace carehub::openhab {
@@ -33,13 +34,12 @@ const TypeInfo* find_type(std::string_view name) {
   return nullptr;
 }
 
-// Parses untrusted JSON text; the error names `what` and the byte where parsing stopped.
+// Untrusted JSON text from openHAB, through the one safe parse (depth and numbers bounded, never throws);
+// the error names `what` and the problem.
 Result<json> parse_json(std::string_view text, std::string_view what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return make_error(std::string(what) + ": invalid JSON at byte " + std::to_string(e.byte));
-  }
+  auto parsed = parse_peer_json(text, what);
+  if (!parsed) return make_error(parsed.error().message);
+  return std::move(*parsed);
 }
 
 // The member `key` of `obj` as a string: nullopt plus an error message when absent or not a string.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_check.hpp"
 #include "drivers/openhab/text.hpp"
 
 namespace carehub::openhab {
@@ -60,12 +61,10 @@ Result<ItemInfo> read_item(const json& j, const std::string& path) {
 }  // namespace
 
 Result<ItemList> parse_items(std::string_view body) {
-  json root;
-  try {
-    root = json::parse(body);
-  } catch (const json::parse_error& e) {
-    return make_error("items: invalid JSON at byte " + std::to_string(e.byte));
-  }
+  // The one safe parse: `[1e999]` or a deep body is an error here, never an exception or a deep DOM.
+  auto parsed = parse_peer_json(body, "items");
+  if (!parsed) return make_error(parsed.error().message);
+  const json root = std::move(*parsed);
   if (!root.is_array()) return make_error("items: expected a JSON array, found " + describe_json(root));
   ItemList list;
   list.items.reserve(root.size());

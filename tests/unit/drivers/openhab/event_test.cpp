@@ -107,12 +107,32 @@ TEST(DecodingAnEvent, RejectsAnAliveIntervalThatIsNotPositiveWholeSeconds) {
               HasSubstr("interval: expected a whole number of seconds in 1..86400, found string \"10\""));
   EXPECT_THAT(decode_error(R"({"type":"ALIVE","interval":0})", "alive"), HasSubstr("found number 0"));
   EXPECT_THAT(decode_error(R"({"type":"ALIVE","interval":2.5})", "alive"), HasSubstr("found number 2.5"));
-  EXPECT_THAT(decode_error("not json", "alive"), HasSubstr("alive: invalid JSON at byte"));
+  EXPECT_THAT(decode_error("not json", "alive"), HasSubstr("alive is not valid JSON (at byte"));
 }
 
 TEST(DecodingAnEvent, ReportsMalformedJsonWithItsPosition) {
-  EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state",)"), "data: invalid JSON at byte 34");
-  EXPECT_THAT(decode_error(""), HasSubstr("data: invalid JSON"));
+  EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state",)"), "data is not valid JSON (at byte 34)");
+  EXPECT_THAT(decode_error(""), HasSubstr("data is not valid JSON"));
+}
+
+// Issue 12: a number beyond a double made nlohmann throw out_of_range, which nothing caught: SIGABRT on
+// every reconnect, since openHAB sends the same keep-alive again.
+TEST(DecodingAnEvent, RejectsANumberBeyondADoubleInsteadOfAborting) {
+  EXPECT_EQ(decode_error(R"({"type":"ALIVE","interval":1e999})"), "data: a number beyond the range of a double");
+  EXPECT_EQ(decode_error(R"({"type":"ALIVE","interval":1e999})", "alive"), "alive: a number beyond the range of a double");
+  EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state","payload":"{\"type\":\"Decimal\",\"value\":\"1\",\"x\":-1e400}","type":"ItemStateEvent"})"),
+            "payload: a number beyond the range of a double");
+  // Whole numbers beyond 64 bits are not a crash either, just a bad interval.
+  EXPECT_THAT(decode_error(R"({"type":"ALIVE","interval":18446744073709551615})"), HasSubstr("interval: expected"));
+  EXPECT_THAT(decode_error(R"({"type":"ALIVE","interval":-9223372036854775808})"), HasSubstr("interval: expected"));
+}
+
+TEST(DecodingAnEvent, RejectsDeepNestingBeforeParsingIt) {
+  const std::string deep = R"({"type":"ALIVE","x":)" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  EXPECT_EQ(decode_error(deep), "data: nesting deeper than 64");
+  const std::string deep_payload = R"({"topic":"openhab/items/X/state","type":"ItemStateEvent","payload":"{\"a\":)" +
+                                   std::string(70, '[') + std::string(70, ']') + R"(}"})";
+  EXPECT_EQ(decode_error(deep_payload), "payload: nesting deeper than 64");
 }
 
 TEST(DecodingAnEvent, ReportsDataThatIsNotAnObject) {
@@ -133,7 +153,7 @@ TEST(DecodingAnEvent, ReportsAPayloadThatIsNotAJsonStringHoldingAnObject) {
   EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state","payload":"[1]","type":"ItemStateEvent"})"),
             "payload: expected a JSON string containing an object, found an array");
   EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state","payload":"{\"type\":","type":"ItemStateEvent"})"),
-            "payload: invalid JSON at byte 9");
+            "payload is not valid JSON (at byte 9)");
   EXPECT_EQ(decode_error(R"({"topic":"openhab/items/X/state","type":"ItemStateEvent"})"), "payload: missing");
 }
 
@@ -171,7 +191,7 @@ TEST(DecodingAnEvent, ToleratesAChangedEventWithoutOldState) {
 
 TEST(DecodingAnEvent, QuotesHostileTextSafelyInErrors) {
   const std::string error = decode_error(std::string(R"({"type":9,"x":")") + "\x01\xff" + "\"}");
-  EXPECT_THAT(error, HasSubstr("data: invalid JSON"));
+  EXPECT_THAT(error, HasSubstr("data is not valid JSON"));
   EXPECT_EQ(decode_error(R"({"topic":"a/b","payload":"{}","type":"ItemStateEvent"})"),
             "topic: expected openhab/items/<item>/state for ItemStateEvent, found \"a/b\"");
 }

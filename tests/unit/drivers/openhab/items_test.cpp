@@ -87,10 +87,25 @@ TEST(ParsingTheItemList, SkipsAMalformedItemAndKeepsTheRest) {
 TEST(ParsingTheItemList, FailsWholeOnlyWhenTheBodyIsNotAnArray) {
   EXPECT_EQ(parse_items(R"({"error":{"message":"Authentication required","http-code":401}})").error().message,
             "items: expected a JSON array, found an object");
-  EXPECT_THAT(parse_items("[{").error().message, HasSubstr("items: invalid JSON at byte"));
+  EXPECT_THAT(parse_items("[{").error().message, HasSubstr("items is not valid JSON (at byte"));
   auto empty = parse_items("[]");
   ASSERT_TRUE(empty.has_value());
   EXPECT_THAT(empty->items, IsEmpty());
+}
+
+// Issue 12: `[1e999]` as GET /rest/items threw out_of_range past the parse_error handler: SIGABRT on
+// every reconnect.
+TEST(ParsingTheItemList, RejectsANumberBeyondADoubleInsteadOfAborting) {
+  auto list = parse_items("[1e999]");
+  ASSERT_FALSE(list.has_value());
+  EXPECT_EQ(list.error().message, "items: a number beyond the range of a double");
+  EXPECT_FALSE(parse_items(R"([{"name":"A","type":"Number","state":"1","stateDescription":{"minimum":-1e999}}])"));
+}
+
+TEST(ParsingTheItemList, RejectsDeepNesting) {
+  auto list = parse_items("[" + std::string(100'000, '{') + "}]");
+  ASSERT_FALSE(list.has_value());
+  EXPECT_EQ(list.error().message, "items: nesting deeper than 64");
 }
 
 TEST(ReadingAPatternUnit, TakesTheTextAfterTheNumber) {

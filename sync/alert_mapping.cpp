@@ -1,6 +1,7 @@
 #include "sync/alert_mapping.hpp"
 
 #include "core/time.hpp"
+#include "sync/fhir_mapping.hpp"
 
 namespace carehub::fhir {
 namespace {
@@ -26,7 +27,7 @@ json action(std::string_view code, std::string_view display, TimePoint when, con
 }  // namespace
 
 std::string detected_issue_if_none_exist(const std::string& alert_id) {
-  return "identifier=" + std::string(kAlertSystem) + "|" + alert_id;
+  return identifier_query(kAlertSystem, alert_id);
 }
 
 json detected_issue(const Alert& a, const AlertReferences& refs) {

@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "core/json_check.hpp"
 
 namespace carehub::sync {
 namespace {
@@ -38,7 +42,9 @@ std::string form_encode(std::string_view s) {
 }
 
 Result<TokenResponse> parse_token_response(long status, const std::string& body) {
-  const auto j = nlohmann::json::parse(body, nullptr, false);
+  // The one safe parse: a deep or 1e999 answer is an error, never an exception or a deep DOM.
+  auto parsed = parse_peer_json(body, "token response");
+  const nlohmann::json j = parsed ? std::move(*parsed) : nlohmann::json();
   if (status < 200 || status >= 300) {
     std::string what = "token endpoint answered HTTP " + std::to_string(status);
     if (j.is_object() && !string_member(j, "error").empty()) {
@@ -48,6 +54,7 @@ Result<TokenResponse> parse_token_response(long status, const std::string& body)
     }
     return make_error(Errc::unavailable, what);
   }
+  if (!parsed) return make_error(Errc::unavailable, "token endpoint: " + parsed.error().message);
   if (!j.is_object()) return make_error(Errc::unavailable, "token endpoint answered something that is not JSON");
   TokenResponse t;
   t.access_token = string_member(j, "access_token");
@@ -57,7 +64,10 @@ Result<TokenResponse> parse_token_response(long status, const std::string& body)
     return make_error(Errc::unavailable, "token endpoint issued a \"" + type + "\" token, not a Bearer token");
   }
   if (auto it = j.find("expires_in"); it != j.end() && it->is_number() && it->get<double>() > 0) {
-    t.expires_in = std::chrono::seconds(static_cast<long long>(it->get<double>()));
+    // Clamped while still a double: converting 1e300 to an integer is undefined behaviour. Rounded up, so
+    // 0.5 s stays a (short) lifetime instead of reading as "the endpoint did not say".
+    const double seconds = std::ceil(std::min(it->get<double>(), static_cast<double>(kMaxTokenLifetime.count())));
+    t.expires_in = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(seconds));
   }
   return t;
 }

@@ -66,6 +66,9 @@ class OAuth2ClientCredentials final : public TokenSource {
 
 // Parses a token endpoint's answer (RFC 6749 §5.1 / §5.2): the token and its lifetime, or an error that
 // names the endpoint's error code and description.
+// The longest token lifetime taken as said (expires_in beyond it, up to 1e308, reads as this): renewing
+// once a day costs nothing, and the bound keeps the double-to-integer conversion defined.
+inline constexpr std::chrono::seconds kMaxTokenLifetime{24 * 3600};
 struct TokenResponse {
   std::string access_token;
   std::chrono::seconds expires_in{0};  // 0: the endpoint did not say

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/json_check.hpp"
+
 namespace carehub::sync {
 
 namespace {
@@ -35,7 +37,9 @@ constexpr std::string_view kMultipleMatches =
 // explanation as its first issue and the server's own issues after it.
 std::string explain_multiple_matches(const std::string& reason) {
   nlohmann::json explanation = {{"severity", "error"}, {"code", "duplicate"}, {"diagnostics", kMultipleMatches}};
-  auto outcome = nlohmann::json::parse(reason, nullptr, false);
+  // The reason is the server's own outcome (or our text): peer JSON, through the one safe parse.
+  auto parsed = parse_peer_json(reason, "outcome");
+  nlohmann::json outcome = parsed ? std::move(*parsed) : nlohmann::json();
   if (outcome.is_object() && outcome.value("resourceType", "") == "OperationOutcome" && outcome.contains("issue") &&
       outcome["issue"].is_array()) {
     outcome["issue"].insert(outcome["issue"].begin(), explanation);
@@ -122,11 +126,20 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
   return out;
 }
 
+Result<std::vector<EntryOutcome>> read_batch_response_body(std::string_view body, std::size_t entries) {
+  auto response = parse_peer_json(body, "FHIR batch-response");
+  if (!response) return response.error();
+  return read_batch_response(*response, entries);
+}
+
 std::optional<long> retry_after_seconds(const std::string& header) {
   long v = 0;
   auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), v);
-  if (ec != std::errc() || ptr != header.data() + header.size() || v < 0) return std::nullopt;
-  return v;
+  if (ptr != header.data() + header.size() || v < 0 || header.empty() || header.front() == '-') return std::nullopt;
+  // Digits too many to count mean "very long": the bound, like any other delay past it.
+  if (ec == std::errc::result_out_of_range) return kMaxRetryAfter.count();
+  if (ec != std::errc()) return std::nullopt;
+  return std::min<long>(v, kMaxRetryAfter.count());
 }
 
 }  // namespace carehub::sync

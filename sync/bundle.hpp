@@ -1,8 +1,11 @@
 #pragma once
 // Building batch Bundles and reading the per-entry outcome of a batch-response. Pure, so every status
 // the server can answer is unit-tested.
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -32,8 +35,15 @@ struct EntryOutcome {
 // retry; other 4xx: dead (the entry itself is wrong). A response that does not match the request
 // (wrong type, wrong entry count) is an error: the caller retries the whole bundle.
 Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& response, std::size_t entries);
+// The same from the response body as the server sent it: parsed through parse_peer_json (depth and
+// numbers bounded), so a hostile outcome is refused before anything recurses into it.
+Result<std::vector<EntryOutcome>> read_batch_response_body(std::string_view body, std::size_t entries);
 
-// Retry-After in seconds (delta form); HTTP-dates and garbage yield nullopt.
+// The longest Retry-After taken as said; a longer one (or one too long to count) reads as this. The
+// uploader waits at most an hour anyway; the bound keeps every later conversion far from overflow.
+inline constexpr std::chrono::seconds kMaxRetryAfter{86400};
+
+// Retry-After in seconds (delta form), at most kMaxRetryAfter; HTTP-dates and garbage yield nullopt.
 std::optional<long> retry_after_seconds(const std::string& header);
 
 }  // namespace carehub::sync

@@ -77,8 +77,32 @@ KindMapping mapping(Kind k) {
 
 std::string observation_identifier(const std::string& uid) { return "urn:uuid:" + uid; }
 
+std::string search_value(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  const auto percent = [&](unsigned char c) {
+    out += '%';
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\' || c == '|' || c == ',' || c == '$') percent('\\');  // FHIR search escaping, then encoded
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                       c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
+    if (plain) out += ch;
+    else percent(c);
+  }
+  return out;
+}
+
+std::string identifier_query(std::string_view system, std::string_view value) {
+  return "identifier=" + search_value(system) + "|" + search_value(value);
+}
+
 std::string observation_if_none_exist(const std::string& uid) {
-  return "identifier=" + std::string(kIdentifierSystem) + "|" + observation_identifier(uid);
+  return identifier_query(kIdentifierSystem, observation_identifier(uid));
 }
 
 json observation(const StoredReading& stored, const References& refs) {
@@ -143,7 +167,9 @@ json hub_device(const std::string& hub_id) {
           {"deviceName", json::array({{{"name", "carehub " + hub_id}, {"type", "user-friendly-name"}}})}};
 }
 
-std::string device_if_none_exist(const Device& d) { return "identifier=urn:carehub:device|" + d.id; }
-std::string hub_if_none_exist(const std::string& hub_id) { return "identifier=" + std::string(kHubSystem) + "|" + hub_id; }
+// Device ids come from peers (an MQTT topic, a reading's "device"): escaped, or "a|b&identifier=…" would
+// search for something else and the conditional create could match another resource.
+std::string device_if_none_exist(const Device& d) { return identifier_query("urn:carehub:device", d.id); }
+std::string hub_if_none_exist(const std::string& hub_id) { return identifier_query(kHubSystem, hub_id); }
 
 }  // namespace carehub::fhir

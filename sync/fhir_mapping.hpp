@@ -16,6 +16,14 @@ inline constexpr std::string_view kGatewayExtension = "http://hl7.org/fhir/Struc
 // Home-environment kinds are not vital signs and have no LOINC code; they use carehub's own system.
 inline constexpr std::string_view kLocalCodeSystem = "urn:carehub:fhir:CodeSystem:home-environment";
 
+// One value made safe for a FHIR search URL (a conditional create's query): FHIR search escaping first
+// (`\`, `|`, `,`, `$` get a backslash, so they are data, not separators), then percent-encoding of every
+// byte but the unreserved characters and `:` `/` (so `&`, `#`, `=`, `%`, `+`, spaces cannot end or
+// change the query). Ordinary identifiers ("urn:uuid:…", "hub-0001") come out unchanged.
+std::string search_value(std::string_view value);
+// "identifier=<system>|<value>", each part escaped by search_value: a token search on one identifier.
+std::string identifier_query(std::string_view system, std::string_view value);
+
 // "urn:uuid:<uid>": the Observation's deterministic identifier value.
 std::string observation_identifier(const std::string& uid);
 

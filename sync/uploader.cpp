@@ -236,9 +236,11 @@ Result<std::string> Uploader::ensure_device(const std::string& device_id) {
     return make_error(Errc::unavailable, "creating Device " + device_id + ": HTTP " + std::to_string(resp->status) +
                                              " " + resp->body.substr(0, 200));
   }
-  auto body = nlohmann::json::parse(resp->body, nullptr, false);
-  auto outcomes = read_batch_response(body, 1);
-  if (!outcomes) return make_error(Errc::unavailable, "creating Device " + device_id + ": " + outcomes.error().message);
+  auto outcomes = read_batch_response_body(resp->body, 1);
+  if (!outcomes) {
+    counters_.add("sync_bad_responses");
+    return make_error(Errc::unavailable, "creating Device " + device_id + ": " + outcomes.error().message);
+  }
   const auto& o = outcomes->front();
   if (o.fate == EntryFate::dead) {
     // The server refuses this Device itself: its readings cannot be accepted until someone fixes it.
@@ -271,14 +273,16 @@ Uploader::Exchange Uploader::exchange(const std::vector<BundleEntry>& entries, s
   }
   if (transient(resp->status)) {
     std::optional<std::chrono::milliseconds> retry_after;
+    // retry_after_seconds() bounds it (kMaxRetryAfter), so the conversion to milliseconds cannot overflow.
     if (auto s = retry_after_seconds(resp->header("retry-after"))) retry_after = std::chrono::seconds(*s);
     record_failure("HTTP " + std::to_string(resp->status) + " from " + options_.base_url, retry_after);
     return Exchange::failed;
   }
   if (resp->status >= 200 && resp->status < 300) {
-    auto body = nlohmann::json::parse(resp->body, nullptr, false);
-    auto parsed = read_batch_response(body, entries.size());
+    // Through the one safe parse: a deep outcome or a 1e999 is refused before anything recurses into it.
+    auto parsed = read_batch_response_body(resp->body, entries.size());
     if (!parsed) {
+      counters_.add("sync_bad_responses");  // unreadable, too deep, or not a batch-response for this bundle
       record_failure(parsed.error().message, std::nullopt);
       return Exchange::failed;
     }

@@ -77,5 +77,9 @@ TEST(DetectedIssue, CreatesConditionallyOnTheAlertId) {
   EXPECT_EQ(detected_issue_if_none_exist("a-1"), "identifier=urn:carehub:alert|a-1");
 }
 
+TEST(DetectedIssue, EscapesTheAlertIdInItsConditionalCreate) {
+  EXPECT_EQ(detected_issue_if_none_exist("a|1&x=#"), "identifier=urn:carehub:alert|a%5C%7C1%26x%3D%23");
+}
+
 }  // namespace
 }  // namespace carehub::fhir

@@ -131,6 +131,42 @@ TEST(ParseTokenResponse, TreatsAMissingLifetimeAsUnknown) {
   EXPECT_EQ(parse_token_response(200, R"({"access_token":"a"})")->expires_in, 0s);
 }
 
+// Issue 12: static_cast<long long>(1e300) is undefined behaviour; the lifetime is clamped first.
+TEST(ParseTokenResponse, ClampsAHugeLifetimeBeforeConvertingIt) {
+  for (const char* huge : {"1e300", "1.7976931348623157e308", "9223372036854775807", "18446744073709551615", "3e10"}) {
+    auto t = parse_token_response(200, std::string(R"({"access_token":"a","expires_in":)") + huge + "}");
+    ASSERT_TRUE(t.has_value()) << huge;
+    EXPECT_EQ(t->expires_in, kMaxTokenLifetime) << huge;
+  }
+}
+
+TEST(ParseTokenResponse, RoundsASubSecondLifetimeUpInsteadOfForgettingIt) {
+  auto t = parse_token_response(200, R"({"access_token":"a","expires_in":0.5})");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->expires_in, 1s) << "0.5 s must not read as 'the endpoint did not say' (a year)";
+  EXPECT_EQ(parse_token_response(200, R"({"access_token":"a","expires_in":-1e300})")->expires_in, 0s);
+}
+
+TEST(ParseTokenResponse, RefusesHostileJsonWithAClearError) {
+  auto overflow = parse_token_response(200, R"({"access_token":"a","expires_in":1e999})");
+  ASSERT_FALSE(overflow.has_value());
+  EXPECT_THAT(overflow.error().message, HasSubstr("token response: a number beyond the range of a double"));
+  auto deep = parse_token_response(200, R"({"access_token":"a","x":)" + std::string(100'000, '[') +
+                                            std::string(100'000, ']') + "}");
+  ASSERT_FALSE(deep.has_value());
+  EXPECT_THAT(deep.error().message, HasSubstr("token response: nesting deeper than 64"));
+  EXPECT_THAT(parse_token_response(401, std::string(100'000, '[')).error().message, HasSubstr("HTTP 401"));
+}
+
+TEST(OAuth2ClientCredentials, RenewsAHugeLifetimeTokenWithinTheClamp) {
+  Fixture f({HttpResponse{200, R"({"access_token":"t1","expires_in":1e300})", {}}, token("t2", 300)});
+  EXPECT_EQ(f.source->token().value(), "t1");
+  f.clock.advance(kMaxTokenLifetime - 31s);  // renewed 30 s (early) before the clamped lifetime ends
+  EXPECT_EQ(f.source->token().value(), "t1");
+  f.clock.advance(1s);
+  EXPECT_EQ(f.source->token().value(), "t2");
+}
+
 TEST(StaticToken, GivesItsTokenAndCannotRefresh) {
   StaticToken t("abc");
   EXPECT_EQ(t.token().value(), "abc");

@@ -217,7 +217,48 @@ TEST(RetryAfterSeconds, IgnoresDatesAndGarbage) {
   EXPECT_EQ(retry_after_seconds("-5"), std::nullopt);
   EXPECT_EQ(retry_after_seconds("12abc"), std::nullopt);
   EXPECT_EQ(retry_after_seconds("1.5"), std::nullopt);
-  EXPECT_EQ(retry_after_seconds("99999999999999999999999"), std::nullopt);
+}
+
+// Issue 12: a huge Retry-After became seconds, then milliseconds: a signed overflow (undefined behaviour)
+// that in practice wrapped to a negative wait. It is clamped where it is read.
+TEST(RetryAfterSeconds, ClampsAHugeDelayToTheDocumentedBound) {
+  EXPECT_EQ(retry_after_seconds("86400"), kMaxRetryAfter.count());
+  EXPECT_EQ(retry_after_seconds("86401"), kMaxRetryAfter.count());
+  EXPECT_EQ(retry_after_seconds("9223372036854775807"), kMaxRetryAfter.count());
+  EXPECT_EQ(retry_after_seconds("99999999999999999999999"), kMaxRetryAfter.count()) << "too long to count is long";
+}
+
+// The body of a batch-response as the server sent it, through the safe parse.
+std::string deep_outcome_body(std::size_t depth) {
+  std::string outcome;
+  for (std::size_t i = 0; i < depth; ++i) outcome += R"({"a":)";
+  outcome += "1" + std::string(depth, '}');
+  return R"({"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400 Bad Request","outcome":)" +
+         outcome + "}}]}";
+}
+
+TEST(ReadBatchResponseBody, ReadsTheOutcomesFromTheText) {
+  auto r = read_batch_response_body(response_bundle(json::array({entry("201 Created", "Observation/7/_history/1")})).dump(), 1);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->front().fate, EntryFate::synced);
+  EXPECT_EQ(r->front().server_id, "Observation/7");
+  auto shallow = read_batch_response_body(deep_outcome_body(10), 1);
+  ASSERT_TRUE(shallow.has_value()) << shallow.error().message;
+  EXPECT_EQ(shallow->front().fate, EntryFate::dead);
+}
+
+// Issue 12: a 100,000-deep outcome (200 KB) segfaulted in dump(), again after every restart.
+TEST(ReadBatchResponseBody, RefusesADeeplyNestedOutcomeWithoutCrashing) {
+  auto r = read_batch_response_body(deep_outcome_body(100'000), 1);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::invalid_argument);
+  EXPECT_EQ(r.error().message, "FHIR batch-response: nesting deeper than 64");
+}
+
+TEST(ReadBatchResponseBody, RefusesNumbersBeyondADoubleAndGarbage) {
+  EXPECT_EQ(read_batch_response_body(R"({"resourceType":"Bundle","x":1e999})", 1).error().message,
+            "FHIR batch-response: a number beyond the range of a double");
+  EXPECT_THAT(read_batch_response_body("<html>", 1).error().message, HasSubstr("FHIR batch-response is not valid JSON"));
 }
 
 }  // namespace

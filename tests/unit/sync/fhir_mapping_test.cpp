@@ -249,6 +249,38 @@ TEST(SensorDevice, IsCreatedConditionallyOnItsCarehubIdentifier) {
             "identifier=urn:carehub:device|ble-aa-bb");
 }
 
+// Issue 12 (defect 11): identifiers were pasted into conditional-create queries as they were. A device id
+// from an MQTT publisher such as "x&identifier=urn:carehub:hub|hub-0001" then searched for another
+// resource, so a conditional create could match (and the reading cite) the wrong Device.
+TEST(SearchValue, EscapesFhirSearchSeparatorsThenPercentEncodes) {
+  EXPECT_EQ(search_value("a|b"), "a%5C%7Cb");
+  EXPECT_EQ(search_value("a,b"), "a%5C%2Cb");
+  EXPECT_EQ(search_value("a$b"), "a%5C%24b");
+  EXPECT_EQ(search_value("a\\b"), "a%5C%5Cb");
+  EXPECT_EQ(search_value("x&identifier=y#z w+v%"), "x%26identifier%3Dy%23z%20w%2Bv%25");
+  EXPECT_EQ(search_value("caf\xC3\xA9"), "caf%C3%A9");
+  EXPECT_EQ(search_value(std::string("a\0b", 3)), "a%00b");
+}
+
+TEST(SearchValue, LeavesOrdinaryIdentifiersAsTheyAre) {
+  EXPECT_EQ(search_value("urn:uuid:6f1c2a8e-0b7d-5c3e-9a41-2f5d8e7c1b90"), "urn:uuid:6f1c2a8e-0b7d-5c3e-9a41-2f5d8e7c1b90");
+  EXPECT_EQ(search_value("http://hl7.org/fhir/sid/eui-48/bluetooth"), "http://hl7.org/fhir/sid/eui-48/bluetooth");
+  EXPECT_EQ(search_value("openhab-Kitchen_Temp.1~"), "openhab-Kitchen_Temp.1~");
+  EXPECT_EQ(search_value(""), "");
+}
+
+TEST(IdentifierQuery, EscapesSystemAndValueButNotTheSeparatorBetweenThem) {
+  EXPECT_EQ(identifier_query("urn:carehub:device", "a|b"), "identifier=urn:carehub:device|a%5C%7Cb");
+  EXPECT_EQ(identifier_query("urn:x|y", "v"), "identifier=urn:x%5C%7Cy|v");
+}
+
+TEST(SensorDevice, EscapesAHostileDeviceIdInItsConditionalCreate) {
+  Device d{"x&identifier=urn:carehub:hub|hub-0001", "", "", "", "", "", "", std::nullopt};
+  EXPECT_EQ(device_if_none_exist(d), "identifier=urn:carehub:device|x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
+  EXPECT_EQ(hub_if_none_exist("hub 1,2"), "identifier=urn:carehub:hub|hub%201%5C%2C2");
+  EXPECT_EQ(observation_if_none_exist("u#1"), "identifier=urn:ietf:rfc:3986|urn:uuid:u%231");
+}
+
 TEST(HubDevice, IdentifiesTheHub) {
   const auto dev = hub_device("hub-0001");
   EXPECT_EQ(dev["resourceType"], "Device");

@@ -406,6 +406,60 @@ TEST_F(UploaderTest, LeavesEverythingPendingAndHonoursRetryAfterOnA503) {
   EXPECT_EQ(counters.snapshot().at("sync_failures"), 1u);
 }
 
+// Issue 12: Retry-After became seconds, then milliseconds, without a bound: 9223372036854775807 s
+// overflowed (undefined behaviour; in practice a negative wait, so the backoff was ignored).
+TEST_F(UploaderTest, ClampsAHugeRetryAfterToAnHour) {
+  ingest({heart_rate(70, 0)});
+  server->hold_after(2);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (has_resource(b, "Observation")) return HttpResponse{503, "busy", {{"retry-after", "9223372036854775807"}}};
+    return std::nullopt;
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  EXPECT_EQ(uploader->status().next_attempt, kNow + 1h);
+}
+
+// Issue 12: a batch-response whose outcome is nested 100,000 deep (200 KB) segfaulted in dump(), and
+// again after every restart while the reading was resent. Now it is refused at the parse, counted, and
+// the reading stays pending for a saner answer.
+TEST_F(UploaderTest, RefusesADeeplyNestedResponseWithoutCrashingAndCountsIt) {
+  const auto uids = ingest({heart_rate(70, 0)});
+  server->hold_after(2);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (!has_resource(b, "Observation")) return std::nullopt;
+    std::string outcome;
+    for (int i = 0; i < 100'000; ++i) outcome += R"({"a":)";
+    outcome += "1" + std::string(100'000, '}');
+    return HttpResponse{200,
+                        R"({"resourceType":"Bundle","type":"batch-response","entry":[{"response":{"status":"400","outcome":)" +
+                            outcome + "}}]}",
+                        {}};
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  EXPECT_THAT(uploader->status().last_error, HasSubstr("nesting deeper than 64"));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::pending);
+  EXPECT_EQ(counters.snapshot().at("sync_bad_responses"), 1u);
+}
+
+TEST_F(UploaderTest, RefusesANumberBeyondADoubleInTheResponse) {
+  const auto uids = ingest({heart_rate(70, 0)});
+  server->hold_after(2);
+  server->on_request([](const json& b) -> std::optional<Result<HttpResponse>> {
+    if (!has_resource(b, "Observation")) return std::nullopt;
+    return HttpResponse{200, R"({"resourceType":"Bundle","type":"batch-response","total":1e999,"entry":[]})", {}};
+  });
+  start_uploader();
+  uploader->wake();
+  ASSERT_TRUE(wait_failure_logged());
+  EXPECT_THAT(uploader->status().last_error, HasSubstr("a number beyond the range of a double"));
+  EXPECT_EQ(stored(uids[0]).state, SyncState::pending);
+  EXPECT_EQ(counters.snapshot().at("sync_bad_responses"), 1u);
+}
+
 TEST_F(UploaderTest, LeavesEverythingPendingAndReportsTheErrorOnATransportFailure) {
   const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
   server->hold_after(2);

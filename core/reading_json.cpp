@@ -6,9 +6,10 @@
 namespace carehub {
 
 Result<Reading> parse_reading_json(std::string_view line, TimePoint received) {
-  auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return make_error(Errc::invalid_argument, "not valid JSON");
-  return reading_from_json(doc, received);
+  // MQTT publishers and `measure add` clients are peers: the one safe parse (depth, numbers).
+  auto doc = parse_peer_json(line, "reading");
+  if (!doc) return doc.error();
+  return reading_from_json(*doc, received);
 }
 
 Result<Reading> reading_from_json(const nlohmann::json& doc, TimePoint received) {

@@ -136,15 +136,36 @@ Result<void> MqttAlertPublisher::on_connected(mqtt::Connection& c) {
   return {};
 }
 
-void MqttAlertPublisher::on_message(const mqtt::Message& m) {
-  if (m.topic != config_.prefix + "/ack") return;
-  std::string id = m.payload;
-  // The display may send the bare id or {"id": "..."}.
-  if (auto j = nlohmann::json::parse(m.payload, nullptr, false); j.is_object() && j.contains("id") && j["id"].is_string()) {
-    id = j["id"].get<std::string>();
+Result<std::string> ack_alert_id(std::string_view payload) {
+  if (payload.size() > kMaxAckBytes) {
+    return make_error(Errc::invalid_argument, "ack: " + std::to_string(payload.size()) + " bytes, more than the limit of " +
+                                                  std::to_string(kMaxAckBytes));
+  }
+  std::string id(payload);
+  const auto first = payload.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && payload[first] == '{') {
+    auto j = parse_peer_json(payload, "ack", {8, kMaxAckBytes});
+    if (!j) return j.error();
+    const auto it = j->find("id");
+    if (it == j->end() || !it->is_string()) {
+      return make_error(Errc::invalid_argument, "ack: expected {\"id\": \"<alert id>\"} or the bare id");
+    }
+    id = it->get<std::string>();
   }
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-  auto r = acknowledge_(id, "mqtt");  // returns once the acknowledgement is durable
+  return id;
+}
+
+void MqttAlertPublisher::on_message(const mqtt::Message& m) {
+  if (m.topic != config_.prefix + "/ack") return;
+  // The display may send the bare id or {"id": "..."}.
+  auto id = ack_alert_id(m.payload);
+  if (!id) {
+    counters_.add("alerts_mqtt_bad_acks");
+    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", id.error().message}});
+    return;
+  }
+  auto r = acknowledge_(*id, "mqtt");  // returns once the acknowledgement is durable
   if (!r) {
     counters_.add("alerts_mqtt_bad_acks");
     log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", r.error().message}});

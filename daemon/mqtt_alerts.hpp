@@ -12,10 +12,12 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/counters.hpp"
+#include "core/result.hpp"
 #include "drivers/mqtt/connection.hpp"
 #include "rules/publisher.hpp"
 
@@ -30,6 +32,13 @@ struct MqttAlertsConfig {
 // `/alerts/mqtt` of carehubd.json; every problem named by its JSON path, one per line.
 Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
                                            const std::string& hub_id);
+
+// The alert id in an acknowledgement the display published on <prefix>/ack: the bare id, or {"id":"..."}
+// (trailing newlines and spaces dropped). The display is a peer: its JSON goes through the one safe parse,
+// and a payload that starts like JSON but does not parse, or is longer than kMaxAckBytes, is refused
+// rather than taken for an id.
+inline constexpr std::size_t kMaxAckBytes = 4096;
+Result<std::string> ack_alert_id(std::string_view payload);
 
 class MqttAlertPublisher final : public rules::AlertPublisher {
  public:

@@ -131,8 +131,11 @@ Result<void> simulate(const RuleSet& rules, std::istream& input, const SimulateO
     ++n;
     const auto where = "input line " + std::to_string(n) + ": ";
     if (line.find_first_not_of(" \t\r") == std::string::npos || line.front() == '#') continue;
-    auto doc = nlohmann::json::parse(line, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    // Exported readings or a hand-written scenario: as untrusted as any peer, so the one safe parse.
+    auto parsed = parse_peer_json(line, "input line " + std::to_string(n));
+    if (!parsed) return parsed.error();
+    const nlohmann::json doc = std::move(*parsed);
+    if (!doc.is_object()) {
       return make_error(Errc::invalid_argument, where + "not a JSON object");
     }
     if (doc.contains("action")) {

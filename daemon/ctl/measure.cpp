@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "core/clock.hpp"
+#include "core/json_check.hpp"
 #include "daemon/control_client.hpp"
 #include "daemon/ctl/ctl.hpp"
 
@@ -66,13 +67,14 @@ int run_add(const Context& ctx, const AddOptions& o) {
     std::string line;
     for (std::size_t n = 1; std::getline(std::cin, line); ++n) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto doc = nlohmann::json::parse(line, nullptr, false);
-      if (doc.is_discarded()) {
-        std::cerr << "carehubctl: stdin line " << n << ": not valid JSON\n";
+      // The one safe parse: a line too deep for the daemon is refused here with the same words.
+      auto doc = parse_peer_json(line, "stdin line " + std::to_string(n));
+      if (!doc) {
+        std::cerr << "carehubctl: " << doc.error().message << "\n";
         bad = 2;
         continue;
       }
-      readings.push_back(std::move(doc));
+      readings.push_back(std::move(*doc));
       lines.push_back(n);
     }
     if (readings.empty()) return bad ? bad : fail({Errc::invalid_argument, "no readings on stdin"});

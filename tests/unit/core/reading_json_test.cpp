@@ -82,8 +82,17 @@ TEST(ParseReadingJson, ValidatesTheConvertedValueNotTheGivenOne) {
 }
 
 TEST(ParseReadingJson, RefusesTextThatIsNotJson) {
-  EXPECT_EQ(error_of(R"({"kind":"heart-rate",)"), "not valid JSON");
-  EXPECT_EQ(error_of(""), "not valid JSON");
+  EXPECT_EQ(error_of(R"({"kind":"heart-rate",)"), "reading is not valid JSON (at byte 22)");
+  EXPECT_EQ(error_of(""), "reading is not valid JSON (at byte 1)");
+}
+
+// Issue 12: MQTT publishers and `measure add` clients are peers; their JSON goes through the one safe parse.
+TEST(ParseReadingJson, RefusesNumbersBeyondADoubleAndDeepNesting) {
+  EXPECT_EQ(error_of(R"({"kind":"heart-rate","time":"2026-11-21T10:00:00Z","values":{"value":1e999}})"),
+            "reading: a number beyond the range of a double");
+  EXPECT_EQ(error_of(R"({"kind":"heart-rate","time":"2026-11-21T10:00:00Z","values":{"value":)" + std::string(100'000, '[') +
+                     std::string(100'000, ']') + "}}"),
+            "reading: nesting deeper than 64");
 }
 
 TEST(ParseReadingJson, RefusesADocumentThatIsNotAnObject) {

@@ -1,53 +1,105 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian 12 machine: installs what is missing, builds with warnings as
-# errors, runs every test with ctest, then the short reliability run (label `reliability`: 20 SIGKILL
-# cycles, an outage, a full disk, mosquitto restarts; scripts/reliability.sh runs the long one). Then the
-# same suite again under AddressSanitizer+UBSan, the threaded unit tests under ThreadSanitizer, and the
-# fuzz targets for a short time.
+# The whole test suite on a fresh Debian 12 machine: installs what is missing, then three build trees.
+#   build/       g++, RelWithDebInfo, warnings as errors: every test (ctest), then alone the short
+#                reliability run (label `reliability`: SIGKILL cycles, an outage, a full disk, broker
+#                restarts) and the short hostile-peer run (label `hostile`: adversarial openHAB, MQTT,
+#                FHIR and control-socket peers against the real carehubd).
+#   build-san/   clang with AddressSanitizer + UBSan and libFuzzer coverage: the same tests again, then
+#                every fuzz target for a short time. One tree serves both, so nothing is compiled twice.
+#   build-tsan/  g++ with ThreadSanitizer: the threaded unit tests and every daemon integration test.
+# A sanitizer report anywhere (also in a carehubd child whose exit a test did not check) fails the run:
+# reports go to files under the tree's sanitizer-reports/ and are checked after each pass.
+# Each stage's time is printed at the end (also when a stage fails).
 #   CAREHUB_QUICK=1   skip the sanitizer and fuzz passes (a fast local loop)
+#   scripts/reliability.sh runs the long reliability and hostile-peer runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 jobs=$(nproc)
 
-bash scripts/install-deps.sh
+stage_name=""
+stage_start=$SECONDS
+stage_times=()
+stage() {  # stage NAME: ends the running stage (recording its time) and starts the next
+  if [ -n "$stage_name" ]; then stage_times+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")"); fi
+  stage_name=$1
+  stage_start=$SECONDS
+  [ -z "$stage_name" ] || echo "== $stage_name"
+}
+print_times() {
+  local status=$?
+  stage ""
+  echo "== stage times (total $SECONDS s)"
+  printf '%s\n' "${stage_times[@]}"
+  return $status
+}
+trap print_times EXIT
 
 build() {  # build DIR [cmake options...]
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCAREHUB_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
 }
 
-echo "== build and test (build/)"
-build build
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability'
-echo "== reliability, short run (build/)"
-# Alone, not beside the other tests: its kill moments and its memory readings assume an unloaded machine.
+# Fails if any sanitizer report was written under DIR (and shows them).
+no_sanitizer_reports() {
+  local dir=$1
+  if compgen -G "$dir/*" >/dev/null; then
+    echo "sanitizer reports in $dir:" >&2
+    head -c 20000 "$dir"/* >&2
+    return 1
+  fi
+}
+
+stage "install dependencies"
+bash scripts/install-deps.sh
+
+stage "build (build/)"
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+stage "tests (build/)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile'
+# Alone, not beside the other tests: their kill moments and memory readings assume an unloaded machine.
+stage "reliability, short run (build/)"
 CAREHUB_RELIABILITY_CYCLES=${CAREHUB_RELIABILITY_CYCLES:-20} \
   ctest --test-dir build --output-on-failure --timeout 300 -L reliability
+stage "hostile peers, short run (build/)"
+ctest --test-dir build --output-on-failure --timeout 600 -L hostile
 
 if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
-  echo "== AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
-  build build-asan -DCAREHUB_SANITIZE=ON -DCAREHUB_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600 -LE 'fuzz|reliability'
+  stage "build with AddressSanitizer + UBSan + fuzzing (build-san/)"
+  build build-san -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF \
+    -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}"
+  stage "tests under AddressSanitizer + UBSan (build-san/)"
+  reports="$here/build-san/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/asan" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
+    ctest --test-dir build-san --output-on-failure -j "$jobs" --timeout 600 -LE 'fuzz|reliability|hostile'
+  no_sanitizer_reports "$reports"
+  stage "fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-san/)"
+  ctest --test-dir build-san --output-on-failure -j "$jobs" -L fuzz
 
-  echo "== ThreadSanitizer over the threaded unit tests (build-tsan/)"
-  # The pipeline's writer thread, the control server, the uploader and the sources' threads.
+  stage "build with ThreadSanitizer (build-tsan/)"
+  # The pipeline's writer thread, the control server, the uploader and the sources' threads, and the
+  # daemon itself (reload, sync now, stop) driven by the integration tests.
   tsan_tests="core/core_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
               drivers/openhab/openhab_client_test"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread \
     -DCAREHUB_BENCH=OFF >/dev/null
-  cmake --build build-tsan -j "$jobs" --target $(for t in $tsan_tests; do basename "$t"; done)
+  integration_targets=$(sed -n 's/^carehub_test(\([a-z_]*\)$/\1/p' tests/integration/CMakeLists.txt)
+  cmake --build build-tsan -j "$jobs" --target carehubd carehubctl \
+    $(for t in $tsan_tests; do basename "$t"; done) $integration_targets
+  stage "threaded unit tests and daemon integration tests under ThreadSanitizer (build-tsan/)"
+  reports="$here/build-tsan/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan"
   for t in $tsan_tests; do
     echo "-- $t"
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" "build-tsan/tests/unit/$t" --gtest_brief=1
+    "build-tsan/tests/unit/$t" --gtest_brief=1
   done
-
-  echo "== fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-fuzz/)"
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF \
-    -DCAREHUB_WERROR=ON -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" -DCMAKE_BUILD_TYPE=Debug >/dev/null
-  cmake --build build-fuzz -j "$jobs" --target carehub_fuzzers
-  ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
+  ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 600 -L integration
+  unset TSAN_OPTIONS
+  no_sanitizer_reports "$reports"
 fi
+stage ""
 echo "== all tests passed"

@@ -29,8 +29,8 @@ class StoreAlertSyncTest : public ::testing::Test {
  protected:
   void SetUp() override {
     options.path = dir.file("buffer.db");
-    writer = std::move(StoreWriter::open(options).value());
-    reader = std::move(StoreReader::open(options).value());
+    writer = StoreWriter::open(options).value();
+    reader = StoreReader::open(options).value();
   }
   std::vector<AlertToSync> to_sync() { return reader->alerts_to_sync(100).value(); }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "drivers/mqtt/source.hpp"
+#include "tests/unit/drivers/mqtt/hand_sink.hpp"
 #include "tests/support/mosquitto_peer.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -23,6 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using test::HandSink;
 using test::MosquittoPeer;
 using test::TempDir;
 
@@ -503,58 +505,6 @@ TEST_F(ASubscriber, RefusesSettingsItCannotSend) {
 }
 
 // ------------------------------------------------------------------------------------ the mqtt source
-
-// A ReadingSink whose futures the test resolves by hand: the store's commit, under the test's control.
-class HandSink final : public ReadingSink {
- public:
-  std::future<Result<IngestResult>> ingest(std::vector<Reading> readings) override {
-    auto promise = std::make_shared<std::promise<Result<IngestResult>>>();
-    auto f = promise->get_future();
-    {
-      std::lock_guard lock(mu_);
-      batches_.push_back(std::move(readings));
-      promises_.push_back(promise);
-    }
-    cv_.notify_all();
-    return f;
-  }
-  std::future<Result<void>> upsert_device(Device) override { return ready(Result<void>{}); }
-  std::future<Result<bool>> remove_device(std::string) override { return ready(Result<bool>{false}); }
-
-  bool wait_count(std::size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 15s, [&] { return batches_.size() >= n; });
-  }
-  std::size_t count() {
-    std::lock_guard lock(mu_);
-    return batches_.size();
-  }
-  Reading reading(std::size_t i) {
-    std::lock_guard lock(mu_);
-    return batches_.at(i).at(0);
-  }
-  void resolve(std::size_t i, Result<IngestResult> r) {
-    std::shared_ptr<std::promise<Result<IngestResult>>> p;
-    {
-      std::lock_guard lock(mu_);
-      p = promises_.at(i);
-    }
-    p->set_value(std::move(r));
-  }
-  static IngestResult stored() { return IngestResult{{"uid"}, {IngestStatus::stored}, {""}}; }
-
- private:
-  template <class T>
-  static std::future<T> ready(T v) {
-    std::promise<T> p;
-    p.set_value(std::move(v));
-    return p.get_future();
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::vector<Reading>> batches_;
-  std::vector<std::shared_ptr<std::promise<Result<IngestResult>>>> promises_;
-};
 
 std::string heart_rate(int bpm) {
   return R"({"kind":"heart-rate","time":"2026-11-21T10:00:00Z","device":"watch-1","values":{"value":)" +

@@ -28,7 +28,7 @@ void read_subscription(JsonReader& in, const nlohmann::json& s, const std::strin
     in.fail(where, "expected an object, found " + describe_json(s));
     return;
   }
-  in.only_keys(s, where, {"topic", "qos", "format", "kind", "unit", "device", "items"});
+  in.only_keys(s, where, {"topic", "qos", "format", "kind", "unit", "device", "items", "allow_patient"});
   if (auto t = in.string(s, where, "topic", true)) {
     if (!valid_filter(*t)) in.fail(json_path(where, "topic"), "not a valid MQTT topic filter: \"" + *t + "\"");
     sub.topic = *t;
@@ -58,6 +58,10 @@ void read_subscription(JsonReader& in, const nlohmann::json& s, const std::strin
   if (auto d = in.string(s, where, "device", false)) {
     if (!number) in.fail(json_path(where, "device"), "only for format number");
     sub.device = *d;
+  }
+  if (auto a = in.boolean(s, where, "allow_patient", false)) {
+    if (sub.format != Format::reading_json) in.fail(json_path(where, "allow_patient"), "only for format reading-json");
+    else sub.allow_patient = *a;
   }
   if (sub.format == Format::openhab_state) {
     auto mapping = openhab::parse_mapping(s, where);

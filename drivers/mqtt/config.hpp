@@ -28,6 +28,9 @@ struct Subscription {
   std::string unit;              // number: the unit of the payload (empty: the kind's canonical unit)
   std::string device;            // number: the device id (empty: "mqtt-" + the message's topic)
   openhab::ItemMapping items;    // openhab_state: which items, as which kind
+  // reading_json: whether a message may name the patient ("patient"). Off: such a message is refused, so a
+  // publisher on the broker cannot file readings under another patient; the device registry attributes.
+  bool allow_patient = false;
   std::string where;             // the JSON path, for messages
 };
 

@@ -21,6 +21,8 @@ struct Message {
   bool duplicate = false;  // the broker resent it (an earlier delivery was not acknowledged)
   // Over the subscriber's size limit: the payload was skipped unread (and `payload` is empty).
   std::size_t dropped_payload_bytes = 0;
+  // QoS 1/2: the broker's packet identifier, which a redelivery keeps (MQTT 3.1.1, 4.4.0-1); 0 for QoS 0.
+  std::uint16_t packet_id = 0;
 };
 
 struct ConnectionSettings {

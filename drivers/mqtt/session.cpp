@@ -311,7 +311,7 @@ struct Subscriber::Impl {
       pending.outstanding = std::make_shared<Outstanding>(Delivery::now({}));
     } else {
       if (!handler) return make_error(Errc::internal, "no message handler: " + p.topic + " not acknowledged");
-      Message m{std::move(p.topic), std::move(p.payload), p.qos, p.retain, p.dup, p.dropped_payload_bytes};
+      Message m{std::move(p.topic), std::move(p.payload), p.qos, p.retain, p.dup, p.dropped_payload_bytes, p.packet_id};
       pending.outstanding = std::make_shared<Outstanding>(handler(m));
     }
     watcher.watch(pending.outstanding);

@@ -106,6 +106,11 @@ Delivery MqttSource::on_message(const Message& m) {
     last_message_ = now;
     ++messages_;
   }
+  // A message the broker delivers again (DUP after a lost acknowledgement, a retained state re-sent on
+  // subscribe) gets the time of its first delivery: the same reading identity, so the pipeline reports a
+  // duplicate instead of storing it twice (delivery_times.hpp). Every message, so packet ids stay current.
+  const auto when = delivery_times_.time_for(m, now);
+  if (when.repeat) context_.counters.add("mqtt_redeliveries_recognised");
   // Bad input is counted and then acknowledged: unacknowledged, the broker would redeliver it forever.
   const auto size = m.dropped_payload_bytes > 0 ? m.dropped_payload_bytes : m.payload.size();
   if (size > config_.max_payload_bytes) {
@@ -122,8 +127,10 @@ Delivery MqttSource::on_message(const Message& m) {
     }
   }
   if (!sub) return Delivery::now({});  // e.g. our own status topic under a broad filter
-  auto decoded = decode(*sub, m, now);
+  std::string detail;  // may quote the payload: debug level only
+  auto decoded = decode(*sub, m, when.time, &detail);
   if (!decoded) {
+    context_.log.debug(kLog, "message-dropped-detail", {{"topic", m.topic}, {"error", detail}});
     bad("mqtt_bad_messages", "bad:" + sub->topic, shown(m.topic) + ": skipped: " + decoded.error().message);
     return Delivery::now({});
   }

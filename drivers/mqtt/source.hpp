@@ -13,6 +13,7 @@
 
 #include "core/source.hpp"
 #include "drivers/mqtt/config.hpp"
+#include "drivers/mqtt/delivery_times.hpp"
 #include "drivers/mqtt/session.hpp"
 
 namespace carehub::mqtt {
@@ -44,6 +45,7 @@ class MqttSource final : public Source {
   SourceConfig config_;
   SourceContext context_;
   std::unique_ptr<Subscriber> subscriber_;
+  DeliveryTimes delivery_times_;  // the subscriber's thread only (on_message)
 
   mutable std::mutex mu_;
   std::optional<TimePoint> last_message_;

@@ -172,6 +172,50 @@ TEST(DecodingReadingJson, TakesTheSharedLineFormatWithUnits) {
   EXPECT_THAT(bad.error().message, HasSubstr("/"));
 }
 
+// The source logs these at warning level and shows them in status: they name the field and what was wrong,
+// never the value (docs/technician-guide.md: measurement values only at debug level).
+TEST(ADecodingError, NamesTheFieldAndWhatWasWrongButNeverTheValue) {
+  auto c = parse_source_config(json::parse(R"({
+    "broker": "tcp://127.0.0.1:1883",
+    "subscriptions": [
+      {"topic": "home/glucose", "format": "number", "kind": "glucose"},
+      {"topic": "openhab/out/+/state", "format": "openhab-state", "items": [{"name": "Kitchen_Humidity", "kind": "room-humidity"}]},
+      {"topic": "carehub/in/#", "format": "reading-json"}
+    ]})"),
+                               "/sources/mqtt", "hub-1");
+  ASSERT_TRUE(c) << c.error().message;
+  struct Case {
+    std::size_t sub;
+    std::string topic, payload, value, names;
+  };
+  const std::vector<Case> cases{
+      {0, "home/glucose", "3125", "3125", "plausible range"},
+      {0, "home/glucose", "187x", "187", "not a number"},
+      {1, "openhab/out/Kitchen_Humidity/state", "5 MB/s", "5 MB", "Kitchen_Humidity"},
+      {1, "openhab/out/Kitchen_Humidity/state", "187 %", "187", "Kitchen_Humidity"},
+      {2, "carehub/in/w", R"({"kind":"body-weight","time":"2026-11-21T10:00:00Z","values":{"value":812.4}})", "812.4",
+       "/values/value: outside the plausible range"},
+      {2, "carehub/in/h", R"({"kind":"heart-rate","time":"2026-11-21T10:00:00Z","values":{"value":"187"}})", "187",
+       "/values/value: expected a number"},
+      {2, "carehub/in/g", R"({"kind":"glucose","time":"2026-11-21T10:00:00Z","values":{"value":3125},"units":{"value":"mmol/L"}})",
+       "3125", "/values/value"},
+      {2, "carehub/in/t", R"({"kind":"glucose","time":"21.11.2026 10:00","values":{"value":95}})", "21.11.2026",
+       "/time: expected an RFC 3339 time"},
+      {2, "carehub/in/t", R"({"kind":"glucose","time":"1970-01-01T00:00:00Z","values":{"value":95}})", "1970",
+       "/time: before 2000"},
+      {2, "carehub/in/k", R"({"kind":"glucose","time":"2026-11-21T10:00:00Z","values":{"value":95,"sugar":187}})", "187",
+       "/values/sugar: unknown component"},
+      {2, "carehub/in/x", "[187]", "187", "expected an object"},
+      {2, "carehub/in/x", "{187", "187", "not valid JSON"},
+  };
+  for (const auto& k : cases) {
+    auto r = decode(c->subscriptions[k.sub], msg(k.topic, k.payload), kT0);
+    ASSERT_FALSE(r.has_value()) << k.payload;
+    EXPECT_THAT(r.error().message, HasSubstr(k.names)) << k.payload;
+    EXPECT_THAT(r.error().message, ::testing::Not(HasSubstr(k.value))) << k.payload << " -> " << r.error().message;
+  }
+}
+
 TEST(TheStatusPayload, SaysOnlineOrOfflineWithTheHub) {
   auto j = json::parse(status_payload("offline", "hub-1", kT0));
   EXPECT_EQ(j["state"], "offline");

@@ -43,6 +43,7 @@ Result<Alert> alert_from_row(const sqlite::Statement& st) {
   a.acknowledged = time_of(st.optional_int64(8));
   a.closed = time_of(st.optional_int64(9));
   a.text = st.text(10);
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto readings = nlohmann::json::parse(st.text(11), nullptr, false);
   if (!readings.is_array()) return make_error(Errc::internal, "store: alert " + a.id + " has corrupt readings");
   for (const auto& uid : readings) {
@@ -230,6 +231,7 @@ Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::stri
     s.reading.device = (*st)->text(2);
     s.reading.time = from_epoch_ms((*st)->int64(3));
     const auto values = nlohmann::json::parse((*st)->text(4), nullptr, false);
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     if (values.is_object()) {
       for (const auto& [name, v] : values.items()) {
         if (v.is_number()) s.reading.values[name] = v.get<double>();

@@ -53,6 +53,7 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
     r.source = st->text(8);
     const auto values = nlohmann::json::parse(st->text(9), nullptr, false);
     if (!values.is_object()) return make_error(Errc::internal, "store: reading " + s.uid + " has corrupt values");
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     for (const auto& [name, v] : values.items()) r.values[name] = v.get<double>();
     s.state = static_cast<SyncState>(st->int64(10));
     s.attempts = static_cast<int>(st->int64(11));
@@ -77,6 +78,7 @@ Result<StoreCounts> StoreReader::counts() {
   const auto kept = nlohmann::json::parse(st->text(0), nullptr, false);
   const auto pages = st->int64(1), free_pages = st->int64(2), page_size = st->int64(3);
   st->reset();
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   StoreCounts c;
   c.bytes = pages * page_size;
   c.used_bytes = (pages - free_pages) * page_size;

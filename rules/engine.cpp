@@ -358,6 +358,7 @@ Result<void> Engine::trend(Context& c, const Rule& rule, const StoredReading& r)
     if (!base || (rule.change > 0 ? wv->second < base->reading.values.at(rule.component)
                                   : wv->second > base->reading.values.at(rule.component))) {
       base = &w;
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     }
   }
   if (!base) return {};
@@ -428,6 +429,7 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
       a.escalated = true;
       if (auto e = c.change(a, "escalation", *a.escalate_at); !e) return e.error();
     }
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     if (a.next_reminder && *a.next_reminder <= now) {
       const TimePoint at = *a.next_reminder;
       ++a.reminders;

@@ -21,6 +21,12 @@ constexpr std::chrono::seconds kStopGrace{2};
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Steady-clock time as one integer, for a connection's idle_since (0 means "not idle").
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 bool send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -190,7 +196,7 @@ void ControlServer::accept_loop() {
       c.thread.join();
       return true;
     });
-    if (connections_.size() >= options_.max_connections) {
+    if (connections_.size() >= options_.max_connections && !evict_idle_connection()) {
       counters_.add("control_busy");
       send_all(client.get(), error_response(nullptr, "unavailable", "too many control connections; try again"));
       continue;
@@ -198,7 +204,7 @@ void ControlServer::accept_loop() {
     auto& conn = connections_.emplace_back();
     conn.fd = std::move(client);
     conn.thread = std::thread([this, &conn, peer] {
-      serve(conn.fd.get(), peer);
+      serve(conn.fd.get(), peer, conn.idle_since);
       {
         std::lock_guard done_lock(done_mu_);
         conn.done = true;
@@ -208,7 +214,28 @@ void ControlServer::accept_loop() {
   }
 }
 
-void ControlServer::serve(int fd, PeerCred peer) {
+bool ControlServer::evict_idle_connection() {
+  const std::int64_t now = steady_ns();
+  const std::int64_t min_idle = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.request_timeout).count();
+  Connection* oldest = nullptr;
+  std::int64_t oldest_since = 0;
+  for (auto& c : connections_) {
+    const std::int64_t since = c.idle_since.load();
+    if (c.done || since == 0 || now - since < min_idle) continue;
+    if (!oldest || since < oldest_since) {
+      oldest = &c;
+      oldest_since = since;
+    }
+  }
+  if (!oldest) return false;
+  // Its thread sees the end of the stream and finishes; the slot it held is reaped on a later accept.
+  oldest->idle_since = 0;
+  ::shutdown(oldest->fd.get(), SHUT_RDWR);
+  counters_.add("control_evicted");
+  return true;
+}
+
+void ControlServer::serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle_since) {
   using Clock = std::chrono::steady_clock;
   std::string buffer;
   char chunk[8192];
@@ -249,6 +276,7 @@ void ControlServer::serve(int fd, PeerCred peer) {
       // The next request's clock starts with its first byte, which may have come with this one's end.
       receiving = !buffer.empty();
       started = last_read;
+      if (!receiving) idle_since = steady_ns();
     }
     if (buffer.size() > kMaxRequestBytes) {
       counters_.add("control_bad_requests");
@@ -290,6 +318,7 @@ void ControlServer::serve(int fd, PeerCred peer) {
     if (!receiving) {
       receiving = true;
       started = last_read;
+      idle_since = 0;
     }
     buffer.append(chunk, static_cast<std::size_t>(n));
   }

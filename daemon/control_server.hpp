@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <list>
@@ -34,6 +35,8 @@ struct ControlServerOptions {
   std::chrono::milliseconds idle_timeout{60000};  // silence between two requests: the client is dropped
   // One whole request line, from its first byte (the first request: from accept) to its newline. A client
   // that is slower is answered with a "timeout" error, dropped and counted (control_request_timeouts).
+  // With every slot taken, a connection idle between requests for longer than this is closed to make room
+  // for a new client (control_evicted): slots go to clients that are asking something.
   std::chrono::milliseconds request_timeout{10000};
 };
 
@@ -77,13 +80,17 @@ class ControlServer {
   ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters, UniqueFd listener,
                 UniqueFd wake, gid_t group, std::map<std::string, StreamHandler> streams);
   void accept_loop();
-  void serve(int fd, PeerCred peer);
+  void serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle_since);
   bool allowed(const PeerCred& peer) const;
+  bool evict_idle_connection();  // under mu_: true if a connection idle too long was closed
 
   struct Connection {
     UniqueFd fd;
     std::thread thread;
     std::atomic<bool> done{false};
+    // Steady-clock nanoseconds since the connection waits between requests; 0 while a request is being
+    // received or answered. When every slot is taken, the connection idle longest gives way.
+    std::atomic<std::int64_t> idle_since{0};
   };
 
   const ControlServerOptions options_;

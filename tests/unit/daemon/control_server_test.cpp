@@ -250,5 +250,33 @@ TEST_F(AControlServerWithARequestDeadline, KeepsServingAClientThatSendsWholeRequ
   EXPECT_EQ(counters_.snapshot()["control_request_timeouts"], 0u);
 }
 
+// The same hold on every slot without dribbling: 16 clients each ask one thing, then say nothing for the
+// idle timeout (and could ask again just before it runs out). When the slots are full, the one idle longest
+// (beyond the request deadline) gives way to a new client.
+TEST_F(AControlServerWithARequestDeadline, ClosesTheLongestIdleConnectionWhenFullToServeANewClient) {
+  std::vector<UniqueFd> idle;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    idle.push_back(connect_with_timeout());
+    ASSERT_TRUE(send_text(idle.back().get(), "{\"cmd\":\"echo\"}\n"));
+    ASSERT_NE(read_line(idle.back().get()).find("\"ok\":true"), std::string::npos);
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool served = false;
+  std::string last_error;
+  while (!served && std::chrono::steady_clock::now() < give_up) {
+    auto c = ControlClient::connect(dir_.file("deadline.sock"));
+    ASSERT_TRUE(c) << c.error().message;
+    auto r = c->call("echo");
+    served = r && (*r)["pong"] == true;
+    if (!r) last_error = r.error().message;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  EXPECT_TRUE(served) << "last answer: " << last_error;
+  EXPECT_GE(counters_.snapshot()["control_evicted"], 1u);
+  // The first client, idle longest, was the one closed: it reads the end of the stream.
+  char c;
+  EXPECT_EQ(::recv(idle.front().get(), &c, 1, 0), 0);
+}
+
 }  // namespace
 }  // namespace carehub::daemon

@@ -3,60 +3,22 @@
 // at most the configured number of decoded bytes, fails the request with a clear error and counts it.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <zlib.h>
 
 #include <string>
 
 #include "core/counters.hpp"
 #include "sync/http_client.hpp"
+#include "tests/support/gzip_bomb.hpp"
 #include "tests/support/raw_http_server.hpp"
 
 namespace carehub::sync {
 namespace {
 
+using test::gzip_of;
+using test::gzip_of_zeros;
 using test::RawHttpServer;
 
 constexpr std::size_t kMiB = 1024 * 1024;
-
-// `decoded` zero bytes as one gzip member: about 1 KiB on the wire per MiB decoded.
-std::string gzip_of_zeros(std::size_t decoded) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  const std::string zeros(kMiB, '\0');
-  std::string out;
-  char buf[65536];
-  std::size_t left = decoded;
-  int flush = Z_NO_FLUSH;
-  while (flush != Z_FINISH) {
-    const std::size_t n = std::min(left, zeros.size());
-    left -= n;
-    flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
-    z.avail_in = static_cast<uInt>(n);
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(buf);
-      z.avail_out = sizeof buf;
-      deflate(&z, flush);
-      out.append(buf, sizeof buf - z.avail_out);
-    } while (z.avail_out == 0);
-  }
-  deflateEnd(&z);
-  return out;
-}
-
-std::string gzip_of(const std::string& text) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
 
 void answer_gzip(RawHttpServer::Connection& c, const std::string& gz) {
   c.send("HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Encoding: gzip\r\nContent-Length: " +

@@ -46,6 +46,15 @@ Result<void> validate(const Reading& r) {
   return make_error(Errc::invalid_argument, message);
 }
 
+std::optional<std::string> implausible_future(const Reading& r, TimePoint received, Millis tolerance) {
+  if (r.time <= received + tolerance) return std::nullopt;
+  const auto ahead = std::chrono::duration_cast<std::chrono::seconds>(r.time - received).count();
+  return "time " + format_rfc3339(r.time) + " is " + std::to_string(ahead) + " s after the hub received it (" +
+         format_rfc3339(received) + "; tolerance " +
+         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(tolerance).count()) +
+         " s): a device clock set ahead?";
+}
+
 std::string reading_uid(const Reading& r) {
   // %.10g: stable across JSON round trips and unit conversions, far finer than any sensor's resolution.
   std::string key = "carehub-reading-v1\n" + r.patient + "\n" + r.device + "\n" + std::string(to_string(r.kind)) +

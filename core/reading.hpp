@@ -33,10 +33,21 @@ struct Problem {
   std::string message;
 };
 
-// Checks components (known, required present, finite, within plausible range) and time sanity.
+// Checks components (known, required present, finite, within plausible range) and time sanity (not before
+// 2000). A reading failing these is rejected: it is not a measurement at all.
 std::vector<Problem> problems(const Reading& r);
 // The same as one error: "blood-pressure: systolic = 900 mm[Hg] is outside the plausible range 20..350".
 Result<void> validate(const Reading& r);
+
+// How far a reading's effective time may run ahead of its receipt (/pipeline/max_future_s). A device clock a
+// few minutes fast is ordinary; one set years ahead, or a typed year, is not (design.md invariant 8).
+inline constexpr Millis kDefaultMaxFuture = std::chrono::minutes(5);
+
+// Why a well-formed reading's effective time cannot be believed: it is later than `received` plus
+// `tolerance`. Such a reading is stored quarantined (never judged by the rules, never uploaded), not
+// rejected: its values were measured, only its time is wrong. `received` is the reading's receive time,
+// or the pipeline's clock for a producer that did not stamp one. Empty when the time is plausible.
+std::optional<std::string> implausible_future(const Reading& r, TimePoint received, Millis tolerance);
 
 // The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time
 // and values. The same measurement gets the same id on every retry, restart and re-pairing.

@@ -1,5 +1,6 @@
 #include "core/schema.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -105,11 +106,27 @@ CREATE INDEX alerts_unsynced ON alerts (raised_ms) WHERE sync_state != 1;
 -- Per device in time order: the uploader's aggregation windows and a device's newest reading for status.
 CREATE INDEX readings_device_time ON readings (device, time_ms);
 )sql",
+    // 5: quarantine (design.md invariant 8). A reading whose time is later than its receipt plus the tolerance
+    // is stored with sync_state 3 and the reason; the uploader's queue (sync_state 0) never holds it. Pending
+    // readings an older carehub stored with such a time are quarantined here, with the default tolerance of
+    // 5 minutes (the configuration is not known to a migration); synced and dead ones stay as they are. The
+    // kept per-state counts are dropped so the writer counts once with the new state.
+    R"sql(
+ALTER TABLE readings ADD COLUMN quarantine_reason TEXT;
+CREATE INDEX readings_quarantined ON readings (seq) WHERE sync_state = 3;
+UPDATE readings SET sync_state = 3,
+  quarantine_reason = 'time ' || strftime('%Y-%m-%dT%H:%M:%SZ', time_ms / 1000, 'unixepoch') ||
+    ' is ' || ((time_ms - received_ms) / 1000) || ' s after the hub received it (' ||
+    strftime('%Y-%m-%dT%H:%M:%SZ', received_ms / 1000, 'unixepoch') ||
+    '; tolerance 300 s): a device clock set ahead? (quarantined when the buffer was upgraded)'
+  WHERE sync_state = 0 AND time_ms > received_ms + 300000;
+DELETE FROM meta WHERE key = 'reading_counts';
+)sql",
 };
 
 }  // namespace
 
-Result<void> migrate(sqlite::Database& db) {
+Result<void> migrate(sqlite::Database& db, int target) {
   auto version = db.query_int("PRAGMA user_version");
   if (!version) return version.error();
   if (*version > kCurrentVersion) {
@@ -117,7 +134,7 @@ Result<void> migrate(sqlite::Database& db) {
                                                   " is newer than this carehub supports (" +
                                                   std::to_string(kCurrentVersion) + "); refusing to open it");
   }
-  for (auto v = *version; v < kCurrentVersion; ++v) {
+  for (auto v = *version; v < std::min<std::int64_t>(target, kCurrentVersion); ++v) {
     auto tx = sqlite::Transaction::begin(db);
     if (!tx) return tx.error();
     if (auto r = db.exec(kMigrations[static_cast<std::size_t>(v)]); !r) return r.error();

@@ -27,14 +27,17 @@ struct StoreOptions {
   // list) times the page size. Reaching it sheds by priority (StoreWriter::enforce_cap); 0: no cap.
   std::int64_t max_bytes = std::int64_t{256} << 20;
   // Synced readings whose time is older than this many days are pruned (/store/retention_days); 0: kept
-  // until the size cap sheds them. Unsynced readings and alerts are never pruned.
+  // until the size cap sheds them. Unsynced readings (pending, dead, quarantined) and alerts are never pruned.
   int retention_days = 30;
   // A hard limit on the file (SQLite's max_page_count): writes beyond it fail exactly as on a full disk.
   // 0: none. Not a configuration key: tests use it to produce SQLITE_FULL without a small filesystem.
   std::int64_t max_pages = 0;
 };
 
-enum class SyncState { pending = 0, synced = 1, dead = 2 };
+// quarantined: stored with an effective time that cannot be believed (later than its receipt plus the
+// tolerance, design.md invariant 8). Never judged by the rules, never uploaded, never counted as pending;
+// kept (not pruned, not shed) for a technician, like a dead letter.
+enum class SyncState { pending = 0, synced = 1, dead = 2, quarantined = 3 };
 std::string_view to_string(SyncState s);
 
 struct StoredReading {
@@ -45,12 +48,14 @@ struct StoredReading {
   int attempts = 0;
   std::string server_id;    // the Observation's id on the FHIR server once synced
   std::string dead_reason;  // the server's OperationOutcome (JSON) or a description
+  std::string quarantine_reason{};  // why its time is not believed (implausible_future), when quarantined
 };
 
 struct StoreCounts {
   std::int64_t pending = 0;
   std::int64_t synced = 0;
   std::int64_t dead = 0;
+  std::int64_t quarantined = 0;
   std::int64_t bytes = 0;       // database file size (page_count * page_size)
   std::int64_t used_bytes = 0;  // pages in use (page_count - freelist_count) * page_size: what the cap measures
 };
@@ -123,8 +128,9 @@ class StoreWriter {
   Result<PruneReport> prune_synced(TimePoint before, std::int64_t after_seq, std::int64_t window);
   const StoreOptions& options() const { return options_; }
 
-  // Inserts unless a reading with the same uid is stored; true when inserted.
-  Result<bool> insert_reading(const Reading& r, const std::string& uid);
+  // Inserts unless a reading with the same uid is stored; true when inserted. A non-empty
+  // `quarantine_reason` stores it quarantined (SyncState::quarantined) with that reason.
+  Result<bool> insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason = {});
   Result<void> mark_synced(std::int64_t seq, const std::string& server_id, TimePoint when);
   Result<void> mark_dead(std::int64_t seq, const std::string& reason);
   Result<void> mark_attempt(std::int64_t seq);
@@ -153,7 +159,7 @@ class StoreWriter {
   // The earliest time anything stored needs the clock (a deadline, a reminder, an escalation, an
   // inactivity limit), so a simulator can step a virtual clock from event to event.
   Result<std::optional<TimePoint>> next_due();
-  // A patient's readings of one kind with from <= time <= to, oldest first.
+  // A patient's readings of one kind with from <= time <= to, oldest first; quarantined ones never.
   Result<std::vector<StoredReading>> readings_between(const std::string& patient, Kind kind, TimePoint from,
                                                       TimePoint to);
 
@@ -163,8 +169,10 @@ class StoreWriter {
   // Per-state reading counts: committed_ as stored, delta_ for the open transaction, one saved delta per
   // open savepoint. Outside a transaction each statement commits itself, and so does its delta.
   struct StateCounts {
-    std::int64_t pending = 0, synced = 0, dead = 0;
+    std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0;
     std::int64_t& of(std::int64_t state);
+    void add(const StateCounts& d);
+    bool empty() const { return pending == 0 && synced == 0 && dead == 0 && quarantined == 0; }
   };
   Result<void> load_counts();
   Result<void> store_counts(const StateCounts& c);
@@ -195,6 +203,8 @@ struct ReadingQuery {
   std::optional<Kind> kind{};
   std::optional<TimePoint> from{}, to{};
   std::vector<std::string> uids{};
+  // Only readings whose device's own time stamp is this instant (with `device`: the BLE resend guard).
+  std::optional<TimePoint> device_time{};
   // Order by measurement time instead of arrival (with `device`: served by an index).
   bool by_time = false;
 };

@@ -213,9 +213,10 @@ Result<std::optional<TimePoint>> StoreWriter::next_due() {
 
 Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::string& patient, Kind kind, TimePoint from,
                                                                  TimePoint to) {
+  // Not quarantined ones (sync_state 3): a time the hub does not believe is no baseline for a trend.
   auto st = cached(
       "SELECT seq, uid, device, time_ms, values_json FROM readings WHERE patient = ?1 AND kind = ?2 AND time_ms >= ?3"
-      " AND time_ms <= ?4 ORDER BY time_ms, seq");
+      " AND time_ms <= ?4 AND sync_state != 3 ORDER BY time_ms, seq");
   if (!st) return st.error();
   (*st)->bind(1, patient).bind(2, to_string(kind)).bind(3, to_epoch_ms(from)).bind(4, to_epoch_ms(to));
   std::vector<StoredReading> out;
@@ -230,8 +231,8 @@ Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::stri
     s.reading.patient = patient;
     s.reading.device = (*st)->text(2);
     s.reading.time = from_epoch_ms((*st)->int64(3));
-    const auto values = nlohmann::json::parse((*st)->text(4), nullptr, false);
     // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
+    const auto values = nlohmann::json::parse((*st)->text(4), nullptr, false);
     if (values.is_object()) {
       for (const auto& [name, v] : values.items()) {
         if (v.is_number()) s.reading.values[name] = v.get<double>();

@@ -14,13 +14,14 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const StoreOptions& optio
 Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) {
   std::string sql =
       "SELECT seq, uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
-      " sync_state, attempts, server_id, dead_reason FROM readings WHERE seq > ?1";
+      " sync_state, attempts, server_id, dead_reason, quarantine_reason FROM readings WHERE seq > ?1";
   if (q.state) sql += " AND sync_state = " + std::to_string(static_cast<int>(*q.state));
   if (q.device) sql += " AND device = ?3";
   if (q.kind) sql += " AND kind = ?4";
   if (q.from) sql += " AND time_ms >= ?5";
   if (q.to) sql += " AND time_ms < ?6";
   if (!q.uids.empty()) sql += " AND uid IN (SELECT value FROM json_each(?7))";
+  if (q.device_time) sql += " AND device_time_ms = ?8";
   const char* order = q.by_time ? " ORDER BY time_ms" : " ORDER BY seq";
   sql += order;
   if (q.newest_first) sql += " DESC";
@@ -33,6 +34,7 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
   if (q.from) st->bind(5, to_epoch_ms(*q.from));
   if (q.to) st->bind(6, to_epoch_ms(*q.to));
   if (!q.uids.empty()) st->bind(7, nlohmann::json(q.uids).dump());
+  if (q.device_time) st->bind(8, to_epoch_ms(*q.device_time));
   std::vector<StoredReading> out;
   for (;;) {
     auto row = st->step();
@@ -51,14 +53,15 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
     if (auto dt = st->optional_int64(6)) r.device_time = from_epoch_ms(*dt);
     r.received = from_epoch_ms(st->int64(7));
     r.source = st->text(8);
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     const auto values = nlohmann::json::parse(st->text(9), nullptr, false);
     if (!values.is_object()) return make_error(Errc::internal, "store: reading " + s.uid + " has corrupt values");
-    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     for (const auto& [name, v] : values.items()) r.values[name] = v.get<double>();
     s.state = static_cast<SyncState>(st->int64(10));
     s.attempts = static_cast<int>(st->int64(11));
     s.server_id = st->text(12);
     s.dead_reason = st->text(13);
+    s.quarantine_reason = st->text(14);
     out.push_back(std::move(s));
   }
   return out;
@@ -75,20 +78,22 @@ Result<StoreCounts> StoreReader::counts() {
   auto row = st->step();
   if (!row) return row.error();
   if (!*row) return make_error(Errc::internal, "store: counts returned no row");
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto kept = nlohmann::json::parse(st->text(0), nullptr, false);
   const auto pages = st->int64(1), free_pages = st->int64(2), page_size = st->int64(3);
   st->reset();
-  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   StoreCounts c;
   c.bytes = pages * page_size;
   c.used_bytes = (pages - free_pages) * page_size;
-  if (kept.is_object() && kept.contains("pending") && kept.contains("synced") && kept.contains("dead")) {
+  if (kept.is_object() && kept.contains("pending") && kept.contains("synced") && kept.contains("dead") &&
+      kept.contains("quarantined")) {
     c.pending = kept["pending"].get<std::int64_t>();
     c.synced = kept["synced"].get<std::int64_t>();
     c.dead = kept["dead"].get<std::int64_t>();
+    c.quarantined = kept["quarantined"].get<std::int64_t>();
     return c;
   }
-  // Written by a carehub that did not keep counts and not opened by a writer since: count.
+  // Written by a carehub that did not keep counts (or before quarantine) and not opened by a writer since: count.
   auto slow = db_.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
   if (!slow) return slow.error();
   for (;;) {
@@ -99,6 +104,7 @@ Result<StoreCounts> StoreReader::counts() {
     switch (slow->int64(0)) {
       case 1: c.synced += n; break;
       case 2: c.dead += n; break;
+      case 3: c.quarantined += n; break;
       default: c.pending += n; break;
     }
   }

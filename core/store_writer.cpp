@@ -10,13 +10,14 @@ std::string_view to_string(SyncState s) {
     case SyncState::pending: return "pending";
     case SyncState::synced: return "synced";
     case SyncState::dead: return "dead";
+    case SyncState::quarantined: return "quarantined";
   }
   return "pending";
 }
 
 namespace {
 
-// The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…}).
+// The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…,"quarantined":…}).
 constexpr std::string_view kCountsKey = "reading_counts";
 
 std::string_view synchronous_pragma(Synchronous s) {
@@ -67,24 +68,35 @@ std::int64_t& StoreWriter::StateCounts::of(std::int64_t state) {
   switch (state) {
     case 1: return synced;
     case 2: return dead;
+    case 3: return quarantined;
     default: return pending;
   }
+}
+
+void StoreWriter::StateCounts::add(const StateCounts& d) {
+  pending += d.pending;
+  synced += d.synced;
+  dead += d.dead;
+  quarantined += d.quarantined;
 }
 
 Result<void> StoreWriter::load_counts() {
   auto stored = db_.query_text("SELECT COALESCE((SELECT value FROM meta WHERE key = '" + std::string(kCountsKey) +
                                "'), '')");
   if (!stored) return stored.error();
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto j = nlohmann::json::parse(*stored, nullptr, false);
-  if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0) {
-    committed_ = {j["pending"].get<std::int64_t>(), j["synced"].get<std::int64_t>(), j["dead"].get<std::int64_t>()};
+  if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0 &&
+      j.value("quarantined", -1) >= 0) {
+    committed_ = {j["pending"].get<std::int64_t>(), j["synced"].get<std::int64_t>(), j["dead"].get<std::int64_t>(),
+                  j["quarantined"].get<std::int64_t>()};
     return {};
   }
-  // A database written before the counts were kept: count once, then keep them.
+  // A database written before the counts were kept (or before quarantine, whose migration drops them):
+  // count once, then keep them.
   auto st = db_.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
   if (!st) return st.error();
   StateCounts c;
-  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   for (;;) {
     auto row = st->step();
     if (!row) return row.error();
@@ -97,7 +109,7 @@ Result<void> StoreWriter::load_counts() {
 }
 
 Result<void> StoreWriter::store_counts(const StateCounts& c) {
-  const nlohmann::json j{{"pending", c.pending}, {"synced", c.synced}, {"dead", c.dead}};
+  const nlohmann::json j{{"pending", c.pending}, {"synced", c.synced}, {"dead", c.dead}, {"quarantined", c.quarantined}};
   return put_meta(std::string(kCountsKey), j.dump());
 }
 
@@ -108,9 +120,7 @@ Result<void> StoreWriter::count_change(std::int64_t from_state, std::int64_t to_
   if (!sqlite3_get_autocommit(db_.handle())) return {};
   // No transaction open: the statement that changed the rows has committed alone, so the counts follow.
   StateCounts next = committed_;
-  next.pending += delta_.pending;
-  next.synced += delta_.synced;
-  next.dead += delta_.dead;
+  next.add(delta_);
   delta_ = {};
   if (auto r = store_counts(next); !r) return r;
   committed_ = next;
@@ -131,19 +141,13 @@ Result<sqlite::Transaction> StoreWriter::begin() {
   savepoints_.clear();
   return sqlite::Transaction::begin(
       db_, {[this]() -> Result<void> {
-              if (delta_.pending == 0 && delta_.synced == 0 && delta_.dead == 0) return {};
+              if (delta_.empty()) return {};
               StateCounts next = committed_;
-              next.pending += delta_.pending;
-              next.synced += delta_.synced;
-              next.dead += delta_.dead;
+              next.add(delta_);
               return store_counts(next);
             },
             [this](bool committed) {
-              if (committed) {
-                committed_.pending += delta_.pending;
-                committed_.synced += delta_.synced;
-                committed_.dead += delta_.dead;
-              }
+              if (committed) committed_.add(delta_);
               delta_ = {};
               savepoints_.clear();
             }});
@@ -177,8 +181,9 @@ Result<void> StoreWriter::prepare_statements() {
   };
   const Item items[] = {
       {&insert_reading_,
-       "INSERT INTO readings (uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json)"
-       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (uid) DO NOTHING"},
+       "INSERT INTO readings (uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
+       " sync_state, quarantine_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''))"
+       " ON CONFLICT (uid) DO NOTHING"},
       {&mark_synced_,
        "UPDATE readings SET sync_state = 1, server_id = ?2, synced_ms = ?3, attempts = attempts + 1,"
        " dead_reason = NULL WHERE seq = ?1"},
@@ -204,7 +209,8 @@ Result<void> StoreWriter::prepare_statements() {
   return {};
 }
 
-Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& uid) {
+Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason) {
+  const auto state = static_cast<std::int64_t>(quarantine_reason.empty() ? SyncState::pending : SyncState::quarantined);
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [name, value] : r.values) values[name] = value;
   std::optional<std::int64_t> device_time;
@@ -217,11 +223,13 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
       .bind(6, device_time)
       .bind(7, to_epoch_ms(r.received))
       .bind(8, r.source)
-      .bind(9, values.dump());
+      .bind(9, values.dump())
+      .bind(10, state)
+      .bind(11, quarantine_reason);
   if (auto res = insert_reading_.run(); !res) return res.error();
   const bool inserted = db_.changes() == 1;
   if (inserted) {
-    if (auto c = count_change(-1, 0, 1); !c) return c.error();
+    if (auto c = count_change(-1, state, 1); !c) return c.error();
   }
   return inserted;
 }

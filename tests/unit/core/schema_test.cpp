@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "core/store.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
@@ -45,6 +47,50 @@ TEST(SchemaMigrate, LeavesACurrentDatabaseAlone) {
   ASSERT_TRUE(again.has_value()) << again.error().message;
   EXPECT_EQ(user_version(db), schema::kCurrentVersion);
   EXPECT_EQ(db.query_text("SELECT value FROM meta WHERE key = 'hub'").value(), "kept");
+}
+
+// Version 5 (quarantine): a buffer an older carehub filled, with one pending reading dated 2062, is upgraded
+// in place: that reading is quarantined with a reason, the others keep their state, and the kept counts
+// are recounted with the new state.
+TEST(SchemaMigrate, QuarantinesThePendingFutureDatedReadingsOfAVersion4BufferAndRecountsIt) {
+  test::TempDir dir;
+  const auto path = dir.file("v4.db");
+  {
+    auto db = open_db(path);
+    ASSERT_TRUE(schema::migrate(db, 4).has_value());
+    ASSERT_EQ(user_version(db), 4);
+    const char* insert =
+        "INSERT INTO readings (uid, kind, device, patient, time_ms, received_ms, source, values_json, sync_state)"
+        " VALUES ('%s', 'heart-rate', 'dev', 'Patient/p', %lld, %lld, 'ble', '{\"value\":60}', %d)";
+    auto row = [&](const char* uid, long long time_ms, long long received_ms, int state) {
+      char sql[512];
+      std::snprintf(sql, sizeof sql, insert, uid, time_ms, received_ms, state);
+      ASSERT_TRUE(db.exec(sql).has_value()) << sql;
+    };
+    const long long received = 1795255200000;          // 2026-11-21T10:00:00Z
+    row("future", 2917072800000, received, 0);          // 2062, pending: quarantined
+    row("skewed", received + 300000, received, 0);      // exactly the tolerance ahead: believed
+    row("normal", received - 60000, received, 0);
+    row("sent", 2917072800001, received, 1);            // already synced: history, left alone
+    ASSERT_TRUE(db.exec("INSERT INTO meta (key, value) VALUES ('reading_counts', "
+                        "'{\"pending\":3,\"synced\":1,\"dead\":0}')")
+                    .has_value());
+  }
+  auto w = StoreWriter::open({path});
+  ASSERT_TRUE(w.has_value()) << w.error().message;
+  auto r = StoreReader::open({path});
+  ASSERT_TRUE(r.has_value());
+  const auto c = (*r)->counts().value();
+  EXPECT_EQ(c.pending, 2);
+  EXPECT_EQ(c.quarantined, 1);
+  EXPECT_EQ(c.synced, 1);
+  ReadingQuery q;
+  q.state = SyncState::quarantined;
+  const auto rows = (*r)->readings(q).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].uid, "future");
+  EXPECT_THAT(rows[0].quarantine_reason,
+              AllOf(HasSubstr("2062-06-09T10:00:00Z"), HasSubstr("2026-11-21T10:00:00Z"), HasSubstr("upgraded")));
 }
 
 TEST(SchemaMigrate, RefusesADatabaseFromANewerCarehubWithAClearMessage) {

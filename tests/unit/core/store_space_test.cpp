@@ -93,6 +93,7 @@ class StoreSpaceTest : public ::testing::Test {
     EXPECT_EQ(c.pending, raw.count("sync_state = 0"));
     EXPECT_EQ(c.synced, raw.count("sync_state = 1"));
     EXPECT_EQ(c.dead, raw.count("sync_state = 2"));
+    EXPECT_EQ(c.quarantined, raw.count("sync_state = 3"));
   }
 
   test::TempDir dir;
@@ -205,6 +206,34 @@ TEST_F(StoreSpaceTest, ThenEnvironmentalStreamsThenWearableSamplesNeverSpotMeasu
   EXPECT_EQ(raw.count("sync_state = 2"), 10) << "dead letters are unsynced: never shed";
   EXPECT_TRUE(reader()->find_alert("alert-1").value().has_value()) << "alerts are never shed";
   EXPECT_EQ(raw.integrity(), "ok");
+  expect_counts_match_rows();
+}
+
+TEST_F(StoreSpaceTest, NeverShedsNorPrunesAQuarantinedReadingItIsKeptForATechnician) {
+  {
+    auto tx = writer->begin();
+    for (int i = 0; i < 200; ++i) {
+      auto r = make(Kind::room_temperature, i);  // environmental: shed first when it is pending
+      r.received = r.time - std::chrono::hours(24 * 365);
+      ASSERT_TRUE(writer->insert_reading(r, reading_uid(r), "a year ahead").value());
+    }
+    ASSERT_TRUE(tx->commit());
+  }
+  fill(Kind::room_temperature, 1500, 1000);
+  const auto used = writer->used_bytes().value();
+  {
+    auto tx = writer->begin();
+    const auto report = writer->enforce_cap(used / 2).value();
+    ASSERT_TRUE(tx->commit());
+    EXPECT_GT(report.shed_environment, 0);
+  }
+  {
+    auto tx = writer->begin();
+    ASSERT_EQ(writer->prune_synced(kTime + std::chrono::hours(24 * 10000), 0, 100000).value().deleted, 0);
+    ASSERT_TRUE(tx->commit());
+  }
+  Raw raw(options.path);
+  EXPECT_EQ(raw.count("sync_state = 3"), 200);
   expect_counts_match_rows();
 }
 

@@ -412,6 +412,43 @@ TEST(SyncStateNames, AreStable) {
   EXPECT_EQ(to_string(SyncState::pending), "pending");
   EXPECT_EQ(to_string(SyncState::synced), "synced");
   EXPECT_EQ(to_string(SyncState::dead), "dead");
+  EXPECT_EQ(to_string(SyncState::quarantined), "quarantined");
+}
+
+TEST_F(StoreTest, KeepsAQuarantinedReadingWithItsReasonOutOfTheUploadQueueAndCountsIt) {
+  auto future = heart_rate(60);
+  future.time = from_epoch_ms(2917072800000);  // 2062
+  const auto uid = reading_uid(future);
+  ASSERT_TRUE(writer->insert_reading(future, uid, "time 2062-06-09T10:00:00Z is ahead").value());
+  insert(heart_rate(61, 1));
+  const auto rows = all();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].state, SyncState::quarantined);
+  EXPECT_EQ(rows[0].quarantine_reason, "time 2062-06-09T10:00:00Z is ahead");
+  EXPECT_EQ(rows[0].reading, future) << "kept exactly as it came";
+  EXPECT_EQ(rows[1].quarantine_reason, "");
+  EXPECT_THAT(seqs(reader().readings({SyncState::pending, 0, 100, false}).value()), ElementsAre(rows[1].seq));
+  EXPECT_THAT(seqs(reader().readings({SyncState::quarantined, 0, 100, false}).value()), ElementsAre(rows[0].seq));
+  auto c = counts();
+  EXPECT_EQ(c.pending, 1);
+  EXPECT_EQ(c.quarantined, 1);
+  EXPECT_FALSE(writer->insert_reading(future, uid, "again").value()) << "a resend is a duplicate";
+  writer.reset();
+  reader_.reset();
+  open_writer();
+  c = counts();
+  EXPECT_EQ(c.pending, 1);
+  EXPECT_EQ(c.quarantined, 1) << "the kept counts survive a restart";
+}
+
+TEST_F(StoreTest, NeverGivesTheRulesAQuarantinedReading) {
+  auto near_future = heart_rate(70, 10);
+  ASSERT_TRUE(writer->insert_reading(near_future, reading_uid(near_future), "ahead").value());
+  insert(heart_rate(71, 5));
+  auto window = writer->readings_between("Patient/p1", Kind::heart_rate, kTime, kTime + std::chrono::hours(1));
+  ASSERT_TRUE(window.has_value()) << window.error().message;
+  ASSERT_EQ(window->size(), 1u);
+  EXPECT_EQ(window->front().reading.values.at("value"), 71);
 }
 
 TEST_F(StoreTest, NarrowsReadingsToOneDeviceKindAndTimeRange) {

@@ -28,6 +28,8 @@ struct PipelineOptions {
   std::size_t max_batch = 5000;        // readings in one transaction
   Millis heartbeat{1000};              // the loop runs at least this often, idle or not
   std::string default_patient;         // the kit's patient, for devices not bound to another one
+  // A reading whose time is later than its receipt plus this is stored quarantined (implausible_future).
+  Millis max_future = kDefaultMaxFuture;
 };
 
 // Runs on the writer thread inside the group transaction, isolated by a savepoint: when it fails, only
@@ -61,6 +63,7 @@ struct CommitSummary {
   std::size_t stored = 0;
   std::size_t duplicates = 0;
   std::size_t rejected = 0;
+  std::size_t quarantined = 0;  // among `stored`: kept, but never judged nor uploaded
   std::size_t ops = 0;
   std::vector<AlertEvent> alerts;  // alerts raised or changed in this transaction (durable now)
 };
@@ -89,7 +92,8 @@ class Pipeline final : public ReadingSink {
   void stop();
 
   // Thread-safe. Validates (an invalid reading is rejected alone, never half-stored), attributes,
-  // de-duplicates and stores. Blocks while the queue is full (back-pressure to
+  // de-duplicates and stores. A reading dated later than its receipt plus options.max_future is stored
+  // quarantined: status `stored`, its error says why, and the rules never see it. Blocks while the queue is full (back-pressure to
   // the source); fails with Errc::unavailable once stopping.
   std::future<Result<IngestResult>> ingest(std::vector<Reading> readings) override;
   std::future<Result<void>> apply(WriteOp op);

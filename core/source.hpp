@@ -24,7 +24,9 @@ enum class IngestStatus { stored, duplicate, rejected };
 struct IngestResult {
   std::vector<std::string> uids;  // in the order submitted (empty for rejected ones)
   std::vector<IngestStatus> status;
-  std::vector<std::string> errors;  // why a reading was rejected; empty for the others
+  // Why a reading was rejected, or why a stored one was quarantined ("quarantined: …", its time is not
+  // believed: stored, never judged nor uploaded); empty for the others.
+  std::vector<std::string> errors;
 };
 
 // Where readings go: the pipeline in carehubd, a recording fake in tests.
@@ -49,6 +51,10 @@ struct SourceContext {
   // The device registry as stored (a driver that reconnects to its devices reads it at start). Empty
   // in a configuration check; thread-safe.
   std::function<Result<std::vector<Device>>()> devices{};
+  // Readings already stored from `device` whose own time stamp (device_time) is `device_time`: the
+  // evidence that tells a device resending its memory from a new measurement when its clock or record
+  // numbering went back (BLE driver). Unset in a configuration check; thread-safe.
+  std::function<Result<std::vector<Reading>>(const std::string& device, TimePoint device_time)> stored_at{};
 };
 
 class Source {

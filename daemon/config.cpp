@@ -144,9 +144,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (c.upload.backoff.cap < c.upload.backoff.base) in.fail("/fhir/retry_cap_ms", "must not be below /fhir/retry_base_ms");
   }
   if (const auto* p = in.object(doc, "", "pipeline", false)) {
-    in.only_keys(*p, "/pipeline", {"queue_capacity", "max_batch"});
+    in.only_keys(*p, "/pipeline", {"queue_capacity", "max_batch", "max_future_s"});
     if (auto v = in.integer(*p, "/pipeline", "queue_capacity", false, 1, 10000000)) c.pipeline.queue_capacity = static_cast<std::size_t>(*v);
     if (auto v = in.integer(*p, "/pipeline", "max_batch", false, 1, 1000000)) c.pipeline.max_batch = static_cast<std::size_t>(*v);
+    // How far a device clock may run ahead before its readings are quarantined (design.md invariant 8).
+    if (auto v = in.integer(*p, "/pipeline", "max_future_s", false, 0, 86400)) c.pipeline.max_future = std::chrono::seconds(*v);
   }
   if (const auto* log = in.object(doc, "", "log", false)) {
     in.only_keys(*log, "/log", {"level"});
@@ -228,6 +230,7 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   if (a.control_group != b.control_group) out.emplace_back("/control/group");
   if (a.pipeline.queue_capacity != b.pipeline.queue_capacity) out.emplace_back("/pipeline/queue_capacity");
   if (a.pipeline.max_batch != b.pipeline.max_batch) out.emplace_back("/pipeline/max_batch");
+  if (a.pipeline.max_future != b.pipeline.max_future) out.emplace_back("/pipeline/max_future_s");
   if (a.hub_id != b.hub_id) out.emplace_back("/hub/id");
   if (a.patient != b.patient) out.emplace_back("/hub/patient");
   if (a.alerts_mqtt.has_value() != b.alerts_mqtt.has_value() ||

@@ -41,7 +41,7 @@ struct Config {
   std::string oauth2_secret_file;
   nlohmann::json fhir_section;  // as written: a reload that changes any of it restarts the uploader
 
-  PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch
+  PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch, /pipeline/max_future_s
 
   // /sources/<name>: each driver's own section, validated by the driver itself (daemon/sources.hpp).
   std::map<std::string, nlohmann::json> sources;

@@ -141,6 +141,87 @@ TEST_F(PipelineTest, RejectsAnInvalidReadingAloneWhileTheOthersInTheBatchAreStor
   EXPECT_EQ(rows[1].reading.values.at("value"), 74);
 }
 
+// Invariant 8: a device clock set decades ahead (or a typo) must not be believed, nor lost.
+TEST_F(PipelineTest, StoresAReadingDatedFarAheadOfItsReceiptAsQuarantinedCountedAndNotPending) {
+  make_pipeline();
+  pipeline->start();
+  auto future = heart_rate(72);
+  future.time = from_epoch_ms(2917072800000);  // 2062-06-09T10:00:00Z, received at kTime
+  const auto result = ingest_and_wait({future, heart_rate(74, 1)});
+  EXPECT_THAT(result.status, ElementsAre(IngestStatus::stored, IngestStatus::stored)) << "nothing is lost";
+  EXPECT_THAT(result.errors[0], HasSubstr("quarantined"));
+  EXPECT_EQ(result.errors[1], "");
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(to_string(rows[0].state), "quarantined");
+  EXPECT_THAT(rows[0].quarantine_reason, HasSubstr("2062-06-09T10:00:00Z"));
+  EXPECT_EQ(rows[0].reading.time, future.time) << "kept as the device sent it, for the technician";
+  EXPECT_EQ(to_string(rows[1].state), "pending");
+  auto reader = StoreReader::open(store_options);
+  const auto counts = (*reader)->counts().value();
+  EXPECT_EQ(counts.pending, 1) << "a quarantined reading never waits for the uploader";
+  EXPECT_EQ(counts.quarantined, 1);
+  EXPECT_EQ(counters.snapshot()["readings_quarantined"], 1u);
+  EXPECT_EQ(counters.snapshot()["readings_stored"], 2u);
+}
+
+TEST_F(PipelineTest, BelievesADeviceClockUpToTheToleranceAheadOfReceiptAndNotOneMillisecondMore) {
+  make_pipeline();
+  pipeline->start();
+  auto at_limit = heart_rate(72);
+  at_limit.time = at_limit.received + std::chrono::minutes(5);
+  auto beyond = heart_rate(73);
+  beyond.time = beyond.received + std::chrono::minutes(5) + 1ms;
+  ingest_and_wait({at_limit, beyond});
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(to_string(rows[0].state), "pending");
+  EXPECT_EQ(to_string(rows[1].state), "quarantined");
+}
+
+TEST_F(PipelineTest, TakesItsToleranceForADeviceClockAheadFromItsOptions) {
+  auto o = defaults();
+  o.max_future = std::chrono::minutes(1);
+  make_pipeline(o);
+  pipeline->start();
+  auto at_limit = heart_rate(72);
+  at_limit.time = at_limit.received + std::chrono::minutes(1);
+  auto beyond = heart_rate(73);
+  beyond.time = beyond.received + std::chrono::minutes(1) + 1ms;
+  ingest_and_wait({at_limit, beyond});
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].state, SyncState::pending);
+  EXPECT_EQ(rows[1].state, SyncState::quarantined);
+  EXPECT_THAT(rows[1].quarantine_reason, HasSubstr("tolerance 60 s"));
+}
+
+TEST_F(PipelineTest, ReportsARepeatOfAQuarantinedReadingAsADuplicateAndCountsItOnce) {
+  make_pipeline();
+  pipeline->start();
+  auto future = heart_rate(72);
+  future.time = from_epoch_ms(2917072800000);
+  ingest_and_wait({future});
+  const auto again = ingest_and_wait({future});
+  EXPECT_THAT(again.status, ElementsAre(IngestStatus::duplicate));
+  EXPECT_EQ(counters.snapshot()["readings_quarantined"], 1u);
+  auto reader = StoreReader::open(store_options);
+  EXPECT_EQ((*reader)->counts()->quarantined, 1);
+}
+
+TEST_F(PipelineTest, BoundsAReadingWithoutAReceiveTimeByThePipelineClock) {
+  make_pipeline();
+  pipeline->start();
+  auto r = heart_rate(72);
+  r.received = TimePoint{};  // a producer that did not stamp it: the pipeline's own clock is the receipt
+  r.time = std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()) + std::chrono::hours(24 * 365);
+  ingest_and_wait({r, heart_rate(74)});
+  const auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(to_string(rows[0].state), "quarantined");
+  EXPECT_EQ(to_string(rows[1].state), "pending");
+}
+
 TEST_F(PipelineTest, AttributesARegisteredDevicesReadingsToItsPatientAndOthersToTheDefault) {
   make_pipeline();
   pipeline->load_devices({Device{"ble-cuff", "", "", "", "", "", "Patient/spouse", std::nullopt},

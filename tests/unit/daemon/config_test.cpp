@@ -52,6 +52,21 @@ TEST(Config, EveryKeyIsRead) {
   EXPECT_EQ(c->log_level, LogLevel::debug);
 }
 
+TEST(Config, BoundsHowFarADeviceClockMayRunAheadBeforeItsReadingsAreQuarantined) {
+  auto d = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"}})", "x.json");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->pipeline.max_future, std::chrono::minutes(5));
+  auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
+    "pipeline":{"max_future_s":60}})", "x.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->pipeline.max_future, std::chrono::seconds(60));
+  EXPECT_EQ(restart_only_changes(*c, *d), std::vector<std::string>{"/pipeline/max_future_s"});
+  auto bad = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
+    "pipeline":{"max_future_s":-1}})", "x.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("/pipeline/max_future_s"), std::string::npos) << bad.error().message;
+}
+
 TEST(Config, ErrorsNameTheFileThePathWhatWasExpectedAndWhatWasFound) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},"fhir":{"base_url":5}})",
                         "/etc/carehub/carehubd.json");

@@ -150,6 +150,34 @@ TEST_F(PipelineHook, AnAcknowledgementThroughThePipelineIsDurableAndAnnounced) {
   EXPECT_EQ(announced.back(), "acknowledged");
 }
 
+// Issue 12, defect 5: one reading dated 2062 (a device clock, a typo) opened an episode in 2062, so every
+// real extreme reading after it was "older than the episode" and no red alert was ever raised.
+TEST_F(PipelineHook, AReadingDated2062IsQuarantinedUnjudgedAndARealExtremePairStillRaisesTheRedAlert) {
+  Engine engine(rules_from(kHF5), log, counters);
+  start(engine);
+  auto future = bp(210, 130, from_epoch_ms(2917072800000), "");  // 2062-06-09T10:00:00Z
+  future.received = kT0;
+  const auto stored = ingest(future);
+  EXPECT_EQ(stored.status[0], IngestStatus::stored) << "stored: nothing is lost";
+  ingest(bp(200, 130, kT0, ""));
+  clock.set(kT0 + 4min);
+  ingest(bp(205, 130, kT0 + 4min, ""));
+  pipeline->stop();
+  EXPECT_THAT(announced, ElementsAre("repeat-request", "closed", "alert")) << "the 2062 reading is never judged";
+  auto reader = StoreReader::open(options);
+  auto alerts = (*reader)->alerts({});
+  ASSERT_TRUE(alerts.has_value());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ((*alerts)[0].severity, Severity::red);
+  ReadingQuery q;
+  q.uids = {stored.uids[0]};
+  auto row = (*reader)->readings(q);
+  ASSERT_TRUE(row.has_value());
+  ASSERT_EQ(row->size(), 1u);
+  EXPECT_EQ(to_string((*row)[0].state), "quarantined");
+  EXPECT_EQ((*reader)->counts()->pending, 2) << "the quarantined reading waits for no upload";
+}
+
 TEST_F(PipelineHook, AFailingRuleNeverCostsAReadingAndLeavesNothingHalfWritten) {
   FailingHook hook;
   start(hook);

@@ -1029,5 +1029,49 @@ TEST_F(UploaderTest, AggregatesAConfiguredStreamPerClosedWindowAndSendsSpotReadi
   EXPECT_EQ(counts().pending, 0);
 }
 
+
+// ---- Quarantined readings (issue 12, defect 5) ----
+
+const TimePoint k2062 = from_epoch_ms(2917072800000);  // 2062-06-09T10:00:00Z
+
+std::size_t observations_sent(const FakeFhirServer::State& st) {
+  std::size_t n = 0;
+  for (const auto& b : observation_bundles(st)) n += b["entry"].size();
+  return n;
+}
+
+TEST_F(UploaderTest, NeverUploadsAReadingQuarantinedForItsFutureTimeNorCountsItAsPending) {
+  auto future = heart_rate(70, 0);
+  future.time = k2062;  // received at kMeasured: a device clock decades ahead
+  const auto uids = ingest({future, heart_rate(71, 1)});
+  start_uploader();
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  const auto state = server->state();
+  EXPECT_EQ(observations_sent(state), 1u);
+  EXPECT_FALSE(state.by_identifier.contains(identifier(uids[0]))) << "never uploaded as if 2062 were true";
+  EXPECT_EQ(to_string(stored(uids[0]).state), "quarantined");
+  EXPECT_EQ(stored(uids[0]).attempts, 0);
+  EXPECT_EQ(stored(uids[1]).state, SyncState::synced);
+  EXPECT_EQ(counts().pending, 0) << "it does not wait in the queue forever";
+}
+
+TEST_F(UploaderTest, AStreamReadingDatedYearsAheadNeverParksAnAggregationWindow) {
+  std::vector<Reading> rs;
+  for (int s = 0; s < 60; ++s) rs.push_back(wearable_hr(60, s));
+  auto future = wearable_hr(61, 0);
+  future.time = k2062;
+  rs.push_back(future);
+  const auto stream = ingest(rs);
+  auto o = options();
+  o.aggregate = {{Kind::heart_rate, std::chrono::seconds(60), {}}};
+  clock.set(kMeasured + std::chrono::seconds(150));
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  EXPECT_EQ(observations_sent(server->state()), 1u) << "one aggregate of the real minute";
+  EXPECT_EQ(stored(stream[0]).state, SyncState::synced);
+  EXPECT_EQ(to_string(stored(stream[60]).state), "quarantined");
+  EXPECT_EQ(counts().pending, 0) << "no window held open until 2062";
+}
+
 }  // namespace
 }  // namespace carehub::sync

@@ -210,10 +210,26 @@ Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const
                                                        TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
+  // A reading is judged no later than `now` (design.md invariant 8). The pipeline quarantines readings
+  // dated beyond their receipt, but a device clock a minute fast still arrives "from the future", and a
+  // reading that slipped through must not open an episode, set an inactivity deadline or a trend window
+  // in 2062, where every real reading after it would be history. Copies only for those few.
+  std::vector<StoredReading> ahead;
+  for (const auto& r : inserted) {
+    if (r.reading.time > now) ahead.push_back(r);
+  }
+  if (!ahead.empty()) {
+    counters_.add("rules_readings_after_now", ahead.size());
+    log_.debug("rules", "reading-judged-at-now", {{"readings", ahead.size()}});
+  }
+  for (auto& r : ahead) r.reading.time = now;
   // Judged in the order they were measured, whatever order they arrived in.
   std::vector<const StoredReading*> order;
   order.reserve(inserted.size());
-  for (const auto& r : inserted) order.push_back(&r);
+  for (const auto& r : inserted) {
+    if (r.reading.time <= now) order.push_back(&r);
+  }
+  for (const auto& r : ahead) order.push_back(&r);
   std::stable_sort(order.begin(), order.end(),
                    [](const StoredReading* a, const StoredReading* b) { return a->reading.time < b->reading.time; });
   for (const auto* r : order) {
@@ -246,8 +262,21 @@ Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r)
 
   auto stored = c.store.rule_state(rule.id, patient, std::string(kEpisode));
   if (!stored) return stored.error();
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
+  const auto open_episode = *stored ? nlohmann::json::parse((*stored)->state_json, nullptr, false) : nlohmann::json{};
+  if (*stored && opt_time(open_episode, "opened_ms").value_or(t) > c.now) {
+    // Opened "after now", by a reading an older carehub believed (a clock set years ahead): left alone, it
+    // would make every real reading history until then. It ends without the no-repeat policy (nobody knows
+    // when that reading was measured) and this reading is judged afresh.
+    log_.warning("rules", "future-episode-discarded", {{"rule", rule.id}});
+    if (auto e = c.store.erase_rule_state(rule.id, patient, std::string(kEpisode)); !e) return e;
+    if (auto request = open_episode.value("request", std::string{}); !request.empty()) {
+      if (auto e = c.close(request, "discarded: dated after the hub's clock", "closed", c.now); !e) return e;
+    }
+    stored->reset();
+  }
   if (*stored) {
-    const auto episode = nlohmann::json::parse((*stored)->state_json, nullptr, false);
+    const auto& episode = open_episode;
     const auto opened = opt_time(episode, "opened_ms").value_or(t);
     const auto deadline = opt_time(episode, "deadline_ms").value_or(opened);
     const auto window_end = opt_time(episode, "window_end_ms").value_or(opened);
@@ -329,9 +358,13 @@ Result<void> Engine::inactivity(Context& c, const Rule& rule, const StoredReadin
   auto stored = c.store.rule_state(rule.id, patient, key);
   if (!stored) return stored.error();
   nlohmann::json state = nlohmann::json::object();
+  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   if (*stored) state = nlohmann::json::parse((*stored)->state_json, nullptr, false);
   if (!state.is_object()) state = nlohmann::json::object();
-  const auto last = opt_time(state, "last_ms");
+  auto last = opt_time(state, "last_ms");
+  // A last reading "after now" was believed by an older carehub (a clock set years ahead): it would hold
+  // the notice off until then. The silence is counted from this reading instead.
+  if (last && *last > c.now) last.reset();
   if (last && r.reading.time <= *last) return {};  // an older reading does not end a silence that came after it
   if (auto notice = state.value("notice", std::string{}); !notice.empty()) {
     if (auto e = c.close(notice, "data resumed", "closed", c.now, {r.uid}); !e) return e;
@@ -358,7 +391,6 @@ Result<void> Engine::trend(Context& c, const Rule& rule, const StoredReading& r)
     if (!base || (rule.change > 0 ? wv->second < base->reading.values.at(rule.component)
                                   : wv->second > base->reading.values.at(rule.component))) {
       base = &w;
-  // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     }
   }
   if (!base) return {};
@@ -397,6 +429,7 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
       if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
       continue;
     }
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     const auto state = nlohmann::json::parse(s.state_json, nullptr, false);
     if (s.key == kEpisode) {
       if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
@@ -429,7 +462,6 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
       a.escalated = true;
       if (auto e = c.change(a, "escalation", *a.escalate_at); !e) return e.error();
     }
-    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
     if (a.next_reminder && *a.next_reminder <= now) {
       const TimePoint at = *a.next_reminder;
       ++a.reminders;

@@ -16,6 +16,11 @@
 //   be the repeat: the episode ends with the no-repeat policy and the reading is judged afresh.
 // - An extreme reading already older than the repeat deadline (a device emptying its memory) cannot be
 //   repeated: the no-repeat policy applies at once instead of asking the patient.
+// - No reading is judged later than the engine's clock (design.md invariant 8): one dated ahead of `now`
+//   (a device clock a little fast; anything far ahead is quarantined by the pipeline and never gets here)
+//   is judged as measured now, so it can never open an episode, set an inactivity deadline or a trend
+//   window in the future. Stored state an older carehub left "after now" (an episode, a last reading) is
+//   not believed either: the next reading ends or replaces it.
 #include <memory>
 #include <mutex>
 #include <optional>

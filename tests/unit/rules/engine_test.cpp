@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/unit/rules/harness.hpp"
 
 namespace carehub::rules::test {
@@ -420,6 +422,80 @@ TEST(Restart, ADeadlinePassedWhileTheHubWasOffFiresAtTheFirstTick) {
   auto due = h.tick_at(kT0 + 2h);
   ASSERT_THAT(names(due), ElementsAre("closed/info", "alert/amber"));
   EXPECT_EQ(due[1].time, kT0 + 10min) << "the policy is dated at the deadline it enforces";
+}
+
+// ---- A reading later than the engine's clock (design.md invariant 8) ----
+// The pipeline quarantines readings dated beyond their receipt; the engine must not be steerable by one
+// anyway (a reading that slipped through, or state written by a carehub without that bound).
+
+const TimePoint k2062 = from_epoch_ms(2917072800000);  // 2062-06-09T10:00:00Z
+
+// Writes rule state as an older carehub left it.
+void plant(Harness& h, const RuleState& s) {
+  auto tx = h.store->begin();
+  ASSERT_TRUE(tx.has_value());
+  ASSERT_TRUE(h.store->put_rule_state(s).has_value());
+  ASSERT_TRUE(tx->commit().has_value());
+}
+
+std::vector<std::string> all_names(std::initializer_list<std::vector<AlertEvent>> batches) {
+  std::vector<std::string> out;
+  for (const auto& b : batches) {
+    for (auto& n : names(b)) out.push_back(std::move(n));
+  }
+  return out;
+}
+
+TEST(FutureTime, AnExtremeReadingDatedYearsAheadCannotHideARealExtremePairTakenNow) {
+  Harness h(kHF5);
+  const auto future = h.add(bp(210, 130, k2062));  // the clock reads kT0
+  for (const auto& e : future) {
+    if (e.alert.deadline) {
+      EXPECT_LE(*e.alert.deadline, kT0 + 10min) << "no deadline in 2062";
+    }
+  }
+  const auto first = h.arrive(bp(200, 130, kT0 + 1min));
+  const auto repeat = h.arrive(bp(205, 130, kT0 + 4min));
+  EXPECT_THAT(all_names({first, repeat}), ::testing::Contains("alert/red"));
+}
+
+TEST(FutureTime, AReadingDatedYearsAheadNeverMovesTheInactivityDeadlineIntoTheFuture) {
+  Harness h(kInactivity);
+  h.arrive(bp(120, 80, kT0));
+  h.clock.set(kT0 + 1h);
+  h.add(bp(121, 80, k2062));  // judged no later than now: the silence is counted from kT0 + 1h at the latest
+  EXPECT_THAT(names(h.tick_at(kT0 + 241h)), ElementsAre("inactivity/info"));
+}
+
+TEST(FutureTime, AWeightDatedYearsAheadIsComparedWithTheRecentPast) {
+  Harness h(kTrend);
+  h.arrive(single(Kind::body_weight, 72.3, kT0));
+  h.clock.set(kT0 + 24h);
+  EXPECT_THAT(names(h.add(single(Kind::body_weight, 74.5, k2062))), ElementsAre("alert/amber"));
+}
+
+TEST(FutureTime, AnEpisodeAnOlderCarehubOpenedInTheFutureDoesNotSwallowTheNextReadings) {
+  Harness h(kHF5);
+  const nlohmann::json episode = {{"opened_ms", to_epoch_ms(k2062)},
+                                  {"deadline_ms", to_epoch_ms(k2062 + 10min)},
+                                  {"window_end_ms", to_epoch_ms(k2062 + 5min)},
+                                  {"direction", "high"},
+                                  {"anchor", "uid-2062"},
+                                  {"values", "diastolic 130, systolic 210"},
+                                  {"readings", {"uid-2062"}}};
+  plant(h, {"HF5", "Patient/a", "episode", episode.dump(), k2062 + 10min});
+  const auto first = h.arrive(bp(200, 130, kT0));
+  const auto repeat = h.arrive(bp(205, 130, kT0 + 4min));
+  EXPECT_THAT(all_names({first, repeat}), ::testing::Contains("alert/red"));
+  EXPECT_THAT(names(repeat), ElementsAre("closed/info", "alert/red"));
+}
+
+TEST(FutureTime, AnInactivityCountAnOlderCarehubStartedInTheFutureRestartsAtTheNextReading) {
+  Harness h(kInactivity);
+  const nlohmann::json state = {{"last_ms", to_epoch_ms(k2062)}, {"last_uid", "uid-2062"}};
+  plant(h, {"no-bp", "Patient/a", "kind:blood-pressure", state.dump(), k2062 + 240h});
+  h.arrive(bp(120, 80, kT0));
+  EXPECT_THAT(names(h.tick_at(kT0 + 240h)), ElementsAre("inactivity/info"));
 }
 
 TEST(AlertIds, AreDeterministicAcrossRuns) {

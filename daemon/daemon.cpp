@@ -363,6 +363,7 @@ Result<nlohmann::json> Daemon::status() {
                    {"pending", counts->pending},
                    {"synced", counts->synced},
                    {"dead", counts->dead},
+                   {"quarantined", counts->quarantined},  // dated after their receipt: kept, never judged or sent
                    {"bytes", counts->bytes},
                    {"queued", pipeline_->queued()}};
   }
@@ -639,7 +640,8 @@ Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
     if (*state == "pending") q.state = SyncState::pending;
     else if (*state == "synced") q.state = SyncState::synced;
     else if (*state == "dead") q.state = SyncState::dead;
-    else in.fail("/args/state", "expected one of: pending, synced, dead, found \"" + *state + "\"");
+    else if (*state == "quarantined") q.state = SyncState::quarantined;
+    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, found \"" + *state + "\"");
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
   std::lock_guard lock(reader_mu_);
@@ -653,6 +655,7 @@ Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
     j["sync"] = to_string(s.state);
     if (!s.server_id.empty()) j["server_id"] = s.server_id;
     if (!s.dead_reason.empty()) j["dead_reason"] = s.dead_reason;
+    if (!s.quarantine_reason.empty()) j["quarantine_reason"] = s.quarantine_reason;
     out.push_back(std::move(j));
   }
   return nlohmann::json{{"readings", out}};

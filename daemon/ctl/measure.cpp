@@ -10,13 +10,17 @@
 namespace carehub::ctl {
 
 void print_readings(const nlohmann::json& rows) {
-  std::printf("%-24s %-17s %-22s %-8s %s\n", "TIME", "KIND", "DEVICE", "SYNC", "VALUES");
+  std::printf("%-24s %-17s %-22s %-11s %s\n", "TIME", "KIND", "DEVICE", "SYNC", "VALUES");
   for (const auto& r : rows) {
     std::string values;
     for (const auto& [k, v] : r["values"].items()) values += (values.empty() ? "" : " ") + k + "=" + v.dump();
-    std::printf("%-24s %-17s %-22s %-8s %s\n", text(r["time"]).c_str(), text(r["kind"]).c_str(),
+    std::printf("%-24s %-17s %-22s %-11s %s\n", text(r["time"]).c_str(), text(r["kind"]).c_str(),
                 text(r["device"]).c_str(), text(r["sync"]).c_str(), values.c_str());
     if (r.contains("dead_reason")) std::printf("    refused: %s\n", text(r["dead_reason"]).c_str());
+    // Its time is not believed: the rules never saw it and it is never uploaded (docs/operations.md).
+    if (r.contains("quarantine_reason")) {
+      std::printf("    QUARANTINED, not judged nor uploaded: %s\n", text(r["quarantine_reason"]).c_str());
+    }
   }
 }
 
@@ -116,7 +120,7 @@ Runner add_measure_commands(CLI::App& app, Context& ctx) {
   auto state = std::make_shared<std::string>();
   list->add_flag("--json", *json_out, "one reading JSON object per line");
   list->add_option("--limit", *limit, "how many")->capture_default_str();
-  list->add_option("--state", *state, "pending, synced or dead");
+  list->add_option("--state", *state, "pending, synced, dead or quarantined");
 
   return [=, &ctx]() -> int {
     if (*add) return run_add(ctx, *o);

@@ -49,8 +49,13 @@ void print_status(const nlohmann::json& s) {
   std::printf("hub        %s (patient %s)\n", text(s["hub"]).c_str(), text(s["patient"]).c_str());
   std::printf("uptime     %s s, config %s\n", text(s["uptime_s"]).c_str(), text(s["config"]).c_str());
   const auto& b = s["buffer"];
-  std::printf("buffer     %s pending, %s synced, %s dead, %s queued\n", text(b["pending"]).c_str(),
-              text(b["synced"]).c_str(), text(b["dead"]).c_str(), text(b["queued"]).c_str());
+  std::printf("buffer     %s pending, %s synced, %s dead, %s quarantined, %s queued\n", text(b["pending"]).c_str(),
+              text(b["synced"]).c_str(), text(b["dead"]).c_str(), text(field(b, "quarantined")).c_str(),
+              text(b["queued"]).c_str());
+  if (field(b, "quarantined").is_number() && field(b, "quarantined").get<double>() > 0) {
+    std::printf("           quarantined: dated after they were received (a device clock?), never judged nor uploaded: "
+                "carehubctl measurements --state quarantined\n");
+  }
   std::printf("           disk: %s database + %s log, %s free (%s)\n", bytes_text(b["bytes"]).c_str(),
               bytes_text(field(b, "wal_bytes")).c_str(), bytes_text(field(b, "disk_free_bytes")).c_str(),
               text(b["path"]).c_str());

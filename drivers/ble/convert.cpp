@@ -1,5 +1,6 @@
 #include "drivers/ble/convert.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <type_traits>
 
@@ -24,12 +25,9 @@ struct Builder {
   const TimeOptions& options;
   Converted out;
 
+  // Whether the clock is believed is the record guard's call: here only what the stamp can mean.
   void stamp(const std::optional<gatt::DateTime>& t) {
-    if (!t) return;
-    auto tp = to_time_point(*t, options.device_time_utc);
-    // A clock never set (year 2000 defaults) or far ahead is not a measurement time.
-    if (!tp || to_epoch_ms(*tp) < 946684800000LL || *tp > received + options.future_tolerance) return;
-    out.device_time = tp;
+    if (t) out.device_times = device_instants(*t, options.device_time_utc);
   }
 
   void add(Kind kind, std::map<std::string, double> values) {
@@ -37,8 +35,7 @@ struct Builder {
     r.kind = kind;
     r.device = device;
     r.received = received;
-    r.device_time = out.device_time;
-    r.time = out.device_time.value_or(received);
+    r.time = received;  // until the record guard places it
     r.source = "ble";
     r.values = std::move(values);
     out.readings.push_back(std::move(r));
@@ -135,8 +132,9 @@ struct Builder {
 
 }  // namespace
 
-std::optional<TimePoint> to_time_point(const gatt::DateTime& t, bool utc) {
-  if (!t.is_valid()) return std::nullopt;
+namespace {
+
+std::tm wall_fields(const gatt::DateTime& t) {
   std::tm tm{};
   tm.tm_year = t.year - 1900;
   tm.tm_mon = t.month - 1;
@@ -144,10 +142,47 @@ std::optional<TimePoint> to_time_point(const gatt::DateTime& t, bool utc) {
   tm.tm_hour = t.hours;
   tm.tm_min = t.minutes;
   tm.tm_sec = t.seconds;
-  tm.tm_isdst = -1;  // local: let the zone rules decide summer time
-  const std::time_t secs = utc ? timegm(&tm) : std::mktime(&tm);
-  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
-  return from_epoch_ms(static_cast<std::int64_t>(secs) * 1000);
+  return tm;
+}
+
+bool same_wall(const std::tm& a, const std::tm& b) {
+  return a.tm_year == b.tm_year && a.tm_mon == b.tm_mon && a.tm_mday == b.tm_mday && a.tm_hour == b.tm_hour &&
+         a.tm_min == b.tm_min && a.tm_sec == b.tm_sec;
+}
+
+}  // namespace
+
+std::vector<TimePoint> device_instants(const gatt::DateTime& t, bool utc) {
+  if (!t.is_valid()) return {};
+  const std::tm wall = wall_fields(t);
+  if (utc) {
+    std::tm tm = wall;
+    return {from_epoch_ms(static_cast<std::int64_t>(timegm(&tm)) * 1000)};
+  }
+  // tm_isdst = -1 lets mktime guess, and its guess for a repeated hour depends on what it was asked
+  // before: not deterministic. Ask for standard time and for summer time, and keep each answer that
+  // names this very wall time (mktime normalises a wall time that does not exist into another one).
+  std::vector<TimePoint> valid;
+  std::vector<std::time_t> any;
+  for (int isdst : {0, 1}) {
+    std::tm tm = wall;
+    tm.tm_isdst = isdst;
+    const std::time_t secs = std::mktime(&tm);
+    if (secs == static_cast<std::time_t>(-1)) continue;
+    any.push_back(secs);
+    std::tm back{};
+    if (localtime_r(&secs, &back) && same_wall(back, wall)) valid.push_back(from_epoch_ms(static_cast<std::int64_t>(secs) * 1000));
+  }
+  if (valid.empty()) {
+    // The spring gap. Read with the smaller offset, the one before the clocks went forward: the larger
+    // of the two instants (true for zones whose "summer" offset is the smaller one too, since a gap
+    // only ever opens where the offset grows).
+    if (any.empty()) return {};
+    return {from_epoch_ms(static_cast<std::int64_t>(*std::max_element(any.begin(), any.end())) * 1000)};
+  }
+  std::sort(valid.begin(), valid.end());
+  valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+  return valid;
 }
 
 Converted convert(const gatt::Decoded& decoded, const std::string& device, TimePoint received,

@@ -7,6 +7,7 @@
 #include "core/json_check.hpp"
 #include "drivers/ble/address.hpp"
 #include "drivers/ble/convert.hpp"
+#include "drivers/ble/record_guard.hpp"
 #include "drivers/gatt/decode.hpp"
 
 namespace carehub::ble {
@@ -14,6 +15,8 @@ namespace {
 
 constexpr std::uint16_t kCurrentTime = 0x2A2B;
 constexpr std::string_view kLog = "ble";
+// Enough for a whole memory resent twice in one session (BP monitors keep 60-200 records per user).
+constexpr std::size_t kRecentRecords = 512;
 
 nlohmann::json optional_time(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
@@ -353,10 +356,14 @@ void Manager::subscribe(DeviceSession& d) {
       // "Report stored records": with a sequence filter (glucose) only those newer than the newest
       // stored, else all of them and the resend guard drops what is already stored.
       std::vector<std::uint8_t> request{0x01, 0x01};
+      d.racp = DeviceSession::Racp::all;
       if (glucose && d.device.newest_sequence) {
         const auto from = static_cast<std::uint16_t>(*d.device.newest_sequence + 1);
         request = {0x01, 0x03, 0x01, static_cast<std::uint8_t>(from & 0xFF), static_cast<std::uint8_t>(from >> 8)};
+        d.racp = DeviceSession::Racp::after_newest;
       }
+      d.racp_path = racp;
+      d.numbering_went_back = false;
       r = bluez_.write_value(racp, request);
     }
     if (!r) {
@@ -529,6 +536,7 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
     if (const auto* rc = std::get_if<gatt::RacpResponseCode>(&*decoded)) {
       context_.log.info(kLog, "stored-records-answered",
                         {{"address", d.device.address}, {"response", gatt::racp_response_code_name(rc->response_code)}});
+      racp_answered(d, *rc);
     }
     return;
   }
@@ -542,31 +550,100 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
                        {{"address", d.device.address}, {"detail", conv.skipped}});  // may hold a value
     return;
   }
-  // Resend guard: a record not newer than the newest stored from this device was stored before.
-  bool resent = false;
-  bool marks = false;
-  if (conv.sequence) {
-    resent = d.device.newest_sequence && *conv.sequence <= *d.device.newest_sequence;
-    if (!resent) {
-      d.device.newest_sequence = *conv.sequence;
-      marks = true;
-    }
-  } else if (conv.device_time) {
-    // Strictly older only: two records with the same second are told apart by their values, which
-    // the pipeline's identity (reading_uid) does.
-    resent = d.device.newest_record && *conv.device_time < *d.device.newest_record;
-  }
-  if (resent) {
+  const Reading probe = conv.readings.front();  // the record's kind and values, for the evidence
+  const auto j = judge(conv, d.device, received, config_.time,
+                       [this, &d, &probe](TimePoint instant) { return known(d, probe, instant); });
+  report(d, j);
+  if (j.sequence == Sequence::restarted || j.sequence == Sequence::wrapped) d.numbering_went_back = true;
+  if (j.verdict == Verdict::resent) {
     ++d.resent;
     context_.counters.add("ble_resent_dropped");
     context_.log.debug(kLog, "record-resent-dropped", {{"address", d.device.address}});
+    // The mark moved over a record stored before: queued after every reading handed over, so it is
+    // never durable before what it covers.
+    if (j.marks_changed) persist(d.device);
     return;
   }
-  if (conv.device_time && (!d.device.newest_record || *conv.device_time > *d.device.newest_record)) {
-    d.device.newest_record = conv.device_time;
-    marks = true;
+  if (j.verdict == Verdict::set_aside) {
+    ++d.set_aside;
+    context_.counters.add("ble_records_set_aside");
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":set-aside", "record-set-aside",
+                              {{"address", d.device.address},
+                               {"clock", to_string(j.clock)},
+                               {"reason", "the store cannot say whether it holds the record; the device keeps it"}});
+    return;
   }
-  ingest(d, std::move(conv.readings), marks);
+  for (const auto& r : conv.readings) {
+    d.recent.push_back(r);
+    if (d.recent.size() > kRecentRecords) d.recent.pop_front();
+  }
+  ingest(d, std::move(conv.readings), j.marks_changed);
+}
+
+std::optional<bool> Manager::known(DeviceSession& d, const Reading& r, TimePoint instant) {
+  for (const auto& seen : d.recent) {
+    if (same_record(seen, r, instant)) return true;
+  }
+  if (!context_.stored_at) return std::nullopt;
+  auto stored = context_.stored_at(d.device.id, instant);
+  if (!stored) {
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":resend-check", "resend-check-failed",
+                              {{"address", d.device.address}, {"error", stored.error().message}});
+    return std::nullopt;
+  }
+  for (const auto& s : *stored) {
+    if (same_record(s, r, instant)) return true;
+  }
+  return false;
+}
+
+void Manager::racp_answered(DeviceSession& d, const gatt::RacpResponseCode& rc) {
+  constexpr std::uint8_t kReportStoredRecords = 0x01, kSuccess = 0x01, kNoRecordsFound = 0x06;
+  if (rc.request_op_code != kReportStoredRecords || d.racp_path.empty()) return;
+  std::optional<std::vector<std::uint8_t>> next;
+  if (d.racp == DeviceSession::Racp::after_newest && rc.response_code == kNoRecordsFound) {
+    // Nothing after the newest stored: nothing new, or a meter that numbers from 1 again and holds
+    // nothing that high yet. Its last record tells (the guard judges it like any other).
+    next = std::vector<std::uint8_t>{kReportStoredRecords, 0x06};  // operator: last record
+    d.racp = DeviceSession::Racp::last;
+  } else if (d.racp == DeviceSession::Racp::last && rc.response_code == kSuccess && d.numbering_went_back) {
+    // It did restart: everything it holds, the guard drops what the store has.
+    next = std::vector<std::uint8_t>{kReportStoredRecords, 0x01};  // operator: all records
+    d.racp = DeviceSession::Racp::all;
+  } else {
+    d.racp = DeviceSession::Racp::idle;
+  }
+  if (!next) return;
+  d.numbering_went_back = false;
+  if (auto r = bluez_.write_value(d.racp_path, *next); !r) {
+    d.racp = DeviceSession::Racp::idle;
+    context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp", "stored-records-not-requested",
+                              {{"address", d.device.address}, {"error", r.error().message}});
+  }
+}
+
+void Manager::report(DeviceSession& d, const Judgement& j) {
+  d.clock = std::string(to_string(j.clock));
+  if (j.verdict != Verdict::fresh) return;
+  if (j.clock == DeviceClock::behind || j.clock == DeviceClock::ahead) {
+    // Stored at the receive time, the device's own time kept beside it as evidence.
+    ++d.clock_wrong;
+    context_.counters.add("ble_device_clock_wrong");
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":clock", "device-clock-wrong",
+                              {{"address", d.device.address}, {"clock", to_string(j.clock)}, {"time", "received"}});
+  }
+  if (j.went_back) {
+    context_.counters.add("ble_device_clock_went_back");
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":clock-back", "device-clock-went-back",
+                              {{"address", d.device.address}});
+  }
+  if (j.sequence == Sequence::restarted) {
+    ++d.sequence_restarts;
+    context_.counters.add("ble_sequence_restarts");
+    context_.log.warning(kLog, "device-sequence-restarted", {{"address", d.device.address}});
+  } else if (j.sequence == Sequence::wrapped) {
+    context_.log.info(kLog, "device-sequence-wrapped", {{"address", d.device.address}});
+  }
 }
 
 void Manager::ingest(DeviceSession& d, std::vector<Reading> readings, bool persist_marks) {
@@ -788,6 +865,10 @@ nlohmann::json Manager::list() const {
                    {"newest_sequence", d.device.newest_sequence ? nlohmann::json(*d.device.newest_sequence) : nullptr},
                    {"readings", d.readings},
                    {"resent_dropped", d.resent},
+                   {"set_aside", d.set_aside},
+                   {"clock", d.clock},
+                   {"clock_wrong", d.clock_wrong},
+                   {"sequence_restarts", d.sequence_restarts},
                    {"malformed", d.malformed},
                    {"unusable", d.unusable},
                    {"sessions", d.sessions},

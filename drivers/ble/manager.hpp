@@ -1,10 +1,11 @@
 #pragma once
 // The BLE driver's logic, behind the Bluez seam: adapter discovery and recovery, one session per
-// registered device (connect -> ServicesResolved -> subscribe -> readings), pairing, and the guard
-// that drops records a device resends from its memory. Single-threaded: the driver thread calls
+// registered device (connect -> ServicesResolved -> subscribe -> readings), pairing, and the resend
+// guard (record_guard.hpp) that drops records a device resends from its memory. Single-threaded: the driver thread calls
 // everything here, and Bluez delivers its events on that thread too. Unit-tested with a fake Bluez.
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <future>
 #include <map>
@@ -18,6 +19,8 @@
 #include "drivers/ble/agent.hpp"
 #include "drivers/ble/bluez.hpp"
 #include "drivers/ble/config.hpp"
+#include "drivers/ble/record_guard.hpp"
+#include "drivers/gatt/record_access.hpp"
 
 namespace carehub::ble {
 
@@ -45,6 +48,18 @@ struct DeviceSession {
   std::uint64_t sessions = 0;           // completed subscriptions (connects) since start
   std::uint64_t readings = 0;           // readings handed to the pipeline
   std::uint64_t resent = 0;             // records dropped as already stored
+  std::uint64_t set_aside = 0;          // records not stored because the store could not say (record_guard.hpp)
+  std::uint64_t clock_wrong = 0;        // readings stored at their receive time: the device clock was off
+  std::uint64_t sequence_restarts = 0;  // the device numbered its records from 1 again
+  std::string clock = "none";           // what the device clock was on the last record (DeviceClock)
+  // The readings handed to the pipeline lately, newest last: a resend that arrives before those are
+  // committed (or while the store cannot answer) is still recognised. Bounded by kRecentRecords.
+  std::deque<Reading> recent;
+  // Record Access Control Point: which "report stored records" request is running. A meter that numbers
+  // from 1 again answers "no records found" to "after the newest stored"; its last record tells.
+  enum class Racp { idle, after_newest, last, all } racp = Racp::idle;
+  std::string racp_path;
+  bool numbering_went_back = false;  // seen during this RACP procedure
   std::uint64_t malformed = 0;
   std::uint64_t unusable = 0;           // decodable but no measurement (special values...)
   std::optional<TimePoint> last_seen;
@@ -111,6 +126,10 @@ class Manager final : public BluezEvents {
   void fail(DeviceSession& d, const std::string& why, bool disconnect);
   void on_value(DeviceSession& d, const std::string& characteristic, const std::vector<std::uint8_t>& value);
   void ingest(DeviceSession& d, std::vector<Reading> readings, bool persist_marks);
+  // Whether `r`, stamped at `instant`, is among the device's recent readings or in the store.
+  std::optional<bool> known(DeviceSession& d, const Reading& r, TimePoint instant);
+  void report(DeviceSession& d, const Judgement& j);
+  void racp_answered(DeviceSession& d, const gatt::RacpResponseCode& rc);
   void collect_ingests(bool wait);
   std::shared_future<Result<void>> persist(const Device& device);
   void finish_pair(const std::string& path, const std::string& address, const std::string& category,

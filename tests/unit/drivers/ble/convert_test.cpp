@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
+
 #include "drivers/gatt/parse.hpp"
 
 namespace carehub::ble {
@@ -13,7 +16,7 @@ Converted run(std::uint16_t uuid, std::string_view hex) {
   auto bytes = gatt::parse_hex(hex);
   auto decoded = gatt::decode(uuid, *bytes);
   EXPECT_TRUE(decoded) << decoded.error().detail;
-  return convert(*decoded, "ble-a4-c1-38-00-00-01", kReceived, TimeOptions{true, std::chrono::minutes(60)});
+  return convert(*decoded, "ble-a4-c1-38-00-00-01", kReceived, TimeOptions{.device_time_utc = true});
 }
 
 TEST(BleConvert, BloodPressureInKpaBecomesMillimetresOfMercuryWithTheDeviceTime) {
@@ -26,9 +29,11 @@ TEST(BleConvert, BloodPressureInKpaBecomesMillimetresOfMercuryWithTheDeviceTime)
   EXPECT_EQ(r.source, "ble");
   EXPECT_NEAR(r.values.at("systolic"), 120.0, 0.01);
   EXPECT_NEAR(r.values.at("diastolic"), 80.26, 0.01);
-  EXPECT_EQ(format_rfc3339(r.time), "2026-11-21T10:00:00Z");
-  ASSERT_TRUE(r.device_time);
+  ASSERT_EQ(c.device_times.size(), 1u);
+  EXPECT_EQ(format_rfc3339(c.device_times[0]), "2026-11-21T10:00:00Z");
   EXPECT_EQ(r.received, kReceived);
+  EXPECT_EQ(r.time, kReceived) << "placed by the record guard, which knows the device's history";
+  EXPECT_FALSE(r.device_time);
 }
 
 TEST(BleConvert, ASpecialValueNeverBecomesANumber) {
@@ -44,22 +49,22 @@ TEST(BleConvert, FahrenheitBecomesCelsius) {
   auto c = run(0x2A1C, "01ec0300ff");  // 100.4 °F
   ASSERT_EQ(c.readings.size(), 1u);
   EXPECT_DOUBLE_EQ(c.readings[0].values.at("value"), 38.0);
-  EXPECT_FALSE(c.readings[0].device_time);
+  EXPECT_TRUE(c.device_times.empty());
   EXPECT_EQ(c.readings[0].time, kReceived);  // no clock: the receive time
 }
 
-TEST(BleConvert, AClockFarAheadIsNotUsedAndTheReceiveTimeTakesItsPlace) {
+TEST(BleConvert, AClockFarAheadStillNamesItsInstantForTheGuardToJudge) {
   auto c = run(0x2A1C, "02720100ffea070b16000000");  // 2026-11-22 00:00, 12 h ahead
   ASSERT_EQ(c.readings.size(), 1u);
-  EXPECT_FALSE(c.device_time);
-  EXPECT_FALSE(c.readings[0].device_time);
+  ASSERT_EQ(c.device_times.size(), 1u);
+  EXPECT_EQ(format_rfc3339(c.device_times[0]), "2026-11-22T00:00:00Z");
   EXPECT_EQ(c.readings[0].time, kReceived);
 }
 
-TEST(BleConvert, AnUnsetClockIsNotUsed) {
+TEST(BleConvert, AnUnsetClockNamesNoInstant) {
   auto c = run(0x2A1C, "02720100ff00000000000000");  // year 0: not known
   ASSERT_EQ(c.readings.size(), 1u);
-  EXPECT_FALSE(c.device_time);
+  EXPECT_TRUE(c.device_times.empty());
 }
 
 TEST(BleConvert, GlucoseCarriesItsSequenceNumberInMilligramsPerDecilitre) {
@@ -69,7 +74,73 @@ TEST(BleConvert, GlucoseCarriesItsSequenceNumberInMilligramsPerDecilitre) {
   ASSERT_EQ(c.readings.size(), 1u);
   EXPECT_EQ(c.readings[0].kind, Kind::glucose);
   EXPECT_DOUBLE_EQ(c.readings[0].values.at("value"), 90.0);
-  EXPECT_EQ(format_rfc3339(c.readings[0].time), "2026-11-21T09:00:00Z");
+  ASSERT_EQ(c.device_times.size(), 1u);
+  EXPECT_EQ(format_rfc3339(c.device_times[0]), "2026-11-21T09:00:00Z");
+}
+
+// Local device time under the hub's zone rules. TZ is set per test and put back after.
+class LocalDeviceTime : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (previous_) setenv("TZ", previous_->c_str(), 1);
+    else unsetenv("TZ");
+    tzset();
+  }
+  void zone(const char* tz) {
+    if (!saved_) {
+      if (const char* old = std::getenv("TZ")) previous_ = old;
+      saved_ = true;
+    }
+    setenv("TZ", tz, 1);
+    tzset();
+  }
+  static std::vector<std::string> instants(std::uint16_t y, std::uint8_t mo, std::uint8_t d, std::uint8_t h,
+                                           std::uint8_t mi) {
+    std::vector<std::string> out;
+    for (auto t : device_instants(gatt::DateTime{y, mo, d, h, mi, 0}, false)) out.push_back(format_rfc3339(t));
+    return out;
+  }
+  bool saved_ = false;
+  std::optional<std::string> previous_;
+};
+
+using Instants = std::vector<std::string>;
+
+TEST_F(LocalDeviceTime, AnOrdinaryWallTimeIsOneInstant) {
+  zone("Europe/Berlin");
+  EXPECT_EQ(instants(2026, 7, 1, 12, 0), (Instants{"2026-07-01T10:00:00Z"}));
+  EXPECT_EQ(instants(2026, 12, 1, 12, 0), (Instants{"2026-12-01T11:00:00Z"}));
+  zone("America/New_York");
+  EXPECT_EQ(instants(2026, 7, 1, 12, 0), (Instants{"2026-07-01T16:00:00Z"}));
+}
+
+TEST_F(LocalDeviceTime, AWallTimeThatOccursTwiceIsBothInstantsEarliestFirst) {
+  zone("Europe/Berlin");
+  EXPECT_EQ(instants(2026, 10, 25, 2, 30), (Instants{"2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"}));
+  zone("America/New_York");
+  EXPECT_EQ(instants(2026, 11, 1, 1, 30), (Instants{"2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z"}));
+}
+
+TEST_F(LocalDeviceTime, AWallTimeThatNeverOccursIsReadWithTheOffsetBeforeTheSwitch) {
+  zone("Europe/Berlin");
+  EXPECT_EQ(instants(2026, 3, 29, 2, 30), (Instants{"2026-03-29T01:30:00Z"}));
+  zone("America/New_York");
+  EXPECT_EQ(instants(2026, 3, 8, 2, 15), (Instants{"2026-03-08T07:15:00Z"}));
+}
+
+TEST_F(LocalDeviceTime, DoesNotDependOnWhatMktimeWasAskedBefore) {
+  zone("Europe/Berlin");
+  (void)instants(2026, 7, 1, 12, 0);  // summer time in mktime's memory
+  const auto after_summer = instants(2026, 10, 25, 2, 30);
+  (void)instants(2026, 12, 1, 12, 0);  // standard time in its memory
+  EXPECT_EQ(instants(2026, 10, 25, 2, 30), after_summer);
+}
+
+TEST_F(LocalDeviceTime, AZoneWithoutSummerTimeNamesOneInstant) {
+  zone("UTC");
+  EXPECT_EQ(instants(2026, 10, 25, 2, 30), (Instants{"2026-10-25T02:30:00Z"}));
+  zone("Asia/Kolkata");
+  EXPECT_EQ(instants(2026, 10, 25, 2, 30), (Instants{"2026-10-24T21:00:00Z"}));
 }
 
 TEST(BleConvert, IntermediateCuffPressureIsNotAReading) {

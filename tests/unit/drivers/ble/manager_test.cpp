@@ -5,164 +5,34 @@
 #include <gtest/gtest.h>
 
 #include "drivers/ble/address.hpp"
+#include "tests/unit/drivers/ble/fakes.hpp"
 
 namespace carehub::ble {
 namespace {
 
-constexpr const char* kAdapter = "/org/bluez/hci0";
-constexpr const char* kBp1 = "A4:C1:38:00:00:01";
-constexpr const char* kBp2 = "A4:C1:38:00:00:02";
-
-std::string dev_path(const std::string& address) {
-  std::string p = std::string(kAdapter) + "/dev_" + address;
-  for (auto& c : p) c = c == ':' ? '_' : c;
-  return p;
-}
-std::string char_path(const std::string& address) { return dev_path(address) + "/service0010/char0011"; }
-std::string cts_path(const std::string& address) { return dev_path(address) + "/service0010/char0012"; }
-
-Error bluez_error(const std::string& name) { return make_error(Errc::io, name + ": test"); }
-
-class FakeBluez final : public Bluez {
- public:
-  Result<void> subscribe(BluezEvents& events) override {
-    calls.push_back("subscribe");
-    events_ = &events;
-    return {};
-  }
-  void dispatch() override {}
-  void wait(int, std::chrono::milliseconds) override {}
-  bool bus_ok() const override { return true; }
-  bool bluez_present() override { return present; }
-  Result<ObjectTree> managed_objects() override { return tree; }
-  Result<void> set_discovery_filter(const std::string&, const DiscoveryFilter& f) override {
-    calls.push_back("SetDiscoveryFilter " + f.transport);
-    return {};
-  }
-  Result<void> start_discovery(const std::string&) override {
-    calls.push_back("StartDiscovery");
-    if (discovery_error) {
-      auto e = *discovery_error;
-      discovery_error.reset();
-      return e;
-    }
-    return {};
-  }
-  Result<void> stop_discovery(const std::string&) override { return {}; }
-  Result<void> set_powered(const std::string&, bool) override { return {}; }
-  Result<void> remove_device(const std::string&, const std::string& d) override {
-    calls.push_back("RemoveDevice " + d);
-    return {};
-  }
-  void connect(const std::string& d, Done done) override {
-    calls.push_back("Connect " + d);
-    pending_connect[d] = std::move(done);
-  }
-  void pair(const std::string& d, Done done) override {
-    calls.push_back("Pair " + d);
-    pending_pair[d] = std::move(done);
-  }
-  Result<void> disconnect(const std::string& d) override {
-    calls.push_back("Disconnect " + d);
-    return {};
-  }
-  Result<void> set_trusted(const std::string& d, bool) override {
-    calls.push_back("Trusted " + d);
-    return {};
-  }
-  Result<void> start_notify(const std::string& c) override {
-    calls.push_back("StartNotify " + c);
-    return {};
-  }
-  Result<void> write_value(const std::string& c, const std::vector<std::uint8_t>& v) override {
-    calls.push_back("WriteValue " + c);
-    written[c] = v;
-    return {};
-  }
-  Result<std::vector<std::uint8_t>> read_value(const std::string&) override { return std::vector<std::uint8_t>{}; }
-  Result<void> register_agent(AgentHandler&) override {
-    calls.push_back("RegisterAgent");
-    return {};
-  }
-
-  void add_adapter() {
-    tree[kAdapter][std::string(kAdapterInterface)] = {{"Powered", true}, {"Discovering", false}};
-  }
-  void add_device(const std::string& address, const std::string& name, bool with_cts = true) {
-    tree[dev_path(address)][std::string(kDeviceInterface)] = {
-        {"Address", address}, {"Name", name}, {"Connected", false}, {"ServicesResolved", false}, {"Paired", false}};
-    tree[char_path(address)][std::string(kCharacteristicInterface)] = {
-        {"UUID", uuid128(0x2A35)}, {"Flags", std::vector<std::string>{"indicate"}}};
-    if (with_cts) {
-      tree[cts_path(address)][std::string(kCharacteristicInterface)] = {
-          {"UUID", uuid128(0x2A2B)}, {"Flags", std::vector<std::string>{"read", "write"}}};
-    }
-  }
-  bool called(const std::string& call) const { return std::find(calls.begin(), calls.end(), call) != calls.end(); }
-  std::size_t count(const std::string& call) const { return static_cast<std::size_t>(std::count(calls.begin(), calls.end(), call)); }
-
-  BluezEvents* events_ = nullptr;
-  bool present = true;
-  ObjectTree tree;
-  std::vector<std::string> calls;
-  std::optional<Error> discovery_error;
-  std::map<std::string, Done> pending_connect, pending_pair;
-  std::map<std::string, std::vector<std::uint8_t>> written;
-};
-
-template <class T>
-std::future<Result<T>> ready(Result<T> v) {
-  std::promise<Result<T>> p;
-  p.set_value(std::move(v));
-  return p.get_future();
-}
-
-class FakeSink final : public ReadingSink {
- public:
-  std::future<Result<IngestResult>> ingest(std::vector<Reading> r) override {
-    IngestResult out;
-    for (auto& x : r) {
-      out.uids.push_back("uid");
-      out.status.push_back(IngestStatus::stored);
-      out.errors.emplace_back();
-      readings.push_back(std::move(x));
-    }
-    return ready<IngestResult>(std::move(out));
-  }
-  std::future<Result<void>> upsert_device(Device d) override {
-    devices.push_back(std::move(d));
-    return ready<void>({});
-  }
-  std::future<Result<bool>> remove_device(std::string id) override {
-    removed.push_back(id);
-    return ready<bool>(true);
-  }
-  std::vector<Reading> readings;
-  std::vector<Device> devices;
-  std::vector<std::string> removed;
-};
-
-Device registered(const std::string& address, const std::string& patient = "Patient/kit") {
-  Device d;
-  d.id = device_id(address);
-  d.address = address;
-  d.name = d.model = "BP7150";
-  d.category = "blood-pressure";
-  d.patient = patient;
-  return d;
-}
-
-// flags 0x02: time stamp, 2026-11-21 hh:00:00 UTC, mmHg.
-std::vector<std::uint8_t> bp_packet(std::uint8_t sys, std::uint8_t hour) {
-  return {0x02, sys, 0x00, 80, 0x00, 93, 0x00, 0xEA, 0x07, 11, 21, hour, 0, 0};
-}
+using namespace carehub::ble::fakes;
 
 class ABleManager : public ::testing::Test {
  protected:
   ABleManager()
       : clock_(*parse_rfc3339("2026-11-21T12:00:00Z")),
-        log_(LogLevel::debug, [this](LogLevel, std::string_view, std::string_view m) { lines_.emplace_back(m); }),
+        log_(LogLevel::debug,
+             [this](LogLevel level, std::string_view, std::string_view m) {
+               lines_.emplace_back(m);
+               if (level <= LogLevel::warning) warnings_.emplace_back(m);
+             }),
         context_{sink_, clock_, log_, counters_, "hub", "Patient/kit"} {
+    // The store as the daemon offers it: what an earlier session stored, then what this one handed over.
+    context_.stored_at = [this](const std::string& device, TimePoint t) -> Result<std::vector<Reading>> {
+      if (store_error_) return make_error(Errc::io, "database is locked");
+      std::vector<Reading> out;
+      for (const auto* list : {&stored_, &sink_.readings}) {
+        for (const auto& r : *list) {
+          if (r.device == device && r.device_time == t) out.push_back(r);
+        }
+      }
+      return out;
+    };
     config_.backoff_base = std::chrono::milliseconds(100);
     config_.backoff_cap = std::chrono::milliseconds(1000);
     config_.resolve_timeout = std::chrono::milliseconds(5000);
@@ -192,6 +62,9 @@ class ABleManager : public ::testing::Test {
   FakeSink sink_;
   ManualClock clock_;
   std::vector<std::string> lines_;
+  std::vector<std::string> warnings_;  // warning and error lines only
+  std::vector<Reading> stored_;        // stored before this test
+  bool store_error_ = false;
   Logger log_;
   Counters counters_;
   SourceContext context_;
@@ -245,10 +118,17 @@ TEST_F(ABleManager, AttributesEachReadingToTheDeviceThatSentItEvenForTwinModels)
   EXPECT_EQ(sink_.readings[1].received, clock_.now());
 }
 
-TEST_F(ABleManager, DropsRecordsOlderThanTheNewestStoredAndPersistsTheMark) {
+TEST_F(ABleManager, DropsRecordsTheStoreHoldsAndPersistsTheMark) {
   bluez_.add_device(kBp1, "BP7150");
   auto dev = registered(kBp1);
   dev.newest_record = *parse_rfc3339("2026-11-21T10:00:00Z");  // from the registry: survived a restart
+  Reading before;  // stored in an earlier session
+  before.kind = Kind::blood_pressure;
+  before.device = dev.id;
+  before.device_time = *parse_rfc3339("2026-11-21T09:00:00Z");
+  before.time = *before.device_time;
+  before.values = {{"systolic", 120}, {"diastolic", 80}, {"mean", 93}};
+  stored_.push_back(before);
   start({dev});
   connect(kBp1);
   notify(kBp1, bp_packet(120, 9));   // older: resent from memory
@@ -260,6 +140,126 @@ TEST_F(ABleManager, DropsRecordsOlderThanTheNewestStoredAndPersistsTheMark) {
   ASSERT_FALSE(sink_.devices.empty());
   EXPECT_EQ(format_rfc3339(*sink_.devices.back().newest_record), "2026-11-21T11:00:00Z");
   EXPECT_EQ(sink_.devices.back().patient, "Patient/kit");
+}
+
+// flags 0x02: time stamp; 212/131 mmHg (mean 160), stamped 2024-01-01 00:02:00 by a clock reset by a
+// battery change.
+std::vector<std::uint8_t> reset_clock_packet() {
+  return {0x02, 212, 0x00, 131, 0x00, 160, 0x00, 0xE8, 0x07, 1, 1, 0, 2, 0};
+}
+
+TEST_F(ABleManager, StoresANewReadingFromAResetClockAtItsReceiveTimeAndWarnsWithoutValues) {
+  bluez_.add_device(kBp1, "BP7150");
+  auto dev = registered(kBp1);
+  dev.newest_record = *parse_rfc3339("2026-11-21T10:00:00Z");
+  start({dev});
+  connect(kBp1);
+  notify(kBp1, reset_clock_packet());
+  ASSERT_EQ(sink_.readings.size(), 1u) << "a new 212/131 is not a resend";
+  EXPECT_EQ(sink_.readings[0].time, clock_.now());
+  ASSERT_TRUE(sink_.readings[0].device_time);
+  EXPECT_EQ(format_rfc3339(*sink_.readings[0].device_time), "2024-01-01T00:02:00Z") << "kept as evidence";
+  EXPECT_EQ(session(kBp1).clock_wrong, 1u);
+  EXPECT_EQ(counters_.snapshot()["ble_device_clock_wrong"], 1u);
+  EXPECT_EQ(format_rfc3339(*session(kBp1).device.newest_record), "2026-11-21T10:00:00Z")
+      << "a wrong clock never moves the mark";
+  ASSERT_EQ(warnings_.size(), 1u);
+  EXPECT_NE(warnings_[0].find("event=device-clock-wrong address=" + std::string(kBp1) + " clock=behind"), std::string::npos)
+      << warnings_[0];
+  manager_->on_properties_changed(dev_path(kBp1), std::string(kDeviceInterface), {{"Connected", false}});
+  manager_->on_properties_changed(dev_path(kBp1), std::string(kDeviceInterface), {{"RSSI", std::int64_t{-50}}});
+  connect(kBp1);
+  clock_.advance(std::chrono::minutes(30));
+  notify(kBp1, reset_clock_packet());  // its memory, resent
+  EXPECT_EQ(sink_.readings.size(), 1u);
+  EXPECT_EQ(session(kBp1).resent, 1u);
+  for (const auto& l : warnings_) {
+    EXPECT_EQ(l.find("212"), std::string::npos) << "no patient values above debug: " << l;
+    EXPECT_EQ(l.find("131"), std::string::npos) << "no patient values above debug: " << l;
+  }
+}
+
+TEST_F(ABleManager, SetsAsideARecordItCannotCheckCountsItAndWarnsWithTheDevice) {
+  bluez_.add_device(kBp1, "BP7150");
+  auto dev = registered(kBp1);
+  dev.newest_record = *parse_rfc3339("2026-11-21T10:00:00Z");
+  start({dev});
+  connect(kBp1);
+  store_error_ = true;
+  notify(kBp1, reset_clock_packet());
+  EXPECT_TRUE(sink_.readings.empty()) << "at its receive time a resend would be stored twice";
+  EXPECT_EQ(session(kBp1).set_aside, 1u);
+  EXPECT_EQ(counters_.snapshot()["ble_records_set_aside"], 1u);
+  EXPECT_EQ(manager_->list()[0]["set_aside"], 1u);
+  bool warned = false;
+  for (const auto& l : warnings_) {
+    warned = warned || l.find("event=record-set-aside address=" + std::string(kBp1)) != std::string::npos;
+    EXPECT_EQ(l.find("212"), std::string::npos) << l;
+  }
+  EXPECT_TRUE(warned);
+  store_error_ = false;
+  notify(kBp1, reset_clock_packet());  // the next time the device sends it, the store answers
+  EXPECT_EQ(sink_.readings.size(), 1u);
+}
+
+// Glucose: flags 0x02, sequence, base time 2026-11-21 hh:00:00, 90 mg/dL (9e-4 kg/L), finger/capillary.
+std::vector<std::uint8_t> glucose_packet(std::uint16_t sequence, std::uint8_t hour) {
+  return {0x02, static_cast<std::uint8_t>(sequence & 0xFF), static_cast<std::uint8_t>(sequence >> 8), 0xEA, 0x07, 11, 21,
+          hour, 0, 0, 0x09, 0xC0, 0x11};
+}
+
+TEST_F(ABleManager, AsksARestartedMeterForAllItsRecordsWhenItsLastRecordNumbersBelowTheNewestStored) {
+  bluez_.add_device(kBp1, "Meter", false, 0x2A18);
+  const auto racp = dev_path(kBp1) + "/service0010/char0013";
+  bluez_.tree[racp][std::string(kCharacteristicInterface)] = {{"UUID", uuid128(0x2A52)},
+                                                              {"Flags", std::vector<std::string>{"write", "indicate"}}};
+  auto dev = registered(kBp1);
+  dev.category = "glucose-meter";
+  dev.newest_sequence = 250;
+  dev.newest_record = *parse_rfc3339("2026-11-20T08:00:00Z");
+  start({dev});
+  connect(kBp1);
+  EXPECT_EQ(bluez_.written[racp], (std::vector<std::uint8_t>{0x01, 0x03, 0x01, 251, 0}))
+      << "records after the newest stored";
+  const auto answer = [&](std::uint8_t code) {
+    manager_->on_properties_changed(racp, std::string(kCharacteristicInterface),
+                                    {{"Value", std::vector<std::uint8_t>{0x06, 0x00, 0x01, code}}});
+  };
+  answer(0x06);  // no records found
+  EXPECT_EQ(bluez_.written[racp], (std::vector<std::uint8_t>{0x01, 0x06})) << "its last record";
+  notify(kBp1, glucose_packet(3, 9));
+  ASSERT_EQ(sink_.readings.size(), 1u);
+  EXPECT_EQ(session(kBp1).sequence_restarts, 1u);
+  answer(0x01);  // success
+  EXPECT_EQ(bluez_.written[racp], (std::vector<std::uint8_t>{0x01, 0x01})) << "then all of them";
+  notify(kBp1, glucose_packet(1, 7));
+  notify(kBp1, glucose_packet(2, 8));
+  notify(kBp1, glucose_packet(3, 9));
+  answer(0x01);
+  EXPECT_EQ(sink_.readings.size(), 3u);
+  EXPECT_EQ(session(kBp1).device.newest_sequence, 3);
+  EXPECT_EQ(bluez_.count("WriteValue " + racp), 3u) << "and no more";
+}
+
+TEST_F(ABleManager, StopsAtTheLastRecordWhenTheMeterHasNothingNew) {
+  bluez_.add_device(kBp1, "Meter", false, 0x2A18);
+  const auto racp = dev_path(kBp1) + "/service0010/char0013";
+  bluez_.tree[racp][std::string(kCharacteristicInterface)] = {{"UUID", uuid128(0x2A52)},
+                                                              {"Flags", std::vector<std::string>{"write", "indicate"}}};
+  auto dev = registered(kBp1);
+  dev.newest_sequence = 3;
+  start({dev});
+  connect(kBp1);
+  notify(kBp1, glucose_packet(3, 9));  // stored in this session
+  const auto answer = [&](std::uint8_t code) {
+    manager_->on_properties_changed(racp, std::string(kCharacteristicInterface),
+                                    {{"Value", std::vector<std::uint8_t>{0x06, 0x00, 0x01, code}}});
+  };
+  answer(0x06);
+  notify(kBp1, glucose_packet(3, 9));  // its last record: the one stored
+  answer(0x01);
+  EXPECT_EQ(sink_.readings.size(), 1u);
+  EXPECT_EQ(bluez_.count("WriteValue " + racp), 2u);
 }
 
 TEST_F(ABleManager, CountsAMalformedPacketAgainstItsDeviceAndMakesNoReading) {

@@ -74,6 +74,19 @@ SourceContext Daemon::source_context(const Config& config) {
                        [this]() -> Result<std::vector<Device>> {
                          std::lock_guard lock(reader_mu_);
                          return reader_->devices();
+                       },
+                       [this](const std::string& device, TimePoint device_time) -> Result<std::vector<Reading>> {
+                         ReadingQuery q;
+                         q.device = device;
+                         q.device_time = device_time;
+                         q.by_time = true;  // the readings_device_time index: only this device's rows
+                         q.limit = 256;
+                         std::lock_guard lock(reader_mu_);
+                         auto rows = reader_->readings(q);
+                         if (!rows) return rows.error();
+                         std::vector<Reading> out;
+                         for (auto& row : *rows) out.push_back(std::move(row.reading));
+                         return out;
                        }};
 }
 

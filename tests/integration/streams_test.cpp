@@ -12,6 +12,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/mosquitto_peer.hpp"
 #include "tests/support/openhab_peer.hpp"
+#include "tests/support/tcp_relay.hpp"
 
 namespace carehub::test {
 namespace {
@@ -376,6 +377,48 @@ TEST(MqttStream, IngestsABurstOfQos1MessagesExactlyOnceAndReportsTheRate) {
   std::printf("MQTT QoS 1 ingest: %d messages in %.2f s = %.0f messages/s (commit before each PUBACK)\n", kN,
               seconds, rate);
   EXPECT_EQ(status(d)["sources"]["mqtt"]["acknowledged"].get<int>(), kN);
+}
+
+// Issue 12, defect 6: a number carries no time of its own. carehubd reaches mosquitto through a relay that
+// swallows its PUBACK and then cuts the connection (a network path that dies): the broker delivers the
+// message again, with DUP, and carehubd must find the reading it already stored. A second, genuine message
+// with the same value is a second reading.
+TEST(MqttStream, AQos1MessageRedeliveredAfterALostPubackIsStoredOnce) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("broker"));
+  MosquittoPeer broker(dir.file("broker"));
+  TcpRelay relay(broker.port());
+  DaemonProcess d(dir, "");
+  auto config = mqtt_config(broker);
+  config["broker"] = relay.url();
+  config["subscriptions"] = {
+      {{"topic", "home/+/temperature_f"}, {"format", "number"}, {"kind", "room-temperature"}, {"unit", "[degF]"}}};
+  d.config()["sources"]["mqtt"] = config;
+  ASSERT_TRUE(d.start()) << d.log();
+  ASSERT_TRUE(wait_source_state(d, "mqtt", "connected")) << d.log();
+  const auto mqtt = [&] { return status(d)["sources"]["mqtt"]; };
+  const auto until = [&](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    return done();
+  };
+
+  relay.swallow_upstream();  // from here on, nothing carehubd sends reaches the broker
+  ASSERT_TRUE(broker.publish("home/bedroom/temperature_f", "71.6"));
+  ASSERT_EQ(wait_readings(d, 1).size(), 1u) << d.log();
+  ASSERT_TRUE(until([&] { return mqtt()["acknowledged"] == 1; })) << mqtt().dump(2);
+  ASSERT_TRUE(until([&] { return relay.swallowed() >= 4; }));  // the PUBACK (4 bytes), lost
+  relay.cut();
+  ASSERT_TRUE(until([&] { return mqtt()["counters"].value("redelivered", 0) == 1; })) << mqtt().dump(2) << broker.log();
+  ASSERT_TRUE(until([&] { return mqtt()["acknowledged"] == 2; })) << mqtt().dump(2);
+  EXPECT_EQ(readings(d).size(), 1u) << dump(readings(d)) << d.log();
+  EXPECT_EQ(mqtt()["counters"].value("redeliveries_recognised", 0), 1) << mqtt().dump(2);
+
+  ASSERT_TRUE(broker.publish("home/bedroom/temperature_f", "71.6"));
+  auto rows = wait_readings(d, 2);
+  EXPECT_EQ(rows.size(), 2u) << dump(rows);
+  ASSERT_TRUE(until([&] { return mqtt()["acknowledged"] == 3; })) << mqtt().dump(2);
+  EXPECT_EQ(readings(d).size(), 2u) << "the redelivery is not stored late either: " << dump(readings(d));
 }
 
 TEST(MqttStream, FormatsStatusAndLastWill) {

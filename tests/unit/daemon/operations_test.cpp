@@ -167,6 +167,29 @@ TEST_F(ARunningDaemon, StatusGivesTheWholePictureWithoutReadingValues) {
   for (const char* value : {"213.5", "131.5", "97.5"}) EXPECT_EQ(text.find(value), std::string::npos) << value;
 }
 
+// Issue 12, defect 5: a reading dated 2062 (a device clock, a typo) is kept but quarantined: counted in
+// status, marked in measurements, never judged (an extreme value raises nothing), never pending.
+TEST_F(ARunningDaemon, QuarantinesAReadingDatedYearsAheadAndShowsItInStatusAndMeasurements) {
+  const nlohmann::json reading = {{"kind", "blood-pressure"},
+                                  {"device", kDevice},
+                                  {"time", "2062-06-09T10:00:00Z"},
+                                  {"values", {{"systolic", 213.5}, {"diastolic", 131.5}}}};
+  auto r = call("measure.add", {{"readings", {reading}}});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ((*r)["results"][0]["status"], "stored") << r->dump();
+  auto s = call("status");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ((*s)["buffer"]["quarantined"], 1) << s->dump(2);
+  EXPECT_EQ((*s)["buffer"]["pending"], 0);
+  EXPECT_EQ((*s)["counters"]["readings_quarantined"], 1);
+  EXPECT_EQ((*s)["alerts"]["open"], 0) << "never judged by the rules";
+  auto m = call("measurements", {{"state", "quarantined"}});
+  ASSERT_TRUE(m) << m.error().message;
+  ASSERT_EQ((*m)["readings"].size(), 1u) << m->dump(2);
+  EXPECT_EQ((*m)["readings"][0]["sync"], "quarantined");
+  EXPECT_NE((*m)["readings"][0]["quarantine_reason"].get<std::string>().find("2062-06-09T10:00:00Z"), std::string::npos);
+}
+
 TEST_F(ARunningDaemon, WritesTheMetricsTextfileAtStartThenEveryIntervalAndRemovesItOnStop) {
   const auto path = dir_.file("carehub.prom");
   const auto at_start = test::read_file(path);

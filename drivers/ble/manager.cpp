@@ -633,8 +633,9 @@ void Manager::report(DeviceSession& d, const Judgement& j) {
                               {{"address", d.device.address}, {"clock", to_string(j.clock)}, {"time", "received"}});
   }
   if (j.went_back) {
+    // Usually the hub's own Current Time write putting a fast clock right: worth a notice, not an alarm.
     context_.counters.add("ble_device_clock_went_back");
-    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":clock-back", "device-clock-went-back",
+    context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":clock-back", "device-clock-went-back",
                               {{"address", d.device.address}});
   }
   if (j.sequence == Sequence::restarted) {

@@ -130,7 +130,7 @@ Delivery MqttSource::on_message(const Message& m) {
   std::string detail;  // may quote the payload: debug level only
   auto decoded = decode(*sub, m, when.time, &detail);
   if (!decoded) {
-    context_.log.debug(kLog, "message-dropped-detail", {{"topic", m.topic}, {"error", detail}});
+    context_.log.debug(kLog, "message-dropped-detail", {{"topic", shown(m.topic)}, {"error", detail}});
     bad("mqtt_bad_messages", "bad:" + sub->topic, shown(m.topic) + ": skipped: " + decoded.error().message);
     return Delivery::now({});
   }

@@ -37,6 +37,7 @@ struct Phrase {
 constexpr Phrase kPhrases[] = {
     {"outside the plausible range", "outside the plausible range"},
     {"is required", "missing"},
+    {"required, but missing", "missing"},
     {"unknown component", "unknown component"},
     {"unknown kind", "unknown kind"},
     {"unknown key", "unknown key"},

@@ -205,6 +205,7 @@ TEST(ADecodingError, NamesTheFieldAndWhatWasWrongButNeverTheValue) {
        "/time: before 2000"},
       {2, "carehub/in/k", R"({"kind":"glucose","time":"2026-11-21T10:00:00Z","values":{"value":95,"sugar":187}})", "187",
        "/values/sugar: unknown component"},
+      {2, "carehub/in/m", R"({"kind":"glucose","device":"m-187","values":{"value":95}})", "m-187", "/time: missing"},
       {2, "carehub/in/x", "[187]", "187", "expected an object"},
       {2, "carehub/in/x", "{187", "187", "not valid JSON"},
   };

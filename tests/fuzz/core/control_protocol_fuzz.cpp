@@ -1,8 +1,10 @@
-// Any bytes as a control-socket request line, and as a response line for the client.
+// Any bytes as a control-socket request line, as a response line for the client, and as an alert
+// acknowledgement from the display over MQTT.
 #include <cstdint>
 #include <string_view>
 
 #include "daemon/control_protocol.hpp"
+#include "daemon/mqtt_alerts.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
@@ -13,5 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)carehub::daemon::error_response(nullptr, r.error());
   }
   (void)carehub::daemon::parse_response(line);
+  (void)carehub::daemon::ack_alert_id(line);
   return 0;
 }

@@ -90,8 +90,10 @@ TEST_F(DaemonLifecycle, SyncNowWaitCarriesOnAcrossReloadsInALoopAndFinishesOnceT
   const auto uids = added.uids();
   ASSERT_EQ(uids.size(), 1u);
 
-  // Several waiters: each reload destroys the uploader they are waiting on.
-  constexpr int kWaiters = 4;
+  // Many waiters (the control server takes 16 connections): each reload destroys the uploader they wait
+  // on, and the more of them wake at once, the likelier one of them still waits for its lock when the
+  // uploader is freed, which is how ASan saw the use-after-free before the fix.
+  constexpr int kWaiters = 12;
   const auto before = control_requests();
   std::vector<std::unique_ptr<ChildProcess>> waiters;
   for (int i = 0; i < kWaiters; ++i) waiters.push_back(start_waiter("waiter" + std::to_string(i)));

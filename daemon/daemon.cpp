@@ -634,7 +634,14 @@ Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
     for (std::size_t k = 0; k < index.size(); ++k) {
       auto& slot = results[index[k]];
       switch (stored->status[k]) {
-        case IngestStatus::stored: slot = {{"status", "stored"}, {"uid", stored->uids[k]}}; break;
+        case IngestStatus::stored:
+          // Kept but quarantined (a time far after its receipt): say so, or the technician believes it counts.
+          if (!stored->errors[k].empty()) {
+            slot = {{"status", "quarantined"}, {"uid", stored->uids[k]}, {"error", stored->errors[k]}};
+          } else {
+            slot = {{"status", "stored"}, {"uid", stored->uids[k]}};
+          }
+          break;
         case IngestStatus::duplicate: slot = {{"status", "duplicate"}, {"uid", stored->uids[k]}}; break;
         case IngestStatus::rejected: slot = {{"status", "rejected"}, {"error", stored->errors[k]}}; break;
       }

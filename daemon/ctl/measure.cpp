@@ -54,10 +54,13 @@ int add_readings(const Context& ctx, const std::vector<nlohmann::json>& readings
         std::cout << out.dump() << "\n";
       } else if (r["status"] == "rejected") {
         std::cerr << "carehubctl: " << (line ? "stdin line " + std::to_string(line) + ": " : "") << text(r["error"]) << "\n";
+      } else if (r["status"] == "quarantined") {
+        std::cerr << "carehubctl: " << (line ? "stdin line " + std::to_string(line) + ": " : "") << "kept but "
+                  << text(r["error"]) << " (never judged nor uploaded; see carehubctl measurements --state quarantined)\n";
       } else {
         std::cout << text(r["status"]) << " " << text(r["uid"]) << "\n";
       }
-      if (r["status"] == "rejected") rc = 2;
+      if (r["status"] == "rejected" || r["status"] == "quarantined") rc = 2;
     }
   }
   return rc;

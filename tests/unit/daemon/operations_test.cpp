@@ -176,7 +176,8 @@ TEST_F(ARunningDaemon, QuarantinesAReadingDatedYearsAheadAndShowsItInStatusAndMe
                                   {"values", {{"systolic", 213.5}, {"diastolic", 131.5}}}};
   auto r = call("measure.add", {{"readings", {reading}}});
   ASSERT_TRUE(r) << r.error().message;
-  ASSERT_EQ((*r)["results"][0]["status"], "stored") << r->dump();
+  ASSERT_EQ((*r)["results"][0]["status"], "quarantined") << r->dump();
+  EXPECT_NE((*r)["results"][0]["error"].get<std::string>().find("quarantined"), std::string::npos) << r->dump();
   auto s = call("status");
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ((*s)["buffer"]["quarantined"], 1) << s->dump(2);

@@ -57,6 +57,21 @@ std::string string_member(const nlohmann::json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+std::string bounded_reason(const nlohmann::json& outcome) {
+  std::string text = outcome.dump();
+  if (text.size() <= kMaxReasonBytes) return text;
+  const auto size = text.size();
+  text.resize(kMaxReasonBytes / 2);
+  // dump() escapes non-ASCII, so the cut never splits a UTF-8 character.
+  return nlohmann::json{
+      {"resourceType", "OperationOutcome"},
+      {"issue",
+       {{{"severity", "error"},
+         {"code", "too-long"},
+         {"diagnostics", "the server's OperationOutcome was " + std::to_string(size) + " bytes; its start: " + text}}}}}
+      .dump();
+}
+
 int leading_status(const std::string& s) {
   int code = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
@@ -105,7 +120,7 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
       continue;
     }
     o.status = leading_status(status);
-    if (auto oc = resp->find("outcome"); oc != resp->end()) o.reason = oc->dump();
+    if (auto oc = resp->find("outcome"); oc != resp->end()) o.reason = bounded_reason(*oc);
     if (o.status >= 200 && o.status < 300) {
       o.fate = EntryFate::synced;
       if (auto location = string_member(*resp, "location"); !location.empty()) {

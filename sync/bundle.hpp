@@ -31,6 +31,11 @@ struct EntryOutcome {
   std::string reason;     // OperationOutcome JSON or a description, when not synced
 };
 
+// The most of a server's OperationOutcome kept as a dead letter's reason: it is stored with every
+// refused reading, and a peer may send megabytes. A longer one is kept as an OperationOutcome whose
+// diagnostics hold its start and say how long it was.
+inline constexpr std::size_t kMaxReasonBytes = 64 * 1024;
+
 // Maps a batch-response to one outcome per request entry, in order. 2xx: synced; 408, 429 and 5xx:
 // retry; other 4xx: dead (the entry itself is wrong). A response that does not match the request
 // (wrong type, wrong entry count) is an error: the caller retries the whole bundle.

@@ -109,6 +109,19 @@ TEST(ReadBatchResponse, DeadLettersEntriesTheServerRefusesKeepingTheOutcome) {
   }
 }
 
+// Issue 12 (bounded peer input): a dead letter's reason is stored with the reading, so a server that
+// answers with a huge OperationOutcome must not make the buffer keep megabytes per refused reading.
+TEST(ReadBatchResponse, KeepsABoundedStartOfAHugeOutcomeAsAnOperationOutcome) {
+  json huge = kOutcome;
+  huge["issue"][0]["diagnostics"] = std::string(3 * 1024 * 1024, 'x');
+  const auto o = only_outcome(entry("422 Unprocessable Entity", "", huge));
+  EXPECT_EQ(o.fate, EntryFate::dead);
+  EXPECT_LE(o.reason.size(), kMaxReasonBytes);
+  const auto kept = json::parse(o.reason);
+  EXPECT_EQ(kept["resourceType"], "OperationOutcome");
+  EXPECT_THAT(kept["issue"][0]["diagnostics"].get<std::string>(), HasSubstr(std::to_string(huge.dump().size()) + " bytes"));
+}
+
 TEST(ReadBatchResponse, DescribesARefusalThatCameWithoutAnOutcome) {
   const auto o = only_outcome(entry("422 Unprocessable Entity"));
   EXPECT_EQ(o.fate, EntryFate::dead);

@@ -5,6 +5,7 @@ list and a round number give the same input again (the timing of two processes n
 what each peer sends does). Standard library only.
 """
 import json
+import os
 import random
 import socket
 import struct
@@ -82,7 +83,9 @@ def reset(sock):
     """Ends a TCP connection with RST (SO_LINGER 0), as a crashed peer or a middlebox does."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()
+        # detach + close, not sock.close(): a makefile() reader still holding the socket would keep the
+        # descriptor (and the connection) open until it lets go.
+        os.close(sock.detach())
     except OSError:
         pass
 

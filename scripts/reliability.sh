@@ -7,6 +7,7 @@
 #   CAREHUB_RELIABILITY_OUTAGE_READINGS=N  the outage's backlog (default 100000)
 #   CAREHUB_RELIABILITY_ROUNDS=N           run the whole suite N times (default 1), new seeds each time
 #   CAREHUB_BUILD_DIR=DIR                  build directory (default build-reliability)
+#   CAREHUB_HOSTILE_ROUNDS=N               hostile-peer rounds per scenario (default 25; CI runs 2)
 # The disk-full scenario mounts a small tmpfs: run as root (or it is skipped, and core_test's SQLite
 # page-limit test is what covers SQLITE_FULL).
 set -euo pipefail
@@ -19,7 +20,7 @@ rounds=${CAREHUB_RELIABILITY_ROUNDS:-1}
 
 if [ "${CAREHUB_SKIP_DEPS:-0}" != 1 ]; then bash scripts/install-deps.sh; fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON -DCAREHUB_BENCH=OFF >/dev/null
-cmake --build "$dir" -j "$(nproc)" --target reliability_test carehubd carehubctl
+cmake --build "$dir" -j "$(nproc)" --target reliability_test hostile_test carehubd carehubctl
 
 log="$dir/reliability-$(date -u +%Y%m%dT%H%M%SZ).log"
 echo "== reliability: $CAREHUB_RELIABILITY_CYCLES crash cycles, outage of $CAREHUB_RELIABILITY_OUTAGE_READINGS readings, $rounds round(s); log $log"
@@ -34,4 +35,9 @@ for round in $(seq 1 "$rounds"); do
   set -e
   [ "$status" = 0 ] || { echo "== reliability FAILED in round $round (see $log)"; exit 1; }
 done
+# The hostile peers (tests/hostile): every scenario for many rounds, a new seed per run (printed; replay it
+# with CAREHUB_HOSTILE_SEED=S and --gtest_filter='*/<scenario>').
+CAREHUB_HOSTILE_ROUNDS=${CAREHUB_HOSTILE_ROUNDS:-25} CAREHUB_HOSTILE_SEED=${CAREHUB_HOSTILE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} \
+  "$dir/tests/hostile/hostile_test" --gtest_color=no 2>&1 | tee -a "$log" | grep -E '^\[hostile\].*(result=|FAILED)|^\[ +(OK|FAILED) +\]|FAILED TEST' ||
+  { echo "== hostile peers FAILED (see $log)"; exit 1; }
 echo "== reliability passed"

@@ -345,6 +345,7 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
       return out;
     };
     const auto s = seed();
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a run killed by its timeout still shows how far it got
     std::printf("[hostile] scenario=%s seed=%s rounds=%d (replay: CAREHUB_HOSTILE_SEED=%s)\n", scenario_.c_str(), s.c_str(),
                 rounds_, s.c_str());
     write_file(dir_.file("secret"), "hostile-secret\n");
@@ -512,6 +513,11 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
         break;
       }
       if (st["pending_token"].get<int>() > 0) fhir_->expire_tokens();  // the next request needs a new token
+      // Something to upload, or the uploader sends nothing and the hostile answers wait for ever.
+      char t[40];
+      std::snprintf(t, sizeof t, "2026-10-01T%02d:%02d:%02dZ", (fillers_ / 3600) % 24, (fillers_ / 60) % 60, fillers_ % 60);
+      ++fillers_;
+      d_->add(json{{"kind", "heart-rate"}, {"time", t}, {"device", "filler"}, {"values", {{"value", 70}}}}.dump() + "\n");
       d_->ctl({"sync", "now"});
       std::this_thread::sleep_for(200ms);  // polling a condition, with a deadline
     }
@@ -662,6 +668,7 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
   std::vector<std::string> labels_;
   std::size_t stored_ = 0;
   bool dead_shown_ = false;
+  int fillers_ = 0;
   long max_rss_ = 0, max_hwm_ = 0;
 };
 

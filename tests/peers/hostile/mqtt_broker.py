@@ -280,7 +280,7 @@ class Broker:
                 return  # one of the hostile messages: nobody waits for it
             if self.lose_acks > 0:
                 self.lose_acks -= 1
-                lose_now = self.lose_acks == 0
+                lose_now = True  # the connection that lost it dies: the broker resends on the next one
                 log(WHO, "PUBACK of %s lost (it is redelivered with DUP=1 after the reconnect)" % m.label)
             else:
                 m.acked = True

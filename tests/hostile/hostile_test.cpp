@@ -597,7 +597,7 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
     for (const auto& c : kControl) {
       if (!mix && scenario_ != c) continue;
       if (c == "ctl_slow_clients") {
-        slow = std::make_unique<SlowClients>(d_->socket(), 20, 4);
+        slow = std::make_unique<SlowClients>(d_->socket(), 20, 16);
       } else {
         report[c] = control_round(d_->socket(), c, rng);
       }
@@ -615,7 +615,18 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
       manual.push_back(json{{"kind", "heart-rate"}, {"time", buf}, {"device", device}, {"values", {{"value", v}}}}.dump());
       goods_.emplace_back(Good{device, "heart-rate", v, buf, r});
     }
-    const auto added = d_->add(manual[0] + "\n" + manual[1] + "\n");
+    // A technician told "too many control connections; try again" tries again: for 30 s at most (every
+    // slot a hostile client holds must come free within the control socket's request deadline).
+    const auto busy = [](const std::string& err) {
+      return err.find("too many control connections") != std::string::npos || err.find("Broken pipe") != std::string::npos ||
+             err.find("Connection reset") != std::string::npos;
+    };
+    const auto ctl_deadline = Clock::now() + 30s;
+    auto added = d_->add(manual[0] + "\n" + manual[1] + "\n");
+    while (added.exit_code != 0 && busy(added.err) && Clock::now() < ctl_deadline) {
+      std::this_thread::sleep_for(200ms);  // retrying a refused client, with a deadline
+      added = d_->add(manual[0] + "\n" + manual[1] + "\n");
+    }
     EXPECT_EQ(added.exit_code, 0) << "carehubctl measure add after round " << r << "'s hostile input: " << added.err;
     wait_openhab_stream();
     const double temp = 10 + (r % 4000) * 0.01, hum = 20 + (r % 600) * 0.1;
@@ -630,10 +641,14 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
     publish("r" + std::to_string(r) + "-state", "openhab/out/Mqtt_Good_Humidity/state", buf, r);
     goods_.emplace_back(Good{"openhab-Mqtt_Good_Humidity", "room-humidity", mh, "", r});
     const auto before = Clock::now();
-    const auto status = d_->ctl({"status", "--json"});
+    auto status = d_->ctl({"status", "--json"});
+    while (status.exit_code != 0 && busy(status.err) && Clock::now() < ctl_deadline) {
+      std::this_thread::sleep_for(200ms);  // retrying a refused client, with a deadline
+      status = d_->ctl({"status", "--json"});
+    }
     const auto status_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - before).count();
     EXPECT_EQ(status.exit_code, 0) << "carehubctl status during round " << r << ": " << status.err;
-    EXPECT_LT(status_ms, 10000) << "carehubctl status took " << status_ms << " ms during round " << r;
+    EXPECT_LT(status_ms, 30000) << "carehubctl status took " << status_ms << " ms during round " << r;
     slow.reset();
 
     // 4. Checks.

@@ -671,7 +671,7 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
   }
 
   std::string scenario_;
-  int rounds_ = std::max(1, env_int("CAREHUB_HOSTILE_ROUNDS", 2));
+  int rounds_ = std::max(1, env_int("CAREHUB_HOSTILE_ROUNDS", 1));
   int rss_bound_mb_ = env_int("CAREHUB_HOSTILE_RSS_MB", 256);
   int bomb_mb_ = env_int("CAREHUB_HOSTILE_BOMB_MB", 1024);
   TempDir dir_;

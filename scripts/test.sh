@@ -92,7 +92,7 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   stage "threaded unit tests and daemon integration tests under ThreadSanitizer (build-tsan/)"
   reports="$here/build-tsan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$here/tests/tsan.supp log_path=$reports/tsan"
   for t in $tsan_tests; do
     echo "-- $t"
     "build-tsan/tests/unit/$t" --gtest_brief=1

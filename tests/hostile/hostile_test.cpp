@@ -429,6 +429,7 @@ class HostilePeers : public ::testing::TestWithParam<std::string> {
 
   // ---------------------------------------------------------------------------------------- checks
   bool alive() {
+    d_->drain_notify();  // or carehubd blocks in sd_notify after ~100 s (see DaemonProcess::drain_notify)
     if (!proc_status(pid_).empty()) return true;
     ADD_FAILURE() << "carehubd (pid " << pid_ << ") died in scenario " << scenario_ << " (seed " << seed() << ")";
     return false;
@@ -693,6 +694,7 @@ TEST_P(HostilePeers, CarehubdSurvivesAndKeepsEveryHonestReadingExactlyOnce) {
     if (HasFailure()) break;  // the first failing round is the one to report (and replay)
   }
   if (!proc_status(pid_).empty()) {
+    d_->drain_notify();
     d_->signal(SIGTERM);
     EXPECT_EQ(d_->wait_exit(), 0) << "carehubd did not stop cleanly after the hostile rounds";
   }

@@ -61,6 +61,10 @@ bool DaemonProcess::wait_notify(const std::string& needle) {
   return notify_->wait_for(needle, std::chrono::seconds(30)).has_value();
 }
 
+void DaemonProcess::drain_notify() {
+  if (notify_) notify_->wait_for(std::string(1, '\0'), std::chrono::milliseconds(1));  // matches nothing: reads all
+}
+
 ProcessResult DaemonProcess::ctl(const std::vector<std::string>& args, const std::string& input) {
   std::vector<std::string> argv{(binary_dir() / "daemon" / "carehubctl").string(), "--socket", socket()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -30,6 +30,10 @@ class DaemonProcess {
   void signal(int sig);
   int wait_exit();  // exit code after a signal
   bool wait_notify(const std::string& needle);
+  // Reads every queued notification. carehubd sends STATUS= every 10 s and the kernel queues only
+  // net.unix.max_dgram_qlen (10 here) datagrams: a test running longer than that without reading blocks
+  // carehubd's main thread in sd_notify, and with it SIGTERM handling.
+  void drain_notify();
   // carehubd's process id while it runs (-1 before start): tests read its /proc/<pid>/status.
   pid_t pid() const { return process_ ? process_->pid() : -1; }
 

@@ -62,7 +62,8 @@ bool DaemonProcess::wait_notify(const std::string& needle) {
 }
 
 void DaemonProcess::drain_notify() {
-  if (notify_) notify_->wait_for(std::string(1, '\0'), std::chrono::milliseconds(1));  // matches nothing: reads all
+  // The needle matches nothing: it reads all that is queued. 20 ms, as wait_for rounds a shorter wait down to none.
+  if (notify_) notify_->wait_for(std::string(1, '\0'), std::chrono::milliseconds(20));
 }
 
 ProcessResult DaemonProcess::ctl(const std::vector<std::string>& args, const std::string& input) {

@@ -27,14 +27,25 @@ std::int64_t steady_ns() {
       .count();
 }
 
-bool send_all(int fd, std::string_view data) {
+// Sends all of `data`, or gives up once `timeout` has passed without the client taking it all. A blocking
+// send had no end: 16 clients that pipelined large requests and never read their answers held every slot
+// (and no slot is idle while its thread is stuck writing), locking carehubctl out for as long as they
+// stayed connected. Non-blocking sends with a poll for room keep the deadline whole-answer.
+bool send_all(int fd, std::string_view data, std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
   while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+      continue;
     }
-    data.remove_prefix(static_cast<std::size_t>(n));
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= std::chrono::milliseconds::zero()) return false;
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) return false;
   }
   return true;
 }
@@ -46,7 +57,7 @@ bool someone_listens(const sockaddr_un& addr) {
 
 }  // namespace
 
-bool ControlStream::send(const nlohmann::json& result) { return send_all(fd_, ok_response(id_, result)); }
+bool ControlStream::send(const nlohmann::json& result) { return send_all(fd_, ok_response(id_, result), send_timeout_); }
 
 ControlStream::Wait ControlStream::wait(int event_fd, std::chrono::milliseconds timeout) {
   pollfd fds[2] = {{fd_, POLLIN, 0}, {event_fd, POLLIN, 0}};
@@ -186,8 +197,10 @@ void ControlServer::accept_loop() {
     if (!allowed(peer)) {
       counters_.add("control_denied");
       log_.warning("control", "client-refused", {{"uid", peer.uid}, {"group", options_.group}});
-      send_all(client.get(), error_response(nullptr, "permission-denied",
-                                            "permission denied: carehubctl needs root or membership of group " + options_.group));
+      send_all(client.get(),
+               error_response(nullptr, "permission-denied",
+                              "permission denied: carehubctl needs root or membership of group " + options_.group),
+               options_.request_timeout);
       continue;
     }
     std::lock_guard lock(mu_);
@@ -196,15 +209,20 @@ void ControlServer::accept_loop() {
       c.thread.join();
       return true;
     });
-    if (connections_.size() >= options_.max_connections && !evict_idle_connection()) {
+    if (connections_.size() >= options_.max_connections && !evict_connection()) {
       counters_.add("control_busy");
-      send_all(client.get(), error_response(nullptr, "unavailable", "too many control connections; try again"));
+      send_all(client.get(), error_response(nullptr, "unavailable", "too many control connections; try again"),
+               options_.request_timeout);
       continue;
     }
     auto& conn = connections_.emplace_back();
     conn.fd = std::move(client);
+    conn.accepted_at = steady_ns();
     conn.thread = std::thread([this, &conn, peer] {
-      serve(conn.fd.get(), peer, conn.idle_since);
+      serve(conn.fd.get(), peer, conn);
+      // The client sees its end now: the descriptor itself is closed only when a later accept reaps the
+      // slot, and a client waiting for EOF after its answer would otherwise wait until someone connects.
+      ::shutdown(conn.fd.get(), SHUT_RDWR);
       {
         std::lock_guard done_lock(done_mu_);
         conn.done = true;
@@ -214,28 +232,38 @@ void ControlServer::accept_loop() {
   }
 }
 
-bool ControlServer::evict_idle_connection() {
+bool ControlServer::evict_connection() {
   const std::int64_t now = steady_ns();
-  const std::int64_t min_idle = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.request_timeout).count();
-  Connection* oldest = nullptr;
-  std::int64_t oldest_since = 0;
-  for (auto& c : connections_) {
-    const std::int64_t since = c.idle_since.load();
-    if (c.done || since == 0 || now - since < min_idle) continue;
-    if (!oldest || since < oldest_since) {
-      oldest = &c;
-      oldest_since = since;
+  const std::int64_t min_age = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.request_timeout).count();
+  // First the connection idle longest; failing that, the one held longest (neither a stream nor young).
+  // 16 local clients that trickle whole requests, or pipeline requests and never read the answers, are
+  // never idle: without the second rule they locked carehubctl out for as long as they stayed.
+  const auto pick = [&](auto since_of) {
+    Connection* oldest = nullptr;
+    std::int64_t oldest_since = 0;
+    for (auto& c : connections_) {
+      const std::int64_t since = since_of(c);
+      if (c.done || since == 0 || now - since < min_age) continue;
+      if (!oldest || since < oldest_since) {
+        oldest = &c;
+        oldest_since = since;
+      }
     }
-  }
+    return oldest;
+  };
+  Connection* oldest = pick([](const Connection& c) { return c.idle_since.load(); });
+  if (!oldest) oldest = pick([](const Connection& c) { return c.streaming ? std::int64_t{0} : c.accepted_at; });
   if (!oldest) return false;
   // Its thread sees the end of the stream and finishes; the slot it held is reaped on a later accept.
   oldest->idle_since = 0;
+  oldest->accepted_at = 0;  // given way once: not picked again while its thread winds down
   ::shutdown(oldest->fd.get(), SHUT_RDWR);
   counters_.add("control_evicted");
   return true;
 }
 
-void ControlServer::serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle_since) {
+void ControlServer::serve(int fd, PeerCred peer, Connection& conn) {
+  auto& idle_since = conn.idle_since;
   using Clock = std::chrono::steady_clock;
   std::string buffer;
   char chunk[8192];
@@ -262,14 +290,19 @@ void ControlServer::serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle
         reply = error_response(nullptr, req.error());
       } else if (auto stream = streams_.find(req->cmd); stream != streams_.end()) {
         // The connection now belongs to the stream until it ends.
-        ControlStream out(fd, req->id, stopping_);
-        if (auto r = stream->second(*req, peer, out); !r) send_all(fd, error_response(req->id, r.error()));
+        conn.streaming = true;
+        ControlStream out(fd, req->id, stopping_, options_.request_timeout);
+        if (auto r = stream->second(*req, peer, out); !r) send_all(fd, error_response(req->id, r.error()), options_.request_timeout);
         return;
       } else {
         auto result = handler_(*req, peer);
         reply = result ? ok_response(req->id, *result) : error_response(req->id, result.error());
       }
-      if (!send_all(fd, reply)) return;
+      if (!send_all(fd, reply, options_.request_timeout)) {
+        // Gone, evicted, or not taking its answer in time: either way the slot goes to someone who asks.
+        counters_.add("control_unsent_answers");
+        return;
+      }
       answered = true;
     }
     if (answered) {
@@ -280,8 +313,10 @@ void ControlServer::serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle
     }
     if (buffer.size() > kMaxRequestBytes) {
       counters_.add("control_bad_requests");
-      send_all(fd, error_response(nullptr, "invalid-argument",
-                                  "request larger than " + std::to_string(kMaxRequestBytes) + " bytes; closing"));
+      send_all(fd,
+               error_response(nullptr, "invalid-argument",
+                              "request larger than " + std::to_string(kMaxRequestBytes) + " bytes; closing"),
+               options_.request_timeout);
       return;
     }
     auto wait = options_.idle_timeout;
@@ -291,9 +326,11 @@ void ControlServer::serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle
         counters_.add("control_request_timeouts");
         log_.rate_limited(LogLevel::warning, "control", "control:request-timeout", "request-timed-out",
                           {{"uid", peer.uid}, {"pid", peer.pid}, {"timeout_ms", options_.request_timeout.count()}});
-        send_all(fd, error_response(nullptr, "timeout",
-                                    "request not complete within " + std::to_string(options_.request_timeout.count()) +
-                                        " ms; closing"));
+        send_all(fd,
+                 error_response(nullptr, "timeout",
+                                "request not complete within " + std::to_string(options_.request_timeout.count()) +
+                                    " ms; closing"),
+                 options_.request_timeout);
         return;
       }
       wait = std::min(wait, left);

@@ -37,6 +37,8 @@ struct ControlServerOptions {
   // that is slower is answered with a "timeout" error, dropped and counted (control_request_timeouts).
   // With every slot taken, a connection idle between requests for longer than this is closed to make room
   // for a new client (control_evicted): slots go to clients that are asking something.
+  // Also the time a client has to take each answer (or streamed line) once it is sent: one that does not
+  // read is dropped (control_unsent_answers): a slot stuck writing would never come free.
   std::chrono::milliseconds request_timeout{10000};
 };
 
@@ -45,9 +47,10 @@ struct ControlServerOptions {
 class ControlStream {
  public:
   enum class Wait { ready, closed, timeout };
-  ControlStream(int fd, nlohmann::json id, const std::atomic<bool>& stopping)
-      : fd_(fd), id_(std::move(id)), stopping_(stopping) {}
-  // false once the client is gone.
+  ControlStream(int fd, nlohmann::json id, const std::atomic<bool>& stopping,
+                std::chrono::milliseconds send_timeout = std::chrono::milliseconds{10000})
+      : fd_(fd), id_(std::move(id)), stopping_(stopping), send_timeout_(send_timeout) {}
+  // false once the client is gone, or did not take the line within the send timeout.
   bool send(const nlohmann::json& result);
   // Waits until `event_fd` is readable (ready), the client hangs up or the server stops (closed), or
   // `timeout` passes. Anything the client sends meanwhile is ignored.
@@ -57,6 +60,7 @@ class ControlStream {
   int fd_;
   nlohmann::json id_;
   const std::atomic<bool>& stopping_;
+  std::chrono::milliseconds send_timeout_;
 };
 
 class ControlServer {
@@ -80,9 +84,10 @@ class ControlServer {
   ControlServer(ControlServerOptions options, Handler handler, Logger& log, Counters& counters, UniqueFd listener,
                 UniqueFd wake, gid_t group, std::map<std::string, StreamHandler> streams);
   void accept_loop();
-  void serve(int fd, PeerCred peer, std::atomic<std::int64_t>& idle_since);
+  struct Connection;
+  void serve(int fd, PeerCred peer, Connection& conn);
   bool allowed(const PeerCred& peer) const;
-  bool evict_idle_connection();  // under mu_: true if a connection idle too long was closed
+  bool evict_connection();  // under mu_: true if a connection idle or held too long was closed
 
   struct Connection {
     UniqueFd fd;
@@ -91,6 +96,12 @@ class ControlServer {
     // Steady-clock nanoseconds since the connection waits between requests; 0 while a request is being
     // received or answered. When every slot is taken, the connection idle longest gives way.
     std::atomic<std::int64_t> idle_since{0};
+    // When it was accepted, and whether a stream (alerts.watch) owns it: with no idle slot, the oldest
+    // connection that is neither a stream nor younger than request_timeout gives way instead. One
+    // carehubctl call is one short connection; a connection held for longer while asking again and again
+    // (or asking and never reading) is not someone who waits for an answer.
+    std::int64_t accepted_at = 0;
+    std::atomic<bool> streaming{false};
   };
 
   const ControlServerOptions options_;

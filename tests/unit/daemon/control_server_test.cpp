@@ -250,6 +250,86 @@ TEST_F(AControlServerWithARequestDeadline, KeepsServingAClientThatSendsWholeRequ
   EXPECT_EQ(counters_.snapshot()["control_request_timeouts"], 0u);
 }
 
+// Found by the hostile-peer harness (ctl_slow_clients): 16 clients pipeline requests with large answers and
+// never read them. Each slot's thread then sat in a blocking send for ever (never idle, so never evicted)
+// and carehubctl was locked out for as long as they stayed connected. An answer not taken within the
+// deadline now drops its client.
+TEST_F(AControlServerWithARequestDeadline, DropsClientsThatNeverReadTheirAnswersSoAnHonestOneIsServed) {
+  // Answers as large as `measurements --limit 100000` can be, so a few of them fill the socket.
+  server_.reset();
+  ControlServerOptions o{dir_.file("deadline.sock"), "", kSlots, std::chrono::milliseconds(60000)};
+  o.request_timeout = kDeadline;
+  auto s = ControlServer::listen(o, [](const Request&, const PeerCred&) -> Result<nlohmann::json> {
+    return nlohmann::json{{"pong", true}, {"rows", std::string(256 * 1024, 'r')}};
+  }, log_, counters_);
+  ASSERT_TRUE(s) << s.error().message;
+  server_ = std::move(*s);
+  std::vector<UniqueFd> deaf;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    deaf.push_back(connect_with_timeout());
+    for (int k = 0; k < 8; ++k) ASSERT_TRUE(send_text(deaf.back().get(), "{\"cmd\":\"echo\"}\n"));
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool served = false;
+  std::string last_error;
+  while (!served && std::chrono::steady_clock::now() < give_up) {
+    auto c = ControlClient::connect(dir_.file("deadline.sock"));
+    ASSERT_TRUE(c) << c.error().message;
+    auto r = c->call("echo");
+    served = r && (*r)["pong"] == true;
+    if (!r) last_error = r.error().message;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  EXPECT_TRUE(served) << "last answer: " << last_error;
+  EXPECT_GE(counters_.snapshot()["control_unsent_answers"], 1u);
+}
+
+// Also from the harness: 16 clients that each ask again and again (a whole request well within the
+// deadline every time, so never idle and never late) held every slot. With none idle, the connection held
+// longest gives way.
+TEST_F(AControlServerWithARequestDeadline, GivesTheSlotHeldLongestToANewClientWhenNoneIsIdle) {
+  std::vector<UniqueFd> busy;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    busy.push_back(connect_with_timeout());
+    ASSERT_TRUE(send_text(busy.back().get(), "{\"cmd\":\"echo\"}\n"));
+    ASSERT_NE(read_line(busy.back().get()).find("\"ok\":true"), std::string::npos);
+  }
+  std::atomic<bool> stop{false};
+  std::thread asker([&] {
+    while (!stop) {
+      for (auto& fd : busy) send_text(fd.get(), "{\"cmd\":\"echo\"}\n");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the clients' pace
+    }
+  });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool served = false;
+  std::string last_error;
+  while (!served && std::chrono::steady_clock::now() < give_up) {
+    auto c = ControlClient::connect(dir_.file("deadline.sock"));
+    ASSERT_TRUE(c) << c.error().message;
+    auto r = c->call("echo");
+    served = r && (*r)["pong"] == true;
+    if (!r) last_error = r.error().message;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+  }
+  stop = true;
+  asker.join();
+  EXPECT_TRUE(served) << "last answer: " << last_error;
+  EXPECT_GE(counters_.snapshot()["control_evicted"], 1u);
+}
+
+// Also from the harness: a finished connection was closed only when a later client connected, so a client
+// that half-closed after its request and waited for the end of its answer waited for ever.
+TEST_F(AControlServerWithARequestDeadline, EndsAConnectionItHasFinishedWithoutWaitingForTheNextClient) {
+  auto fd = connect_with_timeout();
+  ASSERT_TRUE(send_text(fd.get(), "{\"id\":1,\"cmd\":\"echo\"}\n"));
+  ::shutdown(fd.get(), SHUT_WR);
+  EXPECT_NE(read_line(fd.get()).find("\"ok\":true"), std::string::npos);
+  char c;
+  // 0: the server ended the stream; -1 (EAGAIN) would be the 5 s receive timeout of a connection left open.
+  EXPECT_EQ(::recv(fd.get(), &c, 1, 0), 0);
+}
+
 // The same hold on every slot without dribbling: 16 clients each ask one thing, then say nothing for the
 // idle timeout (and could ask again just before it runs out). When the slots are full, the one idle longest
 // (beyond the request deadline) gives way to a new client.

@@ -77,6 +77,27 @@ TEST_F(ASession, HoldsEventsUntilTheItemListArrivedBecauseGroupRulesNeedIt) {
   EXPECT_EQ(out[2].time, kT0) << "a held event keeps its receive time";
 }
 
+// Found by the hostile-peer harness (oh_items_slowloris): a change that arrives while the item list is on
+// its way is held, and the list read after it already shows the new state. Replaying the held event then
+// stored the one change twice (once from the list, once from the event), with two receive times.
+TEST_F(ASession, StoresAChangeOnceWhenTheItemListArrivingAfterItsEventAlreadyShowsIt) {
+  Session s(config.mapping, log, counters);
+  s.begin();
+  std::vector<carehub::Reading> out;
+  s.feed(changed("Living_Temp", "Quantity", "70.7 °F"), kT0, out);
+  ASSERT_TRUE(s.load_items(kItems, kT0 + Millis(5), out));  // the list shows "70.7 °F" too
+  ASSERT_EQ(out.size(), 2u) << "the temperature once, the motion once";
+  EXPECT_EQ(out[0].device, "openhab-Living_Temp");
+  EXPECT_EQ(out[1].device, "openhab-Hall_Motion");
+  // A held change to another value than the list shows is a change of its own, and is kept.
+  s.begin();
+  out.clear();
+  s.feed(changed("Living_Temp", "Quantity", "71.6 °F"), kT0 + Millis(10), out);
+  ASSERT_TRUE(s.load_items(kItems, kT0 + Millis(15), out));
+  ASSERT_EQ(out.size(), 1u) << "70.7 °F and ON were already stored; 71.6 °F is new";
+  EXPECT_NEAR(out[0].values.at("value"), 22.0, 1e-9);
+}
+
 TEST_F(ASession, ParsesFramesSplitAnywhereAndTheKeepAliveInterval) {
   Session s(config.mapping, log, counters);
   s.begin();

@@ -48,7 +48,9 @@ daemon_pid=$!
 for _ in $(seq 100); do build/daemon/carehubctl --socket "$work/control.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
 
 step "a patient takes measurements"
-ctl measure add --kind blood-pressure --systolic 200 --diastolic 130 --pulse 88 --time "$(date -u +%FT%TZ -d '-6 min')"
+# Kept, so "the same measurement sent again" below is really the same one (same time to the second).
+first_bp_time=$(date -u +%FT%TZ -d '-6 min')
+ctl measure add --kind blood-pressure --systolic 200 --diastolic 130 --pulse 88 --time "$first_bp_time"
 ctl measure add --kind blood-pressure --systolic 204 --diastolic 131 --pulse 90 --time "$(date -u +%FT%TZ -d '-2 min')"
 echo "\$ carehubctl measure add --json < readings.jsonl   (a thermometer in °F, a scale in lb, an oximeter)"
 cat <<JSONL | build/daemon/carehubctl --socket "$work/control.sock" measure add --json
@@ -80,7 +82,7 @@ ctl measurements
 ctl status
 
 step "the same measurement sent again is recognised, not duplicated"
-ctl measure add --kind blood-pressure --systolic 200 --diastolic 130 --pulse 88 --time "$(date -u +%FT%TZ -d '-6 min')" || true
+ctl measure add --kind blood-pressure --systolic 200 --diastolic 130 --pulse 88 --time "$first_bp_time" || true
 
 # ---- BLE kit (drivers/ble): a simulated kit on python3-dbusmock's bluez5 template, on a private bus ----
 step "a BLE kit: two blood pressure monitors of the same model and a thermometer (simulated BlueZ)"

@@ -238,7 +238,9 @@ TEST_F(AControlServerWithARequestDeadline, ServesAnHonestClientWhileSixteenSlowO
   stop = true;
   dribbler.join();
   EXPECT_TRUE(served) << "last answer: " << last_error;
-  EXPECT_GE(counters_.snapshot()["control_request_timeouts"], 1u);
+  // A slot came free by the request deadline or, when none was idle, by giving way the one held longest.
+  auto counts = counters_.snapshot();
+  EXPECT_GE(counts["control_request_timeouts"] + counts["control_evicted"], 1u);
 }
 
 TEST_F(AControlServerWithARequestDeadline, KeepsServingAClientThatSendsWholeRequestsInTime) {

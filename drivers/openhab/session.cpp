@@ -110,12 +110,14 @@ carehub::Result<void> Session::load_items(std::string_view body, TimePoint recei
   }
   auto held = std::move(held_);
   held_.clear();
-  for (const auto& [event, when] : held) {
+  for (const auto& held_event : held) {
+    const auto& [event, when] = held_event;
+    const std::string& item = event.item;  // a plain reference: clang 14 cannot capture a structured binding
     // A change held while the list was on its way, to the very state the list shows, is the change the
     // list already stored (statechanged never fires for the same value twice): storing it again would
     // make one change two readings. A held change to another state is its own reading.
     const auto listed = std::find_if(list->items.begin(), list->items.end(),
-                                     [&](const ItemInfo& i) { return i.name == event.item; });
+                                     [&item](const ItemInfo& i) { return i.name == item; });
     if (listed != list->items.end() && listed->state == event.state.value) continue;
     handle(event, when, out);
   }

@@ -182,6 +182,23 @@ class AControlServerWithARequestDeadline : public AControlServer {
   static bool send_text(int fd, std::string_view text) {
     return ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(text.size());
   }
+
+  // An honest carehubctl that retries while every slot is taken: true once it got its answer, within 10 s.
+  bool honest_client_served(std::string& last_error) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      auto c = ControlClient::connect(dir_.file("deadline.sock"));
+      if (!c) {
+        last_error = c.error().message;
+        return false;
+      }
+      auto r = c->call("echo");
+      if (r && (*r)["pong"] == true) return true;
+      if (!r) last_error = r.error().message;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
+    }
+    return false;
+  }
 };
 
 TEST_F(AControlServerWithARequestDeadline, DropsAClientThatDribblesItsRequestAndSaysWhy) {
@@ -224,17 +241,8 @@ TEST_F(AControlServerWithARequestDeadline, ServesAnHonestClientWhileSixteenSlowO
     }
   });
   // The honest client retries while the slots are full; it must get its answer within a bounded wait.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  bool served = false;
   std::string last_error;
-  while (!served && std::chrono::steady_clock::now() < give_up) {
-    auto c = ControlClient::connect(dir_.file("deadline.sock"));
-    ASSERT_TRUE(c) << c.error().message;
-    auto r = c->call("echo");
-    served = r && (*r)["pong"] == true;
-    if (!r) last_error = r.error().message;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
-  }
+  const bool served = honest_client_served(last_error);
   stop = true;
   dribbler.join();
   EXPECT_TRUE(served) << "last answer: " << last_error;
@@ -271,17 +279,8 @@ TEST_F(AControlServerWithARequestDeadline, DropsClientsThatNeverReadTheirAnswers
     deaf.push_back(connect_with_timeout());
     for (int k = 0; k < 8; ++k) ASSERT_TRUE(send_text(deaf.back().get(), "{\"cmd\":\"echo\"}\n"));
   }
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  bool served = false;
   std::string last_error;
-  while (!served && std::chrono::steady_clock::now() < give_up) {
-    auto c = ControlClient::connect(dir_.file("deadline.sock"));
-    ASSERT_TRUE(c) << c.error().message;
-    auto r = c->call("echo");
-    served = r && (*r)["pong"] == true;
-    if (!r) last_error = r.error().message;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
-  }
+  const bool served = honest_client_served(last_error);
   EXPECT_TRUE(served) << "last answer: " << last_error;
   EXPECT_GE(counters_.snapshot()["control_unsent_answers"], 1u);
 }
@@ -303,17 +302,8 @@ TEST_F(AControlServerWithARequestDeadline, GivesTheSlotHeldLongestToANewClientWh
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the clients' pace
     }
   });
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  bool served = false;
   std::string last_error;
-  while (!served && std::chrono::steady_clock::now() < give_up) {
-    auto c = ControlClient::connect(dir_.file("deadline.sock"));
-    ASSERT_TRUE(c) << c.error().message;
-    auto r = c->call("echo");
-    served = r && (*r)["pong"] == true;
-    if (!r) last_error = r.error().message;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
-  }
+  const bool served = honest_client_served(last_error);
   stop = true;
   asker.join();
   EXPECT_TRUE(served) << "last answer: " << last_error;
@@ -342,17 +332,8 @@ TEST_F(AControlServerWithARequestDeadline, ClosesTheLongestIdleConnectionWhenFul
     ASSERT_TRUE(send_text(idle.back().get(), "{\"cmd\":\"echo\"}\n"));
     ASSERT_NE(read_line(idle.back().get()).find("\"ok\":true"), std::string::npos);
   }
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  bool served = false;
   std::string last_error;
-  while (!served && std::chrono::steady_clock::now() < give_up) {
-    auto c = ControlClient::connect(dir_.file("deadline.sock"));
-    ASSERT_TRUE(c) << c.error().message;
-    auto r = c->call("echo");
-    served = r && (*r)["pong"] == true;
-    if (!r) last_error = r.error().message;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // poll interval
-  }
+  const bool served = honest_client_served(last_error);
   EXPECT_TRUE(served) << "last answer: " << last_error;
   EXPECT_GE(counters_.snapshot()["control_evicted"], 1u);
   // The first client, idle longest, was the one closed: it reads the end of the stream.

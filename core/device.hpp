@@ -22,6 +22,14 @@ struct Device {
   // number: devices resend their memory on reconnect, and anything not newer is dropped (BLE driver).
   std::optional<TimePoint> newest_record{};
   std::optional<std::int64_t> newest_sequence{};
+  // Device Information Service (0x180A) and Battery (0x180F), read at pairing/connection when the device
+  // exposes them: the PHD IG's PhdDevice is built from these. Empty: not exposed or not read yet.
+  std::string manufacturer{};       // 0x2A29
+  std::string firmware_revision{};  // 0x2A26
+  std::string hardware_revision{};  // 0x2A27
+  std::string software_revision{};  // 0x2A28
+  std::string system_id{};          // 0x2A23, EUI-64 as 16 upper-case hex digits
+  std::optional<int> battery_percent{};  // 0x2A19
 
   bool operator==(const Device&) const = default;
 };

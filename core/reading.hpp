@@ -24,6 +24,9 @@ struct Reading {
   TimePoint received{};
   std::string source;                 // "manual", "ble", "mqtt", "openhab", "sim"
   std::map<std::string, double> values;  // component name -> value in the component's canonical unit
+  // The device's user slot for multi-user devices (the User ID of BP/weight measurements, a UDS user
+  // index); empty for a device that has no users. Attribution binds (device, user) to a patient.
+  std::optional<int> user{};
 
   bool operator==(const Reading&) const = default;
 };

@@ -149,7 +149,11 @@ json observation(const StoredReading& stored, const References& refs) {
   return obs;
 }
 
-json sensor_device(const Device& d) {
+std::vector<ObservationEntry> observations(const StoredReading& stored, const References& refs) {
+  return {{observation(stored, refs), observation_if_none_exist(stored.uid)}};
+}
+
+json sensor_device(const Device& d, std::string_view /*hub_id*/) {
   json identifiers = json::array();
   if (!d.address.empty()) identifiers.push_back({{"system", kBluetoothSystem}, {"value", d.address}});
   identifiers.push_back({{"system", "urn:carehub:device"}, {"value", d.id}});
@@ -169,7 +173,7 @@ json hub_device(const std::string& hub_id) {
 
 // Device ids come from peers (an MQTT topic, a reading's "device"): escaped, or "a|b&identifier=…" would
 // search for something else and the conditional create could match another resource.
-std::string device_if_none_exist(const Device& d) { return identifier_query("urn:carehub:device", d.id); }
+std::string device_if_none_exist(const Device& d, std::string_view /*hub_id*/) { return identifier_query("urn:carehub:device", d.id); }
 std::string hub_if_none_exist(const std::string& hub_id) { return identifier_query(kHubSystem, hub_id); }
 
 }  // namespace carehub::fhir

@@ -3,6 +3,7 @@
 // R4 vital signs). No I/O: the uploader decides what to send and when.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/device.hpp"
 #include "core/store.hpp"
@@ -37,10 +38,22 @@ struct References {
 
 nlohmann::json observation(const StoredReading& stored, const References& refs);
 
+// One resource to send and its conditional-create query.
+struct ObservationEntry {
+  nlohmann::json resource;
+  std::string if_none_exist;
+};
+// Every Observation one stored reading becomes, the reading's own first: derived measurements (height,
+// BMI, a BP cuff's or oximeter's pulse) follow as Observations of their own that cite the first
+// (derivedFrom), each with its own deterministic identifier. The reading is synced once all are.
+std::vector<ObservationEntry> observations(const StoredReading& stored, const References& refs);
+
 // Device resources and their conditional-create queries.
-nlohmann::json sensor_device(const Device& d);
+// Sensor identities are unique across the fleet (design.md invariant 9): anything not globally unique by
+// itself (a manual entry, an openHAB item, an MQTT topic) is qualified by the hub's id.
+nlohmann::json sensor_device(const Device& d, std::string_view hub_id);
 nlohmann::json hub_device(const std::string& hub_id);
-std::string device_if_none_exist(const Device& d);
+std::string device_if_none_exist(const Device& d, std::string_view hub_id);
 std::string hub_if_none_exist(const std::string& hub_id);
 
 }  // namespace carehub::fhir

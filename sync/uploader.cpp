@@ -228,7 +228,7 @@ Result<std::string> Uploader::ensure_device(const std::string& device_id) {
     Device d;
     if (auto it = registry_.find(device_id); it != registry_.end()) d = it->second;
     else d.id = device_id;  // not registered (e.g. a stream mapped by configuration): its id identifies it
-    entry = {fhir::sensor_device(d), fhir::device_if_none_exist(d), {}};
+    entry = {fhir::sensor_device(d, options_.hub_id), fhir::device_if_none_exist(d, options_.hub_id), {}};
   }
   auto resp = post_bundle(batch_bundle({entry}));
   if (!resp) return resp.error();

@@ -224,7 +224,7 @@ TEST(Observation, GivesEveryKindInTheCatalogueACode) {
 
 TEST(SensorDevice, IdentifiesABluetoothDeviceByItsMacAndCarehubId) {
   const Device d{"ble-aa-bb-cc-dd-ee-ff", "AA:BB:CC:DD:EE:FF", "UA-651BLE", "A&D UA-651", "5120334", "blood-pressure", "", std::nullopt};
-  const auto dev = sensor_device(d);
+  const auto dev = sensor_device(d, "hub-0001");
   EXPECT_EQ(dev["resourceType"], "Device");
   EXPECT_EQ(dev["status"], "active");
   EXPECT_THAT(dev["identifier"], ::testing::Contains(json({{"system", "http://hl7.org/fhir/sid/eui-48/bluetooth"},
@@ -236,7 +236,7 @@ TEST(SensorDevice, IdentifiesABluetoothDeviceByItsMacAndCarehubId) {
 }
 
 TEST(SensorDevice, LeavesOutWhatIsNotKnown) {
-  const auto dev = sensor_device(Device{"openhab-Kitchen_Temp", "", "", "", "", "", "", std::nullopt});
+  const auto dev = sensor_device(Device{"openhab-Kitchen_Temp", "", "", "", "", "", "", std::nullopt}, "hub-0001");
   ASSERT_EQ(dev["identifier"].size(), 1u) << "no Bluetooth identifier without a MAC";
   EXPECT_EQ(dev["identifier"][0]["value"], "openhab-Kitchen_Temp");
   EXPECT_FALSE(dev.contains("serialNumber"));
@@ -245,7 +245,7 @@ TEST(SensorDevice, LeavesOutWhatIsNotKnown) {
 }
 
 TEST(SensorDevice, IsCreatedConditionallyOnItsCarehubIdentifier) {
-  EXPECT_EQ(device_if_none_exist(Device{"ble-aa-bb", "", "", "", "", "", "", std::nullopt}),
+  EXPECT_EQ(device_if_none_exist(Device{"ble-aa-bb", "", "", "", "", "", "", std::nullopt}, "hub-0001"),
             "identifier=urn:carehub:device|ble-aa-bb");
 }
 
@@ -276,7 +276,7 @@ TEST(IdentifierQuery, EscapesSystemAndValueButNotTheSeparatorBetweenThem) {
 
 TEST(SensorDevice, EscapesAHostileDeviceIdInItsConditionalCreate) {
   Device d{"x&identifier=urn:carehub:hub|hub-0001", "", "", "", "", "", "", std::nullopt};
-  EXPECT_EQ(device_if_none_exist(d), "identifier=urn:carehub:device|x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
+  EXPECT_EQ(device_if_none_exist(d, "hub-0001"), "identifier=urn:carehub:device|x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
   EXPECT_EQ(hub_if_none_exist("hub 1,2"), "identifier=urn:carehub:hub|hub%201%5C%2C2");
   EXPECT_EQ(observation_if_none_exist("u#1"), "identifier=urn:ietf:rfc:3986|urn:uuid:u%231");
 }

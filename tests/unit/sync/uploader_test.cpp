@@ -259,10 +259,10 @@ TEST_F(UploaderTest, CreatesTheHubAndSensorDevicesBeforeTheObservationsThatRefer
   EXPECT_EQ(resource_type(sensor[0]), "Device");
   EXPECT_THAT(sensor[0]["resource"]["identifier"],
               ::testing::Contains(json({{"system", "http://hl7.org/fhir/sid/eui-48/bluetooth"}, {"value", "AA:BB:CC:DD:EE:FF"}})));
-  EXPECT_EQ(sensor[0]["request"]["ifNoneExist"], fhir::device_if_none_exist(cuff));
+  EXPECT_EQ(sensor[0]["request"]["ifNoneExist"], fhir::device_if_none_exist(cuff, "hub-0001"));
 
   const auto hub_ref = state.by_condition.at(fhir::hub_if_none_exist(kHubId));
-  const auto sensor_ref = state.by_condition.at(fhir::device_if_none_exist(cuff));
+  const auto sensor_ref = state.by_condition.at(fhir::device_if_none_exist(cuff, "hub-0001"));
   const auto& obs = state.bundles[2]["entry"];
   ASSERT_EQ(obs.size(), 3u);
   for (const auto& e : obs) {

@@ -30,8 +30,10 @@ struct Builder {
     if (t) out.device_times = device_instants(*t, options.device_time_utc);
   }
 
-  void add(Kind kind, std::map<std::string, double> values) {
+  void add(Kind kind, std::map<std::string, double> values, std::optional<std::uint8_t> user = std::nullopt) {
     Reading r;
+    // 0xFF is "unknown user" on the wire and kUnknownUserSlot here: the same number, kept on purpose.
+    if (user) r.user = *user == gatt::kUnknownUser ? kUnknownUserSlot : static_cast<int>(*user);
     r.kind = kind;
     r.device = device;
     r.received = received;
@@ -56,7 +58,7 @@ struct Builder {
     if (m.pulse_rate) {
       if (auto p = canonical(*m.pulse_rate, "/min", "/min")) v["pulse"] = *p;
     }
-    add(Kind::blood_pressure, std::move(v));
+    add(Kind::blood_pressure, std::move(v), m.user_id);
   }
   void operator()(const gatt::IntermediateCuffPressure&) { out.skipped = "intermediate cuff pressure (not a result)"; }
   void operator()(const gatt::HeartRateMeasurement& m) {
@@ -87,7 +89,7 @@ struct Builder {
     if (m.height) {
       if (auto h = canonical(*m.height, si ? "m" : "in", "m")) v["height"] = *h;
     }
-    add(Kind::body_weight, std::move(v));
+    add(Kind::body_weight, std::move(v), m.user_id);
   }
   void spo2(const gatt::Number& spo2, const gatt::Number& pulse) {
     auto s = canonical(spo2, "%", "%");

@@ -14,6 +14,13 @@
 
 namespace carehub::ble {
 
+// The user slot of a reading whose multi-user device said "unknown user" (User ID 0xFF in Blood Pressure
+// and Weight Measurements, User Index 0xFF in UDS). Kept as a slot rather than dropped: an empty
+// Reading::user means "a device without users", which its device binding attributes; a reading from a
+// multi-user device that does not know whose it is must stay unassigned (design.md invariant 7), and
+// no binding may ever name this slot.
+inline constexpr int kUnknownUserSlot = 0xFF;
+
 struct TimeOptions {
   // Devices send local time without a zone. true: read it as UTC (tests, devices set to UTC).
   bool device_time_utc = false;

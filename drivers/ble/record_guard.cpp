@@ -86,6 +86,10 @@ Judgement judge(Converted& conv, Device& marks, TimePoint received, const TimeOp
     j.clock = classify(*instant, received, o);
   }
   const bool usable = j.clock == DeviceClock::usable;
+  // A multi-user device keeps one memory per user slot and sends them one after another: the
+  // device-wide mark orders only one of them, so a record of a user slot is never dropped by order,
+  // only by the store's answer, and an older one is no sign of a clock going back.
+  const bool per_user = std::any_of(conv.readings.begin(), conv.readings.end(), [](const Reading& r) { return r.user.has_value(); });
   const auto& newest = marks.newest_record;
   bool order_new = true;  // new by the device's own order: no need to ask the store
   if (conv.sequence) {
@@ -102,7 +106,7 @@ Judgement judge(Converted& conv, Device& marks, TimePoint received, const TimeOp
     // Equal to the newest stored: two records in one second are told apart by their values, which the
     // pipeline's identity (reading_uid) does.
     order_new = usable && (!newest || *instant >= *newest);
-    if (usable && !order_new && *instant < received - o.live_window) {
+    if (usable && !order_new && *instant < received - o.live_window && !per_user) {
       // Older than the newest stored, and not sent as it was taken: the device resending its memory.
       j.verdict = Verdict::resent;
       return j;
@@ -132,7 +136,7 @@ Judgement judge(Converted& conv, Device& marks, TimePoint received, const TimeOp
         // The same number as the newest but not stored (the mark outlived its reading): no step back.
         j.sequence = *conv.sequence == *marks.newest_sequence ? Sequence::next : Sequence::restarted;
       }
-      j.went_back = usable && newest && *instant < *newest;
+      j.went_back = usable && newest && *instant < *newest && !per_user;
     }
     // Unknown but usable: its identity holds its device time, so the pipeline drops a true resend.
   }

@@ -13,7 +13,8 @@
 //     Without: a usable device time at or after the newest stored is new (equal ones are told apart by
 //     the pipeline's identity); one before it is the device resending its memory (design.md) unless it
 //     was sent as it was taken (within live_window of the receive time: a clock that went back), which
-//     is asked about.
+//     is asked about. A record carrying a user slot (multi-user monitor: one memory per user, sent one
+//     after another) is never dropped by order, only asked about: the mark orders one memory only.
 //  3. The device time against the receive time: further behind than `reset_after` (a clock that was
 //     reset or never set) or further ahead than `future_tolerance` is not a measurement time: such a
 //     record is always asked about, and a new one takes its receive time.

@@ -36,6 +36,39 @@ TEST(BleConvert, BloodPressureInKpaBecomesMillimetresOfMercuryWithTheDeviceTime)
   EXPECT_FALSE(r.device_time);
 }
 
+// Issue 14: a multi-user monitor's User ID decides whose reading it is; it was decoded and then dropped,
+// so a spouse's reading on slot 2 went to the patient.
+TEST(BleConvert, BloodPressureCarriesTheDevicesUserSlot) {
+  // flags 0x08: mmHg + user id; 210/120/150, user 2.
+  auto c = run(0x2A35, "08d200780096" "00" "02");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_EQ(c.readings[0].user, std::optional<int>(2));
+}
+
+TEST(BleConvert, TheUnknownUserIsKeptAsSlot255NeverAsNoUser) {
+  // 0xFF = "unknown user" on a multi-user device: not the same as a device without users (empty), which
+  // the device binding alone attributes. Kept as kUnknownUserSlot so attribution leaves it unassigned.
+  auto c = run(0x2A35, "08d200780096" "00" "ff");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_EQ(c.readings[0].user, std::optional<int>(kUnknownUserSlot));
+}
+
+TEST(BleConvert, AMonitorWithoutUserIdHasNoUserSlot) {
+  auto c = run(0x2A35, "00d200780096" "00");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_FALSE(c.readings[0].user);
+}
+
+TEST(BleConvert, WeightCarriesTheDevicesUserSlot) {
+  // flags 0x04: SI + user id; 14000 counts = 70 kg, user 1.
+  auto c = run(0x2A9D, "04b03601");
+  ASSERT_EQ(c.readings.size(), 1u);
+  EXPECT_EQ(c.readings[0].user, std::optional<int>(1));
+  auto unknown = run(0x2A9D, "04b036ff");
+  ASSERT_EQ(unknown.readings.size(), 1u);
+  EXPECT_EQ(unknown.readings[0].user, std::optional<int>(kUnknownUserSlot));
+}
+
 TEST(BleConvert, ASpecialValueNeverBecomesANumber) {
   auto c = run(0x2A35, "00ff07500000f8");  // systolic NaN
   EXPECT_TRUE(c.readings.empty());

@@ -57,6 +57,29 @@ TEST_F(ARecordGuard, DropsAMemoryRecordOlderThanTheNewestStoredWithoutAskingTheS
   EXPECT_FALSE(asked);
 }
 
+// A multi-user monitor keeps one memory per user and sends them one after the other: user 2's newest
+// record may be older than user 1's. The device-wide mark says nothing about user 2's memory, so its
+// records are asked about, never dropped by order (they were, and user 2's readings were lost).
+TEST_F(ARecordGuard, AsksTheStoreAboutAnOlderRecordOfAnotherUserSlotInsteadOfDroppingIt) {
+  marks_.newest_record = at("2026-12-04T12:00:00Z");  // user 1's newest
+  auto c = record({at("2026-12-04T11:00:00Z")});
+  c.readings[0].user = 2;
+  bool asked = false;
+  const auto j = run(c, [&](TimePoint) { return asked = true, std::optional<bool>(false); });
+  EXPECT_EQ(j.verdict, Verdict::fresh);
+  EXPECT_TRUE(asked);
+  EXPECT_FALSE(j.went_back) << "another user's memory is not a clock that went back";
+  EXPECT_EQ(c.readings[0].time, at("2026-12-04T11:00:00Z"));
+  EXPECT_EQ(marks_.newest_record, at("2026-12-04T12:00:00Z"));
+}
+
+TEST_F(ARecordGuard, DropsAnOlderRecordOfAUserSlotThatTheStoreHolds) {
+  marks_.newest_record = at("2026-12-04T12:00:00Z");
+  auto c = record({at("2026-12-04T11:00:00Z")});
+  c.readings[0].user = 2;
+  EXPECT_EQ(run(c, [](TimePoint) { return std::optional<bool>(true); }).verdict, Verdict::resent);
+}
+
 TEST_F(ARecordGuard, KeepsALiveReadingFromAClockThatWentBackEvenWhenTheStoreCannotSay) {
   marks_.newest_record = at("2026-12-04T20:30:00Z");  // stamped by a clock running fast, since put right
   auto c = record({at("2026-12-04T19:59:00Z")});

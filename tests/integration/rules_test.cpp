@@ -210,5 +210,63 @@ TEST_F(RulesEndToEnd, RulesSimulateNeedsNoDaemon) {
   EXPECT_NE(r.out.find(R"("event":"acknowledged")"), std::string::npos) << r.out;
 }
 
+// HF5's low side (issue 14) in the running hub, with the rule file it ships: SBP 84 asks for a repeat, a
+// low repeat 3 minutes later raises the red alert the patient must acknowledge, with both readings.
+TEST_F(RulesEndToEnd, TheShippedHF5AsksToRepeatALowSystolicAndALowRepeatRaisesARedAlert) {
+  d_->config()["rules"] = {{"file", (source_dir() / "config" / "rules" / "hf5.json").string()}};
+  ASSERT_TRUE(d_->start()) << d_->log();
+  auto watcher = watch();
+  const TimePoint t0 = now_ms() - 5min;
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(84, 52, t0)).exit_code, 0);
+  auto line = watcher->read_line(10s);
+  ASSERT_TRUE(line.has_value()) << d_->log();
+  auto request = nlohmann::json::parse(*line);
+  EXPECT_EQ(request["event"], "repeat-request");
+  EXPECT_NE(request["text"].get<std::string>().find("systolic 84"), std::string::npos) << request.dump();
+
+  ASSERT_EQ(d_->ctl({"measure", "add", "--json"}, bp_line(86, 54, t0 + 3min)).exit_code, 0);
+  auto closed = watcher->read_line(10s);
+  auto red_line = watcher->read_line(10s);
+  ASSERT_TRUE(closed && red_line) << d_->log();
+  EXPECT_EQ(nlohmann::json::parse(*closed)["event"], "closed");
+  auto red = nlohmann::json::parse(*red_line);
+  EXPECT_EQ(red["event"], "alert");
+  EXPECT_EQ(red["severity"], "red");
+  EXPECT_EQ(red["readings"].size(), 2u);
+  auto status = nlohmann::json::parse(d_->ctl({"status", "--json"}).out);
+  EXPECT_EQ(status["alerts"]["awaiting_ack"], 1);
+}
+
+// The scenarios docs/rules.md shows for HF5's low side, through the real carehubctl and the shipped files:
+// the documented lines are what the command prints.
+TEST_F(RulesEndToEnd, RulesSimulateShowsBothOutcomesOfTheLowSide) {
+  auto simulate = [](const char* scenario) {
+    return run_process({(binary_dir() / "daemon" / "carehubctl").string(), "rules", "simulate", "--rules",
+                        (source_dir() / "config" / "rules" / "hf5.json").string(), "--input",
+                        (source_dir() / "config" / "rules" / scenario).string()});
+  };
+  auto events = [](const std::string& out) {
+    std::vector<std::string> list;
+    std::size_t from = 0;
+    for (auto nl = out.find('\n'); nl != std::string::npos; from = nl + 1, nl = out.find('\n', from)) {
+      auto j = nlohmann::json::parse(out.substr(from, nl - from));
+      list.push_back(j["time"].get<std::string>() + " " + j["event"].get<std::string>() + "/" + j["severity"].get<std::string>());
+    }
+    return list;
+  };
+  auto confirmed = simulate("hf5-low-scenario.jsonl");
+  ASSERT_EQ(confirmed.exit_code, 0) << confirmed.err;
+  EXPECT_EQ(events(confirmed.out), (std::vector<std::string>{"2026-11-21T10:00:00Z repeat-request/info",
+                                                             "2026-11-21T10:03:00Z alert/red",
+                                                             "2026-11-21T10:08:00Z acknowledged/red"}))
+      << confirmed.out;
+  auto resolved = simulate("hf5-low-resolved.jsonl");
+  ASSERT_EQ(resolved.exit_code, 0) << resolved.err;
+  EXPECT_EQ(events(resolved.out), (std::vector<std::string>{"2026-11-21T10:00:00Z repeat-request/info",
+                                                            "2026-11-21T10:04:00Z resolved/info"}))
+      << resolved.out;
+  EXPECT_NE(resolved.out.find(R"("state":"closed")"), std::string::npos) << resolved.out;
+}
+
 }  // namespace
 }  // namespace carehub::test

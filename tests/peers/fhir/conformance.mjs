@@ -18,14 +18,14 @@ const ucum = require('@lhncbc/ucum-lhc').UcumLhcUtils.getInstance();
 const VITALSIGNS = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
 let vitalsByCode = null;
 
-// LOINC code -> the vital-signs profile whose code slice fixes it, read from the profiles themselves.
+// LOINC code -> the url of the vital-signs profile whose code slice fixes it, read from the profiles themselves.
 function vitalSignsProfiles() {
   if (vitalsByCode) return vitalsByCode;
   vitalsByCode = new Map();
-  for (const def of definitions().byUrl.values()) {
-    if (def.sd.baseDefinition !== VITALSIGNS) continue;
-    for (const el of def.sd.snapshot.element) {
-      if (/^Observation\.code\.coding:[^.]+\.code$/.test(el.id) && el.fixedCode) vitalsByCode.set(el.fixedCode, def);
+  for (const sd of definitions().byUrl.rawValues()) {
+    if (sd.baseDefinition !== VITALSIGNS) continue;
+    for (const el of sd.snapshot.element) {
+      if (/^Observation\.code\.coding:[^.]+\.code$/.test(el.id) && el.fixedCode) vitalsByCode.set(el.fixedCode, sd.url);
     }
   }
   return vitalsByCode;
@@ -37,8 +37,8 @@ function implicitProfiles(resource) {
   if (resource.resourceType !== 'Observation') return [];
   const found = [];
   for (const c of resource.code?.coding ?? []) {
-    const def = c.system === 'http://loinc.org' ? vitalSignsProfiles().get(c.code) : undefined;
-    if (def && !found.includes(def.url)) found.push(def.url);
+    const url = c.system === 'http://loinc.org' ? vitalSignsProfiles().get(c.code) : undefined;
+    if (url && !found.includes(url)) found.push(url);
   }
   return found;
 }

@@ -69,13 +69,17 @@ json aggregate_observation(const std::vector<StoredReading>& members, const Wind
   StoredReading mean = first;
   mean.uid = aggregate_uid(members);
   mean.reading.values = {{value_name, sum / static_cast<double>(members.size())}};
-  auto obs = fhir::observation(mean, refs);
+  mean.reading.device_time.reset();
+  // Computed by the hub, not measured by a PHD: no PHD profile, coincident timestamp or flag applies.
+  fhir::References own{refs.sensor, refs.hub};
+  auto obs = fhir::observation(mean, own);
   obs.erase("effectiveDateTime");
   obs["effectivePeriod"] = {{"start", format_rfc3339(window.start)}, {"end", format_rfc3339(window.end)}};
-  const auto& code = obs["code"]["coding"][0];
   const auto& unit = obs["valueQuantity"];
+  // As R4's $stats: Observation.code says what was measured, each component's code only which statistic.
+  // Repeating Observation.code in a component would break obs-7 (the value would be stated twice).
   auto statistic = [&](std::string_view stat, std::string_view display, json value) {
-    json c = {{"code", {{"coding", json::array({code, {{"system", kStatistics}, {"code", stat}, {"display", display}}})}}}};
+    json c = {{"code", {{"coding", json::array({{{"system", kStatistics}, {"code", stat}, {"display", display}}})}}}};
     c.update(value);
     return c;
   };

@@ -24,6 +24,23 @@ json action(std::string_view code, std::string_view display, TimePoint when, con
   return m;
 }
 
+json coding(std::string_view system, std::string_view code, std::string_view display) {
+  return {{"system", system}, {"code", code}, {"display", display}};
+}
+
+// R4 searches DetectedIssue by code, patient, identified date, author and identifier only: no status, no
+// severity. So the code carries, besides the rule, what a clinician's worklist filters on: the rule's
+// category ("CVD"), the severity and the alert's current state. `code=…alert-state|open` then finds the
+// open alerts on any server, with no custom SearchParameter.
+json code(const Alert& a) {
+  json codings = json::array({coding(kAlertRuleSystem, a.rule, a.event)});
+  if (!a.category.empty()) codings.push_back(coding(kAlertCategorySystem, a.category, a.category));
+  codings.push_back(coding(kAlertSeveritySystem, to_string(a.severity), to_string(a.severity)));
+  codings.push_back(coding(kAlertStateSystem, to_string(a.state), to_string(a.state)));
+  if (a.escalated) codings.push_back(coding(kAlertStateSystem, "escalated", "escalated"));
+  return {{"coding", std::move(codings)}, {"text", a.category.empty() ? a.rule : a.category + ": " + a.rule}};
+}
+
 }  // namespace
 
 std::string detected_issue_if_none_exist(const std::string& alert_id) {
@@ -38,9 +55,7 @@ json detected_issue(const Alert& a, const AlertReferences& refs) {
       {"resourceType", "DetectedIssue"},
       {"identifier", json::array({{{"system", kAlertSystem}, {"value", a.id}}})},
       {"status", changed ? "amended" : "final"},
-      {"code",
-       {{"coding", json::array({{{"system", kAlertRuleSystem}, {"code", a.rule}, {"display", a.event}}})},
-        {"text", a.category.empty() ? a.rule : a.category + ": " + a.rule}}},
+      {"code", code(a)},
       {"severity", issue_severity(a.severity)},
       {"patient", {{"reference", a.patient}}},
       {"identifiedDateTime", format_rfc3339(a.raised)},

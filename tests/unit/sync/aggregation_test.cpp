@@ -84,14 +84,50 @@ TEST(Aggregation, SendsTheMeanWithMinimumMaximumAndCount) {
   EXPECT_DOUBLE_EQ(obs["valueQuantity"]["value"].get<double>(), 75.0);
   EXPECT_EQ(obs["valueQuantity"]["code"], "/min");
   ASSERT_EQ(obs["component"].size(), 3u);
-  EXPECT_EQ(obs["component"][0]["code"]["coding"][1]["code"], "minimum");
+  EXPECT_EQ(obs["component"][0]["code"]["coding"][0]["code"], "minimum");
   EXPECT_DOUBLE_EQ(obs["component"][0]["valueQuantity"]["value"].get<double>(), 60.0);
-  EXPECT_EQ(obs["component"][1]["code"]["coding"][1]["code"], "maximum");
+  EXPECT_EQ(obs["component"][1]["code"]["coding"][0]["code"], "maximum");
   EXPECT_DOUBLE_EQ(obs["component"][1]["valueQuantity"]["value"].get<double>(), 90.0);
-  EXPECT_EQ(obs["component"][2]["code"]["coding"][1]["code"], "count");
+  EXPECT_EQ(obs["component"][2]["code"]["coding"][0]["code"], "count");
   EXPECT_EQ(obs["component"][2]["valueInteger"], 3);
   EXPECT_EQ(obs["device"]["reference"], "Device/5");
   EXPECT_EQ(obs["subject"]["reference"], "Patient/p1");
+}
+
+// Issue 13: the components repeated Observation.code (8867-4) beside the statistic, so R4's obs-7
+// ("value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()")
+// failed and the HL7 validator refused every aggregate. $stats codes each component with the statistic only.
+TEST(Aggregation, CodesComponentsWithTheStatisticOnlySoObs7Holds) {
+  const std::vector<StoredReading> members = {hr(60, 0ms), hr(90, 20s), hr(75, 40s)};
+  const auto obs = aggregate_observation(members, window_of(kMinute, 60s), {"Device/5", "Device/1"});
+  ASSERT_TRUE(obs.contains("valueQuantity"));
+  for (const auto& component : obs["component"]) {
+    for (const auto& c : component["code"]["coding"]) {
+      EXPECT_EQ(c["system"], "http://terminology.hl7.org/CodeSystem/observation-statistics") << component.dump();
+      for (const auto& own : obs["code"]["coding"]) EXPECT_NE(c, own) << "obs-7: a component repeats Observation.code";
+    }
+  }
+}
+
+// An aggregate is computed by the hub, not measured by a PHD: it claims no PHD profile, cites no
+// coincident timestamp and carries no flags, whatever the uploader passes for the device.
+TEST(Aggregation, IsNotAPhdMeasurement) {
+  Device wearable;
+  wearable.id = "ble-aa-bb-cc-dd-ee-ff";
+  wearable.address = "AA:BB:CC:DD:EE:FF";
+  wearable.manufacturer = "Acme";
+  wearable.model = "Band 2";
+  wearable.firmware_revision = "1.0";
+  auto members = std::vector<StoredReading>{hr(60, 0ms), hr(90, 20s)};
+  members[0].reading.device_time = members[0].reading.time;
+  fhir::References refs{"Device/5", "Device/1"};
+  refs.device = &wearable;
+  refs.flags = {{"value", fhir::Flag::high}};
+  const auto obs = aggregate_observation(members, window_of(kMinute, 60s), refs);
+  EXPECT_EQ(obs["meta"]["profile"], json::array({"http://hl7.org/fhir/StructureDefinition/heartrate"}));
+  EXPECT_EQ(obs["extension"].size(), 1u) << "only the gateway";
+  EXPECT_FALSE(obs.contains("interpretation"));
+  EXPECT_EQ(obs["identifier"].size(), 1u);
 }
 
 }  // namespace

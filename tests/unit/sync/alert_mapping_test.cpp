@@ -81,5 +81,35 @@ TEST(DetectedIssue, EscapesTheAlertIdInItsConditionalCreate) {
   EXPECT_EQ(detected_issue_if_none_exist("a|1&x=#"), "identifier=urn:carehub:alert|a%5C%7C1%26x%3D%23");
 }
 
+std::vector<std::string> codes_of(const json& issue, std::string_view system) {
+  std::vector<std::string> out;
+  for (const auto& c : issue["code"]["coding"]) {
+    if (c["system"] == system) out.push_back(c["code"].get<std::string>());
+  }
+  return out;
+}
+
+// Issue 13: R4 has no status or severity search on DetectedIssue, so a HAPI dashboard could not ask for
+// the open red alerts. Category, severity and state ride on DetectedIssue.code, which is searchable.
+TEST(DetectedIssue, PutsCategorySeverityAndStateWhereADashboardCanSearchThem) {
+  auto a = alert();
+  auto r = detected_issue(a, {});
+  EXPECT_EQ(codes_of(r, kAlertRuleSystem), std::vector<std::string>{"hf5-systolic"});
+  EXPECT_EQ(codes_of(r, kAlertCategorySystem), std::vector<std::string>{"CVD"});
+  EXPECT_EQ(codes_of(r, kAlertSeveritySystem), std::vector<std::string>{"red"});
+  EXPECT_EQ(codes_of(r, kAlertStateSystem), std::vector<std::string>{"open"});
+  a.state = AlertState::acknowledged;
+  a.acknowledged = kRaised + std::chrono::minutes(5);
+  a.escalated = true;
+  r = detected_issue(a, {});
+  EXPECT_EQ(codes_of(r, kAlertStateSystem), (std::vector<std::string>{"acknowledged", "escalated"}));
+  a.category.clear();
+  EXPECT_TRUE(codes_of(detected_issue(a, {}), kAlertCategorySystem).empty());
+}
+
+TEST(DetectedIssue, ItsConditionalCreateQueryServesAsTheConditionalUpdateSearch) {
+  EXPECT_EQ("DetectedIssue?" + detected_issue_if_none_exist("a-1"), "DetectedIssue?identifier=urn:carehub:alert|a-1");
+}
+
 }  // namespace
 }  // namespace carehub::fhir

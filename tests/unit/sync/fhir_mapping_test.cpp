@@ -109,11 +109,11 @@ TEST(Observation, MapsBloodPressureToThePanelWithComponents) {
   expect_code(obs, kLoinc, "85354-9");
   EXPECT_TRUE(is_vital_sign(obs));
   EXPECT_FALSE(obs.contains("valueQuantity")) << "a panel's values live in its components";
-  ASSERT_EQ(obs["component"].size(), 4u);
+  ASSERT_EQ(obs["component"].size(), 3u) << "the pulse is an Observation of its own (observations())";
   expect_quantity(component(obs, "8480-6")["valueQuantity"], 200, "mm[Hg]");
   expect_quantity(component(obs, "8462-4")["valueQuantity"], 130, "mm[Hg]");
   expect_quantity(component(obs, "8478-0")["valueQuantity"], 153, "mm[Hg]");
-  expect_quantity(component(obs, "8867-4")["valueQuantity"], 88, "/min");
+  EXPECT_TRUE(component(obs, "8867-4").is_null());
   EXPECT_EQ(obs["component"][0]["code"]["coding"][0]["system"], kLoinc);
   EXPECT_EQ(obs["component"][0]["code"]["coding"][0]["code"], "8480-6") << "systolic first, as the bp profile lists";
 }
@@ -140,14 +140,12 @@ TEST(Observation, MapsBodyTemperature) {
   expect_quantity(obs["valueQuantity"], 38.2, "Cel");
 }
 
-TEST(Observation, MapsBodyWeightWithBmiAndHeight) {
+TEST(Observation, MapsBodyWeightAloneItsHeightAndBmiGoApart) {
   const auto obs = observation(stored(Kind::body_weight, {{"value", 81.4}, {"bmi", 26.6}, {"height", 1.75}}), kRefs);
   expect_code(obs, kLoinc, "29463-7");
   EXPECT_TRUE(is_vital_sign(obs));
   expect_quantity(obs["valueQuantity"], 81.4, "kg");
-  ASSERT_EQ(obs["component"].size(), 2u);
-  expect_quantity(component(obs, "39156-5")["valueQuantity"], 26.6, "kg/m2");
-  expect_quantity(component(obs, "8302-2")["valueQuantity"], 1.75, "m");
+  EXPECT_FALSE(obs.contains("component")) << "bodyweight profile: height in m was outside ucum-vitals-common";
 }
 
 TEST(Observation, MapsSpo2WithBothOxygenSaturationCodesAndPulse) {
@@ -160,12 +158,13 @@ TEST(Observation, MapsSpo2WithBothOxygenSaturationCodesAndPulse) {
   }
   EXPECT_EQ(codes, (std::set<std::string>{"2708-6", "59408-5"}));
   expect_quantity(obs["valueQuantity"], 96, "%");
-  expect_quantity(component(obs, "8867-4")["valueQuantity"], 64, "/min");
+  EXPECT_FALSE(obs.contains("component")) << "the oximeter's pulse is an Observation of its own";
 }
 
-TEST(Observation, MapsGlucoseAsALaboratoryValueNotAVitalSign) {
+// Issue 13: 2339-0 ("Glucose in Blood", any method) said less than a home meter measures.
+TEST(Observation, CodesGlucoseAsCapillaryBloodByGlucometerNotAVitalSign) {
   const auto obs = observation(stored(Kind::glucose, {{"value", 99}}), kRefs);
-  expect_code(obs, kLoinc, "2339-0");
+  expect_code(obs, kLoinc, "41653-7");
   EXPECT_FALSE(is_vital_sign(obs));
   expect_quantity(obs["valueQuantity"], 99, "mg/dL");
 }
@@ -227,8 +226,11 @@ TEST(SensorDevice, IdentifiesABluetoothDeviceByItsMacAndCarehubId) {
   const auto dev = sensor_device(d, "hub-0001");
   EXPECT_EQ(dev["resourceType"], "Device");
   EXPECT_EQ(dev["status"], "active");
-  EXPECT_THAT(dev["identifier"], ::testing::Contains(json({{"system", "http://hl7.org/fhir/sid/eui-48/bluetooth"},
-                                                           {"value", "AA:BB:CC:DD:EE:FF"}})));
+  // The PHD IG's BTMAC identifier: typed, and the address in its dashed form.
+  EXPECT_THAT(dev["identifier"],
+              ::testing::Contains(json::parse(R"({"system":"http://hl7.org/fhir/sid/eui-48/bluetooth","value":"AA-BB-CC-DD-EE-FF",
+                 "type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/ContinuaDeviceIdentifiers",
+                                    "code":"BTMAC","display":"Bluetooth MAC address"}]}})")));
   EXPECT_THAT(dev["identifier"], ::testing::Contains(json({{"system", "urn:carehub:device"}, {"value", d.id}})));
   EXPECT_EQ(dev["serialNumber"], "5120334");
   EXPECT_EQ(dev["modelNumber"], "A&D UA-651");
@@ -238,15 +240,15 @@ TEST(SensorDevice, IdentifiesABluetoothDeviceByItsMacAndCarehubId) {
 TEST(SensorDevice, LeavesOutWhatIsNotKnown) {
   const auto dev = sensor_device(Device{"openhab-Kitchen_Temp", "", "", "", "", "", "", std::nullopt}, "hub-0001");
   ASSERT_EQ(dev["identifier"].size(), 1u) << "no Bluetooth identifier without a MAC";
-  EXPECT_EQ(dev["identifier"][0]["value"], "openhab-Kitchen_Temp");
+  EXPECT_EQ(dev["identifier"][0]["value"], "hub-0001/openhab-Kitchen_Temp");
   EXPECT_FALSE(dev.contains("serialNumber"));
   EXPECT_FALSE(dev.contains("modelNumber"));
   EXPECT_FALSE(dev.contains("deviceName"));
 }
 
 TEST(SensorDevice, IsCreatedConditionallyOnItsCarehubIdentifier) {
-  EXPECT_EQ(device_if_none_exist(Device{"ble-aa-bb", "", "", "", "", "", "", std::nullopt}, "hub-0001"),
-            "identifier=urn:carehub:device|ble-aa-bb");
+  EXPECT_EQ(device_if_none_exist(Device{"ble-aa-bb-cc-dd-ee-ff", "", "", "", "", "", "", std::nullopt}, "hub-0001"),
+            "identifier=urn:carehub:device|ble-aa-bb-cc-dd-ee-ff");
 }
 
 // Issue 12 (defect 11): identifiers were pasted into conditional-create queries as they were. A device id
@@ -276,7 +278,9 @@ TEST(IdentifierQuery, EscapesSystemAndValueButNotTheSeparatorBetweenThem) {
 
 TEST(SensorDevice, EscapesAHostileDeviceIdInItsConditionalCreate) {
   Device d{"x&identifier=urn:carehub:hub|hub-0001", "", "", "", "", "", "", std::nullopt};
-  EXPECT_EQ(device_if_none_exist(d, "hub-0001"), "identifier=urn:carehub:device|x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
+  EXPECT_EQ(device_if_none_exist(d, ""), "identifier=urn:carehub:device|x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
+  EXPECT_EQ(device_if_none_exist(d, "hub-0001"),
+            "identifier=urn:carehub:device|hub-0001/x%26identifier%3Durn:carehub:hub%5C%7Chub-0001");
   EXPECT_EQ(hub_if_none_exist("hub 1,2"), "identifier=urn:carehub:hub|hub%201%5C%2C2");
   EXPECT_EQ(observation_if_none_exist("u#1"), "identifier=urn:ietf:rfc:3986|urn:uuid:u%231");
 }
@@ -287,6 +291,97 @@ TEST(HubDevice, IdentifiesTheHub) {
   EXPECT_EQ(dev["identifier"], json::array({{{"system", "urn:carehub:hub"}, {"value", "hub-0001"}}}));
   EXPECT_EQ(dev["status"], "active");
   EXPECT_EQ(hub_if_none_exist("hub-0001"), "identifier=urn:carehub:hub|hub-0001");
+}
+
+// Issue 13 / design.md invariant 9: "urn:carehub:device|openhab-<Item>" (and manual, mqtt-<topic>) was the
+// same on every hub, so the second hub's conditional create matched the first hub's Device and one home's
+// readings were attributed to another home's sensor.
+TEST(SensorDevice, QualifiesIdentitiesThatAreNotGloballyUniqueByTheHub) {
+  for (const std::string id : {"openhab-Kitchen_Temp", "mqtt-home/hall/temp", "manual"}) {
+    const Device d{id, "", "", "", "", "", "", std::nullopt};
+    EXPECT_NE(sensor_device(d, "hub-A")["identifier"], sensor_device(d, "hub-B")["identifier"]) << id;
+    EXPECT_NE(device_if_none_exist(d, "hub-A"), device_if_none_exist(d, "hub-B")) << id;
+    EXPECT_EQ(sensor_device(d, "hub-A")["identifier"][0]["value"], "hub-A/" + id);
+  }
+}
+
+TEST(SensorDevice, KeepsABluetoothDevicesOwnIdentityOnEveryHub) {
+  const Device d{"ble-aa-bb-cc-dd-ee-ff", "AA:BB:CC:DD:EE:FF", "", "", "", "", "", std::nullopt};
+  EXPECT_EQ(sensor_device(d, "hub-A"), sensor_device(d, "hub-B")) << "one PHD, one Device; gatewayDevice tells hubs apart";
+  EXPECT_EQ(device_if_none_exist(d, "hub-A"), "identifier=urn:carehub:device|ble-aa-bb-cc-dd-ee-ff");
+  // Only the exact address form counts as hardware: look-alikes are qualified.
+  EXPECT_EQ(fleet_device_id("ble-AA-bb-cc-dd-ee-ff", "h"), "h/ble-AA-bb-cc-dd-ee-ff");
+  EXPECT_EQ(fleet_device_id("ble-aa-bb-cc-dd-ee", "h"), "h/ble-aa-bb-cc-dd-ee");
+  EXPECT_EQ(fleet_device_id("ble-aa-bb-cc-dd-ee-fg", "h"), "h/ble-aa-bb-cc-dd-ee-fg");
+}
+
+json find_by_code(const std::vector<ObservationEntry>& entries, const std::string& code) {
+  for (const auto& e : entries) {
+    for (const auto& c : e.resource["code"]["coding"]) {
+      if (c["code"] == code) return e.resource;
+    }
+  }
+  return nullptr;
+}
+
+// Issue 13: height rode on the weight as a component in m, outside the bodyweight profile's required
+// ucum-vitals-common value set. It is an Observation of its own now, in cm, derived from the weight.
+TEST(Observations, SendHeightInCentimetresAndBmiAsObservationsDerivedFromTheWeight) {
+  const auto entries = observations(stored(Kind::body_weight, {{"value", 81.4}, {"bmi", 26.6}, {"height", 1.75}}), kRefs);
+  ASSERT_EQ(entries.size(), 3u);
+  const auto& weight = entries[0].resource;
+  expect_code(weight, kLoinc, "29463-7");
+  const auto height = find_by_code(entries, "8302-2");
+  ASSERT_FALSE(height.is_null());
+  expect_quantity(height["valueQuantity"], 175, "cm");
+  EXPECT_TRUE(is_vital_sign(height));
+  EXPECT_EQ(height["derivedFrom"], json::array({{{"identifier", weight["identifier"][0]}}}));
+  const auto bmi = find_by_code(entries, "39156-5");
+  ASSERT_FALSE(bmi.is_null());
+  expect_quantity(bmi["valueQuantity"], 26.6, "kg/m2");
+  EXPECT_EQ(bmi["derivedFrom"], height["derivedFrom"]);
+}
+
+TEST(Observations, SendABloodPressureCuffsPulseAsAHeartRateObservation) {
+  const auto entries =
+      observations(stored(Kind::blood_pressure, {{"systolic", 120}, {"diastolic", 80}, {"pulse", 64}}), kRefs);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(coding(entries[0].resource)["code"], "85354-9") << "the reading's own first";
+  const auto& pulse = entries[1].resource;
+  expect_code(pulse, kLoinc, "8867-4");
+  expect_quantity(pulse["valueQuantity"], 64, "/min");
+  EXPECT_EQ(pulse["meta"]["profile"], json::array({"http://hl7.org/fhir/StructureDefinition/heartrate"}));
+  EXPECT_EQ(pulse["derivedFrom"][0]["identifier"], entries[0].resource["identifier"][0]);
+  EXPECT_EQ(pulse["device"], entries[0].resource["device"]);
+  EXPECT_EQ(pulse["effectiveDateTime"], entries[0].resource["effectiveDateTime"]);
+}
+
+TEST(Observations, SendAnOximetersPulseAsAHeartRateObservation) {
+  const auto entries = observations(stored(Kind::spo2, {{"value", 96}, {"pulse", 64}}), kRefs);
+  ASSERT_EQ(entries.size(), 2u);
+  expect_code(entries[1].resource, kLoinc, "8867-4");
+  expect_quantity(entries[1].resource["valueQuantity"], 64, "/min");
+}
+
+TEST(Observations, GiveEachDerivedObservationItsOwnDeterministicIdentifier) {
+  const auto s = stored(Kind::body_weight, {{"value", 81.4}, {"bmi", 26.6}, {"height", 1.75}});
+  const auto a = observations(s, kRefs);
+  const auto b = observations(s, kRefs);
+  std::set<std::string> queries;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].if_none_exist, b[i].if_none_exist) << "a retry is the same resource";
+    EXPECT_EQ(a[i].resource, b[i].resource);
+    queries.insert(a[i].if_none_exist);
+  }
+  EXPECT_EQ(queries.size(), a.size());
+  EXPECT_EQ(a[0].if_none_exist, observation_if_none_exist(kUid));
+  EXPECT_EQ(a[1].if_none_exist, observation_if_none_exist(name_uuid(std::string("carehub-derived-v1\n") + kUid + "\nheight")));
+}
+
+TEST(Observations, SendOnlyTheReadingWhenNothingIsDerived) {
+  const auto entries = observations(stored(Kind::blood_pressure, {{"systolic", 120}, {"diastolic", 80}}), kRefs);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].resource, observation(stored(Kind::blood_pressure, {{"systolic", 120}, {"diastolic", 80}}), kRefs));
 }
 
 }  // namespace

@@ -123,6 +123,8 @@ class Manager final : public BluezEvents {
   void evaluate(DeviceSession& d);
   void start_connect(DeviceSession& d);
   void subscribe(DeviceSession& d);
+  // Device Information and battery into the registry record (device_info.hpp), persisted when changed.
+  void read_info(DeviceSession& d);
   void fail(DeviceSession& d, const std::string& why, bool disconnect);
   void on_value(DeviceSession& d, const std::string& characteristic, const std::vector<std::uint8_t>& value);
   void ingest(DeviceSession& d, std::vector<Reading> readings, bool persist_marks);

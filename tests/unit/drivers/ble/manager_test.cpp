@@ -95,6 +95,31 @@ TEST_F(ABleManager, ConnectsARegisteredDeviceSubscribesAndSetsItsClock) {
   EXPECT_EQ(bluez_.written[cts_path(kBp1)][9], 0x01);  // adjust reason: manual update
 }
 
+// Issue 13: the PHD IG's PhdDevice needs the real instrument (manufacturer, serial, system id...); the
+// driver never read the Device Information Service.
+TEST_F(ABleManager, ReadsTheDeviceInformationAtConnectionIntoTheRegistry) {
+  bluez_.add_device(kBp1, "BP7150");
+  const auto sysid = dev_path(kBp1) + "/service0020/char0021";
+  bluez_.tree[sysid][std::string(kCharacteristicInterface)] = {{"UUID", uuid128(0x2A23)},
+                                                               {"Flags", std::vector<std::string>{"read"}}};
+  bluez_.readable[sysid] = {0xEF, 0xCD, 0xAB, 0x89, 0x67, 0x45, 0x23, 0x01};
+  bluez_.tree[dev_path(kBp1)][std::string(kBatteryInterface)] = {{"Percentage", std::int64_t{80}}};
+  start({registered(kBp1)});
+  connect(kBp1);
+  ASSERT_EQ(session(kBp1).state, SessionState::subscribed);
+  ASSERT_FALSE(sink_.devices.empty());
+  EXPECT_EQ(sink_.devices.back().system_id, "0123456789ABCDEF");
+  EXPECT_EQ(sink_.devices.back().battery_percent, std::optional<int>(80));
+  EXPECT_EQ(session(kBp1).device.system_id, "0123456789ABCDEF");
+  const auto writes = sink_.devices.size();
+  manager_->on_properties_changed(dev_path(kBp1), std::string(kDeviceInterface), {{"Connected", false}});
+  manager_->on_properties_changed(dev_path(kBp1), std::string(kDeviceInterface), {{"RSSI", std::int64_t{-50}}});
+  connect(kBp1);
+  EXPECT_EQ(sink_.devices.size(), writes) << "nothing changed: no registry write";
+  manager_->on_properties_changed(dev_path(kBp1), std::string(kBatteryInterface), {{"Percentage", std::int64_t{79}}});
+  EXPECT_EQ(sink_.devices.back().battery_percent, std::optional<int>(79));
+}
+
 TEST_F(ABleManager, LeavesUnregisteredDevicesAlone) {
   bluez_.add_device(kBp1, "BP7150");
   start({});

@@ -27,17 +27,13 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   in.only_keys(doc, "", {"hub", "store", "control", "fhir", "pipeline", "log", "sources", "rules", "alerts", "metrics"});
 
   if (const auto* hub = in.object(doc, "", "hub", true)) {
-    in.only_keys(*hub, "/hub", {"id", "patient"});
-    if (auto v = in.string(*hub, "/hub", "id", true)) {
-      if (v->empty()) in.fail("/hub/id", "must not be empty");
-      c.hub_id = *v;
-    }
-    if (auto v = in.string(*hub, "/hub", "patient", true)) {
-      if (!v->starts_with("Patient/") || v->size() == 8) {
-        in.fail("/hub/patient", "expected a FHIR reference like \"Patient/123\", found \"" + *v + "\"");
-      }
-      c.patient = *v;
-    }
+    auto identity = read_hub_identity(*hub, in);
+    c.hub_id = std::move(identity.id);
+    c.patient = std::move(identity.patient);
+    c.hub_system_id = std::move(identity.system_id);
+    c.hub_system_id_derived = identity.system_id_derived;
+    c.hub_time_sync = std::move(identity.time_sync);
+    c.hub_time_sync_mdc = identity.time_sync_mdc;
   }
   if (const auto* store = in.object(doc, "", "store", true)) {
     in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days"});
@@ -233,6 +229,8 @@ std::vector<std::string> restart_only_changes(const Config& a, const Config& b) 
   if (a.pipeline.max_future != b.pipeline.max_future) out.emplace_back("/pipeline/max_future_s");
   if (a.hub_id != b.hub_id) out.emplace_back("/hub/id");
   if (a.patient != b.patient) out.emplace_back("/hub/patient");
+  if (a.hub_system_id != b.hub_system_id) out.emplace_back("/hub/system_id");
+  if (a.hub_time_sync != b.hub_time_sync) out.emplace_back("/hub/time_sync");
   if (a.alerts_mqtt.has_value() != b.alerts_mqtt.has_value() ||
       (a.alerts_mqtt && (a.alerts_mqtt->connection.broker != b.alerts_mqtt->connection.broker ||
                          a.alerts_mqtt->prefix != b.alerts_mqtt->prefix ||

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "daemon/config_hub.hpp"
 #include "daemon/metrics_textfile.hpp"
 #include "daemon/mqtt_alerts.hpp"
 #include "core/pipeline.hpp"
@@ -21,8 +22,14 @@ namespace carehub::daemon {
 struct Config {
   std::string source;  // the file it came from, for messages
 
-  std::string hub_id;   // /hub/id
+  std::string hub_id;   // /hub/id: unique across the fleet; letters, digits, '.', '_', '-'
   std::string patient;  // /hub/patient: the kit's patient, FHIR reference "Patient/<id>"
+  // The PHD IG's PhgDevice (daemon/config_hub.hpp): /hub/system_id as 16 upper-case hex digits, derived from
+  // /hub/id when absent (always set); /hub/time_sync as its MDCTimeSyncMethods code.
+  std::string hub_system_id;
+  bool hub_system_id_derived = true;
+  std::string hub_time_sync = "sntpv4330";
+  int hub_time_sync_mdc = 532228;
 
   StoreOptions store;  // /store/path, /store/synchronous, /store/max_bytes, /store/retention_days
 

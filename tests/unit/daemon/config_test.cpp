@@ -170,5 +170,65 @@ TEST(Config, RestartOnlyChangesAreListed) {
   EXPECT_EQ(restart_only_changes(*a, *b), (std::vector<std::string>{"/store/path", "/control/socket"}));
 }
 
+// The hub's identity across a fleet (design.md invariant 9) and the PHD IG's PhgDevice (daemon/config_hub.hpp).
+TEST(ConfigHub, WithoutASystemIdTheHubGetsOneDerivedFromItsIdLocallyAdministeredAndStable) {
+  auto c = parse_config(kMinimal, "kit.json");
+  ASSERT_TRUE(c) << c.error().message;
+  // Computed independently: python3 -c "import hashlib; d=bytearray(hashlib.sha256(b'carehub-hub-eui64\nhub-1')
+  // .digest()[:8]); d[0]=(d[0]&0xFC)|2; print(d.hex().upper())". A change here would change every hub's identity.
+  EXPECT_EQ(c->hub_system_id, "0A8D8DB4524B110D");
+  EXPECT_TRUE(c->hub_system_id_derived);
+  EXPECT_EQ(derive_system_id("hub-demo-0001"), "BEBA6CBB3D1C55BE");
+  for (const char* id : {"hub-1", "hub-2", "a", "fleet-hub-3"}) {
+    const auto eui = derive_system_id(id);
+    ASSERT_EQ(eui.size(), 16u);
+    const int first = std::stoi(eui.substr(0, 2), nullptr, 16);
+    EXPECT_EQ(first & 0x03, 0x02) << eui << ": locally administered (U/L 1), individual (I/G 0)";
+  }
+  EXPECT_NE(derive_system_id("hub-1"), derive_system_id("hub-2"));
+  EXPECT_EQ(dashed_eui64(c->hub_system_id), "0A-8D-8D-B4-52-4B-11-0D");
+  EXPECT_EQ(c->hub_time_sync, "sntpv4330");
+  EXPECT_EQ(c->hub_time_sync_mdc, 532228);  // MDC_TIME_SYNC_SNTPV4330: systemd-timesyncd
+}
+
+TEST(ConfigHub, AConfiguredSystemIdIsReadInEveryUsualSpellingAndTimeSyncByName) {
+  for (const char* spelling : {"FE-ED-AB-EE-DE-AD-77-C2", "fe:ed:ab:ee:de:ad:77:c2", "FEEDABEEDEAD77C2"}) {
+    auto c = parse_config(std::string(R"({"hub":{"id":"h","patient":"Patient/p","time_sync":"ntpv4","system_id":")") +
+                              spelling + R"("},"store":{"path":"b.db"}})", "k.json");
+    ASSERT_TRUE(c) << spelling << ": " << c.error().message;
+    EXPECT_EQ(c->hub_system_id, "FEEDABEEDEAD77C2") << spelling;
+    EXPECT_FALSE(c->hub_system_id_derived);
+    EXPECT_EQ(c->hub_time_sync_mdc, 532226);  // MDC_TIME_SYNC_NTPV4
+    auto plain = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"}})", "k.json");
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(restart_only_changes(*plain, *c), (std::vector<std::string>{"/hub/system_id", "/hub/time_sync"}));
+  }
+}
+
+TEST(ConfigHub, ABadHubIdentityIsRefusedWithTheReason) {
+  const auto error = [](const std::string& hub) {
+    auto c = parse_config(R"({"hub":{"patient":"Patient/p",)" + hub + R"(},"store":{"path":"b.db"}})", "k.json");
+    return c ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_EQ(error(R"("id":"home/1")"),
+            "k.json: /hub/id: expected 1 to 64 letters, digits, '.', '_' or '-' (it names the hub in FHIR identifiers "
+            "and MQTT topics), found \"home/1\"");
+  EXPECT_NE(error(R"("id":"hub 1")").find("/hub/id: expected 1 to 64"), std::string::npos);
+  EXPECT_NE(error(R"("id":"hub+#")").find("/hub/id: expected 1 to 64"), std::string::npos);
+  EXPECT_NE(error(R"("id":")" + std::string(65, 'h') + "\"").find("/hub/id: expected 1 to 64"), std::string::npos);
+  EXPECT_EQ(error(R"("id":")" + std::string(64, 'h') + "\""), "accepted");
+  EXPECT_EQ(error(R"("id":"h","system_id":"FE-ED-AB")"),
+            "k.json: /hub/system_id: expected an EUI-64: 16 hex digits, bare or in pairs joined by '-' or ':' "
+            "(e.g. \"FE-ED-AB-EE-DE-AD-77-C3\"), found \"FE-ED-AB\"");
+  EXPECT_NE(error(R"("id":"h","system_id":"FE-ED-AB-EE:DE-AD-77-C2")").find("expected an EUI-64"), std::string::npos);
+  EXPECT_NE(error(R"("id":"h","system_id":"GG-ED-AB-EE-DE-AD-77-C2")").find("expected an EUI-64"), std::string::npos);
+  EXPECT_NE(error(R"("id":"h","system_id":"00-00-00-00-00-00-00-00")").find("means \"no system id\""), std::string::npos);
+  EXPECT_NE(error(R"("id":"h","system_id":"01-ED-AB-EE-DE-AD-77-C2")").find("is a group (multicast) EUI-64"),
+            std::string::npos);
+  EXPECT_EQ(error(R"("id":"h","time_sync":"ntp")"),
+            "k.json: /hub/time_sync: expected one of: none, ntpv3, ntpv4, sntpv4, sntpv4330, radio, gps, other, found \"ntp\"");
+  EXPECT_NE(error(R"("id":"h","serial":"x")").find("/hub/serial: unknown key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace carehub::daemon

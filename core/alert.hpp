@@ -38,6 +38,9 @@ struct Alert {
   std::optional<TimePoint> next_reminder;  // while unacknowledged
   std::optional<TimePoint> escalate_at;    // to the clinician when still unacknowledged by then
   bool escalated = false;
+  // Raised from readings a technician assigned long after they were measured (Engine::judge_assigned):
+  // recorded and sent to the clinician as history, never notified to the patient now, no reminders.
+  bool retrospective = false;
 
   bool operator==(const Alert&) const = default;
 };

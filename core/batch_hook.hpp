@@ -23,6 +23,12 @@ class BatchHook {
   // Called from the writer loop at least every heartbeat, inside a transaction: deadlines, reminders,
   // escalation and inactivity fire here, on the injected clock.
   virtual Result<std::vector<AlertEvent>> tick(StoreWriter& store, TimePoint now) = 0;
+  // Called when a technician assigns unassigned readings to a patient (Pipeline::assign_readings), inside
+  // that operation's savepoint: judges them in the order they were measured, as if each had arrived then,
+  // and records what has gone stale by `now` as history rather than notifying the patient now
+  // (rules/engine.hpp says exactly how).
+  virtual Result<std::vector<AlertEvent>> judge_assigned(StoreWriter& store, const std::vector<StoredReading>& assigned,
+                                                         TimePoint now) = 0;
 };
 
 }  // namespace carehub

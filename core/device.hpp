@@ -30,8 +30,25 @@ struct Device {
   std::string software_revision{};  // 0x2A28
   std::string system_id{};          // 0x2A23, EUI-64 as 16 upper-case hex digits
   std::optional<int> battery_percent{};  // 0x2A19
+  // When the device was registered or moved to its current patient (Pipeline::upsert_device sets it; a
+  // caller's value is ignored). A reading it measured before then is stored unassigned, not attributed
+  // (core/attribution.hpp): a second-hand device's memory, or the previous patient's readings. Empty for a
+  // device an older carehub registered (schema < 6): nobody knows when, so all its readings attribute.
+  std::optional<TimePoint> bound_since{};
 
   bool operator==(const Device&) const = default;
+};
+
+// A multi-user device's user slot bound to a patient (carehubctl devices pair --user N --patient …). Its
+// readings measured at or after `since` are the patient's; older ones are unassigned.
+struct UserBinding {
+  std::string device;
+  int user = 0;
+  std::string patient;
+  TimePoint since{};
+  std::string by{};  // who bound it
+
+  bool operator==(const UserBinding&) const = default;
 };
 
 }  // namespace carehub

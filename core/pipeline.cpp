@@ -37,14 +37,9 @@ std::string_view to_string(BufferState s) {
 }
 
 Pipeline::Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options)
-    : store_(store), log_(log), counters_(counters), options_(std::move(options)) {}
+    : store_(store), log_(log), counters_(counters), options_(std::move(options)), attribution_(options_.default_patient) {}
 
 Pipeline::~Pipeline() { stop(); }
-
-void Pipeline::load_devices(const std::vector<Device>& devices) {
-  std::lock_guard lock(mu_);
-  for (const auto& d : devices) device_patient_[d.id] = d.patient;
-}
 
 void Pipeline::set_batch_hook(BatchHook& hook, const Clock& clock) {
   std::lock_guard lock(mu_);
@@ -109,6 +104,13 @@ void Pipeline::start() {
     std::lock_guard h(health_mu_);
     health_.max_bytes = store_.options().max_bytes;
     if (auto used = store_.used_bytes()) health_.used_bytes = *used;
+  }
+  // The writer thread is not running yet: the store is this thread's to read the user-slot bindings.
+  if (auto bound = store_.bindings()) {
+    for (const auto& b : *bound) attribution_.set_binding(b);
+  } else {
+    // Without them every user slot reads as unbound: its readings wait unassigned rather than go astray.
+    log_.error("pipeline", "bindings-not-loaded", {{"error", bound.error().message}});
   }
   writer_ = std::thread([this] { run(); });
 }
@@ -327,32 +329,6 @@ std::future<Result<void>> Pipeline::apply(WriteOp op) {
   return future;
 }
 
-std::future<Result<void>> Pipeline::upsert_device(Device device) {
-  return apply([this, device = std::move(device)](StoreWriter& w) -> Result<void> {
-    if (auto r = w.upsert_device(device); !r) return r;
-    device_patient_[device.id] = device.patient;  // writer thread owns this map
-    return {};
-  });
-}
-
-std::future<Result<bool>> Pipeline::remove_device(std::string id) {
-  auto promise = std::make_shared<std::promise<Result<bool>>>();
-  auto future = promise->get_future();
-  auto removed = std::make_shared<bool>(false);
-  enqueue({[this, id = std::move(id), removed](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
-             auto r = w.remove_device(id);
-             if (!r) return r.error();
-             *removed = *r;
-             device_patient_.erase(id);
-             return std::vector<AlertEvent>{};
-           },
-           [promise, removed](Result<void> r) {
-             if (r) promise->set_value(*removed);
-             else promise->set_value(r.error());
-           }});
-  return future;
-}
-
 void Pipeline::run() {
   for (;;) {
     std::vector<Job> batch;
@@ -383,12 +359,6 @@ void Pipeline::run() {
     for (auto& fn : heartbeat_listeners_) fn();
     if (stop_now) return;
   }
-}
-
-void Pipeline::attribute(Reading& r) const {
-  if (!r.patient.empty()) return;
-  auto it = device_patient_.find(r.device);
-  r.patient = (it != device_patient_.end() && !it->second.empty()) ? it->second : options_.default_patient;
 }
 
 void Pipeline::fail_all(std::vector<Job>& batch, const Error& e) {
@@ -455,12 +425,13 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
           ++summary.rejected;
           continue;
         }
-        attribute(r);
+        const auto who = attribution_.attribute(r);
+        r.patient = who.patient;
         auto uid = reading_uid(r);
         // A producer that did not stamp the receipt is bounded by this clock instead: it is when we got it.
         const TimePoint receipt = r.received == TimePoint{} ? wall_now() : r.received;
         const auto quarantine = implausible_future(r, receipt, options_.max_future);
-        auto inserted = store_.insert_reading(r, uid, quarantine ? *quarantine : std::string_view{});
+        auto inserted = store_.insert_reading(r, uid, quarantine ? *quarantine : std::string_view{}, who.unassigned);
         if (!inserted) {
           log_.rate_limited(LogLevel::error, "pipeline", "pipeline:insert", "reading-store-failed",
                             {{"error", inserted.error().message}}, kLoudEvery);
@@ -468,7 +439,16 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
           fail(inserted.error());
           return;  // tx rolls back
         }
-        if (quarantine && *inserted) {
+        if (!who.unassigned.empty() && *inserted) {
+          // Invariant 7: stored for a technician, never judged nor uploaded. The log names the device only.
+          ++summary.unassigned;
+          log_.rate_limited(LogLevel::warning, "pipeline", "pipeline:unassigned:" + r.device, "reading-unassigned",
+                            {{"device", r.device},
+                             {"kind", to_string(r.kind)},
+                             {"reason", who.unassigned},
+                             {"action", "carehubctl readings unassigned; then readings assign or discard"}},
+                            kLoudEvery);
+        } else if (quarantine && *inserted) {
           // Stored, counted and shown, but never judged by the rules (design.md invariant 8). The log names
           // the device, never the values; one line a minute however many arrive.
           ++summary.quarantined;
@@ -483,7 +463,9 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
         }
         result.uids.push_back(std::move(uid));
         result.status.push_back(*inserted ? IngestStatus::stored : IngestStatus::duplicate);
-        result.errors.push_back(quarantine ? "quarantined: " + *quarantine : std::string{});
+        result.errors.push_back(!who.unassigned.empty() ? "unassigned: " + who.unassigned
+                                : quarantine           ? "quarantined: " + *quarantine
+                                                       : std::string{});
         ++(*inserted ? summary.stored : summary.duplicates);
       }
       ingest_results.emplace_back(std::move(result));
@@ -575,6 +557,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   counters_.add("readings_duplicate", summary.duplicates);
   counters_.add("readings_rejected", summary.rejected);
   if (summary.quarantined > 0) counters_.add("readings_quarantined", summary.quarantined);
+  if (summary.unassigned > 0) counters_.add("readings_unassigned", summary.unassigned);
   if (!summary.alerts.empty()) counters_.add("alert_events", summary.alerts.size());
   // Durable now: answer the producers, then tell listeners.
   std::size_t i = 0, k = 0;

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/attribution.hpp"
 #include "core/batch_hook.hpp"
 #include "core/clock.hpp"
 #include "core/counters.hpp"
@@ -64,6 +65,7 @@ struct CommitSummary {
   std::size_t duplicates = 0;
   std::size_t rejected = 0;
   std::size_t quarantined = 0;  // among `stored`: kept, but never judged nor uploaded
+  std::size_t unassigned = 0;   // among `stored`: not attributed to a patient (core/attribution.hpp)
   std::size_t ops = 0;
   std::vector<AlertEvent> alerts;  // alerts raised or changed in this transaction (durable now)
 };
@@ -76,12 +78,15 @@ class Pipeline final : public ReadingSink {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Registry bindings device id -> patient used to attribute readings (loaded at start, then kept in
-  // step with upsert_device/remove_device).
+  // step with upsert_device/remove_device). User-slot bindings are loaded from the store by start().
   void load_devices(const std::vector<Device>& devices);
 
   // Decision support in the commit path (before start()): `hook` sees each transaction's new readings
   // and is ticked at least every heartbeat; `clock` gives both their `now`. Both outlive the pipeline.
   void set_batch_hook(BatchHook& hook, const Clock& clock);
+  // The wall clock without decision support (before start()): when a device was bound, when a technician
+  // resolved a reading, retention. set_batch_hook sets it too.
+  void set_clock(const Clock& clock);
   // Ticks the hook now (tests step a ManualClock, then call this); resolves after the commit with the
   // tick's alert events (commit listeners hear of them just after).
   std::future<Result<std::vector<AlertEvent>>> tick();
@@ -97,8 +102,24 @@ class Pipeline final : public ReadingSink {
   // the source); fails with Errc::unavailable once stopping.
   std::future<Result<IngestResult>> ingest(std::vector<Reading> readings) override;
   std::future<Result<void>> apply(WriteOp op);
+  // Sets device.bound_since (Attribution::bound_since_for, on the pipeline's clock): a new device, or one
+  // moved to another patient, attributes only readings measured from now on.
   std::future<Result<void>> upsert_device(Device device) override;
   std::future<Result<bool>> remove_device(std::string id) override;
+
+  // User slots (core/attribution.hpp). bind_user sets binding.since to now, or keeps the stored since when
+  // the slot is bound to that patient already (pairing twice changes nothing). Fails for an empty patient
+  // or a negative user.
+  std::future<Result<void>> bind_user(UserBinding binding) override;
+  std::future<Result<bool>> unbind_user(std::string device, int user) override;
+
+  // The technician's decision on unassigned readings (carehubctl readings assign|discard), all or nothing
+  // (StoreWriter::assign_readings). Assigned readings are judged by the patient's rules in the order they
+  // were measured, as if they had arrived then; what is stale by now is recorded as history
+  // (BatchHook::judge_assigned), and the events reach the commit listeners like any others.
+  std::future<Result<std::vector<AssignedReading>>> assign_readings(std::vector<std::string> uids, std::string patient,
+                                                                    std::string who);
+  std::future<Result<std::int64_t>> discard_readings(std::vector<std::string> uids, std::string who, std::string reason);
 
   // Called on the writer thread after each durable commit (wake the uploader, publish alerts).
   void on_commit(std::function<void(const CommitSummary&)> fn);
@@ -123,7 +144,6 @@ class Pipeline final : public ReadingSink {
   void run();
   void enqueue(OpJob job);
   void process(std::vector<Job>& batch, bool tick);
-  void attribute(Reading& r) const;
   // Writer thread: the size cap before and after each batch, retention and the disk-full probe.
   void note_space(const SpaceReport& report);
   void note_full(const Error& e);
@@ -148,7 +168,7 @@ class Pipeline final : public ReadingSink {
   bool writer_done_ = false;  // the writer thread has taken its last batch
 
   // Writer-thread state.
-  std::unordered_map<std::string, std::string> device_patient_;
+  Attribution attribution_;
   std::vector<std::function<void(const CommitSummary&)>> commit_listeners_;
   std::vector<std::function<void()>> heartbeat_listeners_;
   BatchHook* hook_ = nullptr;

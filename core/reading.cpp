@@ -64,6 +64,8 @@ std::string reading_uid(const Reading& r) {
     std::snprintf(buf, sizeof buf, "%.10g", value);
     key += "\n" + name + "=" + buf;
   }
+  // Only while unassigned: an attributed reading's id never changed with the user slot (invariant 2).
+  if (r.patient.empty() && r.user) key += "\nuser=" + std::to_string(*r.user);
   return name_uuid(key);
 }
 

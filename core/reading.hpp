@@ -53,7 +53,9 @@ inline constexpr Millis kDefaultMaxFuture = std::chrono::minutes(5);
 std::optional<std::string> implausible_future(const Reading& r, TimePoint received, Millis tolerance);
 
 // The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time
-// and values. The same measurement gets the same id on every retry, restart and re-pairing.
+// and values. The same measurement gets the same id on every retry, restart and re-pairing. An unassigned
+// reading (empty patient) also names its user slot: two users measuring alike in the same second on one
+// device are two readings. Assigning it gives it the id it would have had under its patient.
 std::string reading_uid(const Reading& r);
 // An RFC 9562 version 8 UUID from the SHA-256 of `key`: the identity of anything derived from readings.
 std::string name_uuid(std::string_view key);

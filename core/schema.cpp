@@ -122,6 +122,43 @@ UPDATE readings SET sync_state = 3,
   WHERE sync_state = 0 AND time_ms > received_ms + 300000;
 DELETE FROM meta WHERE key = 'reading_counts';
 )sql",
+    // 6: attribution (design.md invariant 7, core/attribution.hpp). Readings keep their device's user slot
+    // and, when not attributed with certainty, are stored unassigned (sync_state 4, empty patient, the
+    // reason) until a technician assigns them (then pending under the patient, the old uid kept as an alias
+    // so a resend of the same record is a duplicate) or discards them (sync_state 5, who, when, why).
+    // User slots are bound per device (bindings). Devices keep when they were bound to their patient (NULL
+    // for those registered before: nobody knows, so their readings attribute as before) and the Device
+    // Information Service fields. Alerts raised from readings assigned late are marked retrospective.
+    // No existing reading changes state, so the kept per-state counts stay valid; they gain two states.
+    R"sql(
+ALTER TABLE readings ADD COLUMN user_index INTEGER;
+ALTER TABLE readings ADD COLUMN unassigned_reason TEXT;
+ALTER TABLE readings ADD COLUMN resolved_by TEXT;
+ALTER TABLE readings ADD COLUMN resolved_ms INTEGER;
+ALTER TABLE readings ADD COLUMN discard_reason TEXT;
+CREATE INDEX readings_unassigned ON readings (seq) WHERE sync_state IN (4, 5);
+CREATE TABLE reading_aliases (
+  old_uid TEXT PRIMARY KEY,
+  uid     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE bindings (
+  device   TEXT NOT NULL,
+  user     INTEGER NOT NULL,
+  patient  TEXT NOT NULL,
+  since_ms INTEGER NOT NULL,
+  bound_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (device, user)
+);
+ALTER TABLE devices ADD COLUMN bound_since_ms INTEGER;
+ALTER TABLE devices ADD COLUMN manufacturer TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN firmware_revision TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN hardware_revision TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN software_revision TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN system_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN battery_percent INTEGER;
+ALTER TABLE alerts ADD COLUMN retrospective INTEGER NOT NULL DEFAULT 0;
+UPDATE meta SET value = json_set(value, '$.unassigned', 0, '$.discarded', 0) WHERE key = 'reading_counts';
+)sql",
 };
 
 }  // namespace

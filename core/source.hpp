@@ -38,6 +38,10 @@ class ReadingSink {
   // The device registry: binds a device id to a patient (and records what is known about it).
   virtual std::future<Result<void>> upsert_device(Device device) = 0;
   virtual std::future<Result<bool>> remove_device(std::string id) = 0;
+  // Binds a multi-user device's user slot to a patient (pairing with --user N --patient …): its readings
+  // from now on are that patient's (binding.since is set by the sink). A sink without a registry refuses.
+  virtual std::future<Result<void>> bind_user(UserBinding binding);
+  virtual std::future<Result<bool>> unbind_user(std::string device, int user);
 };
 
 // What a driver gets from the daemon. References outlive the driver.

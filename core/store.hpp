@@ -37,7 +37,12 @@ struct StoreOptions {
 // quarantined: stored with an effective time that cannot be believed (later than its receipt plus the
 // tolerance, design.md invariant 8). Never judged by the rules, never uploaded, never counted as pending;
 // kept (not pruned, not shed) for a technician, like a dead letter.
-enum class SyncState { pending = 0, synced = 1, dead = 2, quarantined = 3 };
+// unassigned: not attributed to a patient with certainty (core/attribution.hpp, design.md invariant 7): an
+// unbound user slot, a reading older than its device's binding. Stored with an empty patient; never judged,
+// never uploaded, never counted as pending, never pruned nor shed, until a technician assigns it (then it
+// is pending under its patient) or discards it. discarded: a technician decided it belongs to nobody on
+// this hub; kept, with who and when, never judged nor uploaded.
+enum class SyncState { pending = 0, synced = 1, dead = 2, quarantined = 3, unassigned = 4, discarded = 5 };
 std::string_view to_string(SyncState s);
 
 struct StoredReading {
@@ -49,6 +54,18 @@ struct StoredReading {
   std::string server_id;    // the Observation's id on the FHIR server once synced
   std::string dead_reason;  // the server's OperationOutcome (JSON) or a description
   std::string quarantine_reason{};  // why its time is not believed (implausible_future), when quarantined
+  std::string unassigned_reason{};  // why it was not attributed (kept after it is assigned or discarded)
+  std::string resolved_by{};        // who assigned or discarded it
+  std::optional<TimePoint> resolved{};
+  std::string discard_reason{};
+};
+
+// What assigning one unassigned reading did (StoreWriter::assign_readings).
+struct AssignedReading {
+  std::string old_uid;  // its id while unassigned; a resend of it is a duplicate from now on
+  std::string uid;      // its id under the patient
+  // The same record was already stored under that patient: nothing new is stored nor judged.
+  bool already_stored = false;
 };
 
 struct StoreCounts {
@@ -56,6 +73,8 @@ struct StoreCounts {
   std::int64_t synced = 0;
   std::int64_t dead = 0;
   std::int64_t quarantined = 0;
+  std::int64_t unassigned = 0;  // awaiting a technician (carehubctl readings unassigned)
+  std::int64_t discarded = 0;
   std::int64_t bytes = 0;       // database file size (page_count * page_size)
   std::int64_t used_bytes = 0;  // pages in use (page_count - freelist_count) * page_size: what the cap measures
 };
@@ -130,7 +149,11 @@ class StoreWriter {
 
   // Inserts unless a reading with the same uid is stored; true when inserted. A non-empty
   // `quarantine_reason` stores it quarantined (SyncState::quarantined) with that reason.
-  Result<bool> insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason = {});
+  // A non-empty `unassigned_reason` stores it unassigned (its patient must be empty), also when quarantined:
+  // the quarantine reason is kept and applies once it is assigned. A uid that names a reading assigned
+  // since (reading_aliases) is a duplicate too.
+  Result<bool> insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason = {},
+                              std::string_view unassigned_reason = {});
   Result<void> mark_synced(std::int64_t seq, const std::string& server_id, TimePoint when);
   Result<void> mark_dead(std::int64_t seq, const std::string& reason);
   Result<void> mark_attempt(std::int64_t seq);
@@ -143,6 +166,24 @@ class StoreWriter {
 
   Result<void> upsert_device(const Device& d);
   Result<bool> remove_device(const std::string& id);
+
+  // User-slot bindings (store_unassigned.cpp). put_binding inserts or replaces (device, user).
+  Result<void> put_binding(const UserBinding& b);
+  Result<bool> remove_binding(const std::string& device, int user);
+  Result<std::vector<UserBinding>> bindings();
+
+  // Resolution of unassigned readings (store_unassigned.cpp), all or nothing: an unknown uid, or one that
+  // is neither unassigned nor discarded, fails the call and changes nothing. Assigned readings get the
+  // patient and the uid reading_uid() gives them under it, and become pending (quarantined when their time
+  // was not believed); the old uid stays an alias of the new one. When that record is already stored under
+  // the patient, the unassigned copy is removed (its alias names the stored one). Returns the outcome per
+  // uid, in the order asked; `assigned` receives what the rules must now judge (new readings only).
+  Result<std::vector<AssignedReading>> assign_readings(const std::vector<std::string>& uids, const std::string& patient,
+                                                       const std::string& who, TimePoint now,
+                                                       std::vector<StoredReading>* assigned = nullptr);
+  // Marks them discarded, with who, when and why. Returns how many changed (a discarded one stays as it was).
+  Result<std::int64_t> discard_readings(const std::vector<std::string>& uids, const std::string& who,
+                                        const std::string& reason, TimePoint now);
 
   Result<void> put_meta(const std::string& key, const std::string& value);
 
@@ -169,10 +210,12 @@ class StoreWriter {
   // Per-state reading counts: committed_ as stored, delta_ for the open transaction, one saved delta per
   // open savepoint. Outside a transaction each statement commits itself, and so does its delta.
   struct StateCounts {
-    std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0;
+    std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0, unassigned = 0, discarded = 0;
     std::int64_t& of(std::int64_t state);
     void add(const StateCounts& d);
-    bool empty() const { return pending == 0 && synced == 0 && dead == 0 && quarantined == 0; }
+    bool empty() const {
+      return pending == 0 && synced == 0 && dead == 0 && quarantined == 0 && unassigned == 0 && discarded == 0;
+    }
   };
   Result<void> load_counts();
   Result<void> store_counts(const StateCounts& c);
@@ -236,6 +279,8 @@ class StoreReader {
   Result<std::vector<StoredReading>> readings(const ReadingQuery& q);
   Result<StoreCounts> counts();
   Result<std::vector<Device>> devices();
+  // User-slot bindings, by device and user (store_unassigned.cpp).
+  Result<std::vector<UserBinding>> bindings();
   Result<std::optional<std::string>> meta(const std::string& key);
   Result<std::vector<Alert>> alerts(const AlertQuery& q);
   Result<std::optional<Alert>> find_alert(const std::string& id);

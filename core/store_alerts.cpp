@@ -8,14 +8,15 @@ namespace {
 
 constexpr std::string_view kAlertColumns =
     "id, rule, patient, event, severity, state, notify, raised_ms, acknowledged_ms, closed_ms, text, readings_json,"
-    " category, audience, requires_ack, deadline_ms, resolution, reminders, next_reminder_ms, escalate_ms, escalated";
+    " category, audience, requires_ack, deadline_ms, resolution, reminders, next_reminder_ms, escalate_ms, escalated,"
+    " retrospective";
 
 // True (1) when an upsert changes what the FHIR server shows of an alert.
 constexpr std::string_view kAlertChanged =
     "(excluded.state IS NOT state OR excluded.severity IS NOT severity OR excluded.acknowledged_ms IS NOT"
     " acknowledged_ms OR excluded.closed_ms IS NOT closed_ms OR excluded.escalated IS NOT escalated OR"
     " excluded.text IS NOT text OR excluded.resolution IS NOT resolution OR excluded.readings_json IS NOT"
-    " readings_json)";
+    " readings_json OR excluded.retrospective IS NOT retrospective)";
 
 std::optional<std::int64_t> ms(const std::optional<TimePoint>& t) {
   if (!t) return std::nullopt;
@@ -58,6 +59,7 @@ Result<Alert> alert_from_row(const sqlite::Statement& st) {
   a.next_reminder = time_of(st.optional_int64(18));
   a.escalate_at = time_of(st.optional_int64(19));
   a.escalated = st.int64(20) != 0;
+  a.retrospective = st.int64(21) != 0;
   return a;
 }
 
@@ -99,7 +101,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
   // does not: the server does not track reminders.
   auto st = cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                   " ?21) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
+                   " ?21, ?22) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
                    " event = excluded.event, severity = excluded.severity, state = excluded.state,"
                    " notify = excluded.notify, raised_ms = excluded.raised_ms,"
                    " acknowledged_ms = excluded.acknowledged_ms, closed_ms = excluded.closed_ms, text = excluded.text,"
@@ -108,6 +110,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
                    " deadline_ms = excluded.deadline_ms, resolution = excluded.resolution,"
                    " reminders = excluded.reminders, next_reminder_ms = excluded.next_reminder_ms,"
                    " escalate_ms = excluded.escalate_ms, escalated = excluded.escalated,"
+                   " retrospective = excluded.retrospective,"
                    " revision = revision + " + std::string(kAlertChanged) + "," +
                    " sync_state = CASE WHEN " + std::string(kAlertChanged) + " THEN 0 ELSE sync_state END");
   if (!st) return st.error();
@@ -132,7 +135,8 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
       .bind(18, std::int64_t{a.reminders})
       .bind(19, ms(a.next_reminder))
       .bind(20, ms(a.escalate_at))
-      .bind(21, std::int64_t{a.escalated ? 1 : 0});
+      .bind(21, std::int64_t{a.escalated ? 1 : 0})
+      .bind(22, std::int64_t{a.retrospective ? 1 : 0});
   return (*st)->run();
 }
 
@@ -213,10 +217,11 @@ Result<std::optional<TimePoint>> StoreWriter::next_due() {
 
 Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::string& patient, Kind kind, TimePoint from,
                                                                  TimePoint to) {
-  // Not quarantined ones (sync_state 3): a time the hub does not believe is no baseline for a trend.
+  // Not quarantined ones (sync_state 3): a time the hub does not believe is no baseline for a trend. Nor
+  // unassigned or discarded ones (4, 5): nobody's readings are no patient's baseline.
   auto st = cached(
       "SELECT seq, uid, device, time_ms, values_json FROM readings WHERE patient = ?1 AND kind = ?2 AND time_ms >= ?3"
-      " AND time_ms <= ?4 AND sync_state != 3 ORDER BY time_ms, seq");
+      " AND time_ms <= ?4 AND sync_state IN (0, 1, 2) ORDER BY time_ms, seq");
   if (!st) return st.error();
   (*st)->bind(1, patient).bind(2, to_string(kind)).bind(3, to_epoch_ms(from)).bind(4, to_epoch_ms(to));
   std::vector<StoredReading> out;
@@ -307,7 +312,7 @@ Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) 
     if (!*row) break;
     auto a = alert_from_row(*st);
     if (!a) return a.error();
-    out.push_back({std::move(*a), st->int64(21), st->text(22)});
+    out.push_back({std::move(*a), st->int64(22), st->text(23)});
   }
   return out;
 }

@@ -14,7 +14,8 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const StoreOptions& optio
 Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) {
   std::string sql =
       "SELECT seq, uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
-      " sync_state, attempts, server_id, dead_reason, quarantine_reason FROM readings WHERE seq > ?1";
+      " sync_state, attempts, server_id, dead_reason, quarantine_reason, user_index, unassigned_reason, resolved_by,"
+      " resolved_ms, discard_reason FROM readings WHERE seq > ?1";
   if (q.state) sql += " AND sync_state = " + std::to_string(static_cast<int>(*q.state));
   if (q.device) sql += " AND device = ?3";
   if (q.kind) sql += " AND kind = ?4";
@@ -62,6 +63,11 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
     s.server_id = st->text(12);
     s.dead_reason = st->text(13);
     s.quarantine_reason = st->text(14);
+    if (auto u = st->optional_int64(15)) r.user = static_cast<int>(*u);
+    s.unassigned_reason = st->text(16);
+    s.resolved_by = st->text(17);
+    if (auto t = st->optional_int64(18)) s.resolved = from_epoch_ms(*t);
+    s.discard_reason = st->text(19);
     out.push_back(std::move(s));
   }
   return out;
@@ -86,11 +92,13 @@ Result<StoreCounts> StoreReader::counts() {
   c.bytes = pages * page_size;
   c.used_bytes = (pages - free_pages) * page_size;
   if (kept.is_object() && kept.contains("pending") && kept.contains("synced") && kept.contains("dead") &&
-      kept.contains("quarantined")) {
+      kept.contains("quarantined") && kept.contains("unassigned") && kept.contains("discarded")) {
     c.pending = kept["pending"].get<std::int64_t>();
     c.synced = kept["synced"].get<std::int64_t>();
     c.dead = kept["dead"].get<std::int64_t>();
     c.quarantined = kept["quarantined"].get<std::int64_t>();
+    c.unassigned = kept["unassigned"].get<std::int64_t>();
+    c.discarded = kept["discarded"].get<std::int64_t>();
     return c;
   }
   // Written by a carehub that did not keep counts (or before quarantine) and not opened by a writer since: count.
@@ -105,6 +113,8 @@ Result<StoreCounts> StoreReader::counts() {
       case 1: c.synced += n; break;
       case 2: c.dead += n; break;
       case 3: c.quarantined += n; break;
+      case 4: c.unassigned += n; break;
+      case 5: c.discarded += n; break;
       default: c.pending += n; break;
     }
   }
@@ -113,7 +123,8 @@ Result<StoreCounts> StoreReader::counts() {
 
 Result<std::vector<Device>> StoreReader::devices() {
   auto st = db_.prepare("SELECT id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
-                        " newest_sequence FROM devices ORDER BY id");
+                        " newest_sequence, bound_since_ms, manufacturer, firmware_revision, hardware_revision,"
+                        " software_revision, system_id, battery_percent FROM devices ORDER BY id");
   if (!st) return st.error();
   std::vector<Device> out;
   for (;;) {
@@ -124,6 +135,13 @@ Result<std::vector<Device>> StoreReader::devices() {
     if (auto ls = st->optional_int64(7)) d.last_seen = from_epoch_ms(*ls);
     if (auto nr = st->optional_int64(8)) d.newest_record = from_epoch_ms(*nr);
     d.newest_sequence = st->optional_int64(9);
+    if (auto b = st->optional_int64(10)) d.bound_since = from_epoch_ms(*b);
+    d.manufacturer = st->text(11);
+    d.firmware_revision = st->text(12);
+    d.hardware_revision = st->text(13);
+    d.software_revision = st->text(14);
+    d.system_id = st->text(15);
+    if (auto b = st->optional_int64(16)) d.battery_percent = static_cast<int>(*b);
     out.push_back(std::move(d));
   }
   return out;

@@ -11,13 +11,16 @@ std::string_view to_string(SyncState s) {
     case SyncState::synced: return "synced";
     case SyncState::dead: return "dead";
     case SyncState::quarantined: return "quarantined";
+    case SyncState::unassigned: return "unassigned";
+    case SyncState::discarded: return "discarded";
   }
   return "pending";
 }
 
 namespace {
 
-// The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…,"quarantined":…}).
+// The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…,"quarantined":…,
+// "unassigned":…,"discarded":…}).
 constexpr std::string_view kCountsKey = "reading_counts";
 
 std::string_view synchronous_pragma(Synchronous s) {
@@ -69,6 +72,8 @@ std::int64_t& StoreWriter::StateCounts::of(std::int64_t state) {
     case 1: return synced;
     case 2: return dead;
     case 3: return quarantined;
+    case 4: return unassigned;
+    case 5: return discarded;
     default: return pending;
   }
 }
@@ -78,6 +83,8 @@ void StoreWriter::StateCounts::add(const StateCounts& d) {
   synced += d.synced;
   dead += d.dead;
   quarantined += d.quarantined;
+  unassigned += d.unassigned;
+  discarded += d.discarded;
 }
 
 Result<void> StoreWriter::load_counts() {
@@ -87,9 +94,10 @@ Result<void> StoreWriter::load_counts() {
   // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto j = nlohmann::json::parse(*stored, nullptr, false);
   if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0 &&
-      j.value("quarantined", -1) >= 0) {
-    committed_ = {j["pending"].get<std::int64_t>(), j["synced"].get<std::int64_t>(), j["dead"].get<std::int64_t>(),
-                  j["quarantined"].get<std::int64_t>()};
+      j.value("quarantined", -1) >= 0 && j.value("unassigned", -1) >= 0 && j.value("discarded", -1) >= 0) {
+    committed_ = {j["pending"].get<std::int64_t>(),     j["synced"].get<std::int64_t>(),
+                  j["dead"].get<std::int64_t>(),        j["quarantined"].get<std::int64_t>(),
+                  j["unassigned"].get<std::int64_t>(), j["discarded"].get<std::int64_t>()};
     return {};
   }
   // A database written before the counts were kept (or before quarantine, whose migration drops them):
@@ -109,7 +117,9 @@ Result<void> StoreWriter::load_counts() {
 }
 
 Result<void> StoreWriter::store_counts(const StateCounts& c) {
-  const nlohmann::json j{{"pending", c.pending}, {"synced", c.synced}, {"dead", c.dead}, {"quarantined", c.quarantined}};
+  const nlohmann::json j{{"pending", c.pending},         {"synced", c.synced},
+                         {"dead", c.dead},               {"quarantined", c.quarantined},
+                         {"unassigned", c.unassigned},   {"discarded", c.discarded}};
   return put_meta(std::string(kCountsKey), j.dump());
 }
 
@@ -181,8 +191,10 @@ Result<void> StoreWriter::prepare_statements() {
   };
   const Item items[] = {
       {&insert_reading_,
+       // A uid that was assigned since (an alias) is a resend of a reading already stored: not inserted.
        "INSERT INTO readings (uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
-       " sync_state, quarantine_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''))"
+       " sync_state, quarantine_reason, user_index, unassigned_reason) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+       " ?10, NULLIF(?11, ''), ?12, NULLIF(?13, '') WHERE NOT EXISTS (SELECT 1 FROM reading_aliases WHERE old_uid = ?1)"
        " ON CONFLICT (uid) DO NOTHING"},
       {&mark_synced_,
        "UPDATE readings SET sync_state = 1, server_id = ?2, synced_ms = ?3, attempts = attempts + 1,"
@@ -191,12 +203,24 @@ Result<void> StoreWriter::prepare_statements() {
       {&mark_attempt_, "UPDATE readings SET attempts = attempts + 1 WHERE seq = ?1"},
       {&upsert_device_,
        "INSERT INTO devices (id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
-       " newest_sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO UPDATE SET"
+       " newest_sequence, bound_since_ms, manufacturer, firmware_revision, hardware_revision, software_revision,"
+       " system_id, battery_percent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+       " ?17) ON CONFLICT (id) DO UPDATE SET"
        " address = excluded.address, name = excluded.name, model = excluded.model, serial = excluded.serial,"
        " category = excluded.category, patient = excluded.patient,"
        " last_seen_ms = COALESCE(excluded.last_seen_ms, last_seen_ms),"
        " newest_record_ms = COALESCE(excluded.newest_record_ms, newest_record_ms),"
-       " newest_sequence = COALESCE(excluded.newest_sequence, newest_sequence)"},
+       " newest_sequence = COALESCE(excluded.newest_sequence, newest_sequence),"
+       " bound_since_ms = excluded.bound_since_ms,"
+       // What the device said about itself stays until it says otherwise (a connection that did not read
+       // the Device Information Service again must not blank it).
+       " manufacturer = COALESCE(NULLIF(excluded.manufacturer, ''), manufacturer),"
+       " firmware_revision = COALESCE(NULLIF(excluded.firmware_revision, ''), firmware_revision),"
+       " hardware_revision = COALESCE(NULLIF(excluded.hardware_revision, ''), hardware_revision),"
+       " software_revision = COALESCE(NULLIF(excluded.software_revision, ''), software_revision),"
+       " system_id = COALESCE(NULLIF(excluded.system_id, ''), system_id),"
+       " battery_percent = COALESCE(excluded.battery_percent, battery_percent)"},
+      // A forgotten device's user slots go with it: a device paired again starts unbound.
       {&remove_device_, "DELETE FROM devices WHERE id = ?1"},
       {&put_meta_, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
       {&state_of_, "SELECT sync_state FROM readings WHERE seq = ?1"},
@@ -209,8 +233,14 @@ Result<void> StoreWriter::prepare_statements() {
   return {};
 }
 
-Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason) {
-  const auto state = static_cast<std::int64_t>(quarantine_reason.empty() ? SyncState::pending : SyncState::quarantined);
+Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& uid, std::string_view quarantine_reason,
+                                        std::string_view unassigned_reason) {
+  if (!unassigned_reason.empty() && !r.patient.empty()) {
+    return make_error(Errc::internal, "store: an unassigned reading must not name a patient");
+  }
+  const auto state = static_cast<std::int64_t>(!unassigned_reason.empty() ? SyncState::unassigned
+                                               : quarantine_reason.empty() ? SyncState::pending
+                                                                           : SyncState::quarantined);
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [name, value] : r.values) values[name] = value;
   std::optional<std::int64_t> device_time;
@@ -225,7 +255,9 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
       .bind(8, r.source)
       .bind(9, values.dump())
       .bind(10, state)
-      .bind(11, quarantine_reason);
+      .bind(11, quarantine_reason)
+      .bind(12, r.user ? std::optional<std::int64_t>(*r.user) : std::nullopt)
+      .bind(13, unassigned_reason);
   if (auto res = insert_reading_.run(); !res) return res.error();
   const bool inserted = db_.changes() == 1;
   if (inserted) {
@@ -273,12 +305,23 @@ Result<void> StoreWriter::upsert_device(const Device& d) {
       .bind(8, last_seen)
       .bind(9, newest_record)
       .bind(10, d.newest_sequence)
+      .bind(11, d.bound_since ? std::optional<std::int64_t>(to_epoch_ms(*d.bound_since)) : std::nullopt)
+      .bind(12, d.manufacturer)
+      .bind(13, d.firmware_revision)
+      .bind(14, d.hardware_revision)
+      .bind(15, d.software_revision)
+      .bind(16, d.system_id)
+      .bind(17, d.battery_percent ? std::optional<std::int64_t>(*d.battery_percent) : std::nullopt)
       .run();
 }
 
 Result<bool> StoreWriter::remove_device(const std::string& id) {
   if (auto r = remove_device_.bind(1, id).run(); !r) return r.error();
-  return db_.changes() == 1;
+  const bool removed = db_.changes() == 1;
+  auto unbind = cached("DELETE FROM bindings WHERE device = ?1");
+  if (!unbind) return unbind.error();
+  if (auto r = (*unbind)->bind(1, id).run(); !r) return r.error();
+  return removed;
 }
 
 Result<void> StoreWriter::put_meta(const std::string& key, const std::string& value) {

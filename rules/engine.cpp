@@ -114,8 +114,11 @@ std::string alert_id(std::string_view rule, std::string_view patient, std::strin
 struct Engine::Context {
   const RuleSet& rules;
   StoreWriter& store;
-  TimePoint now;
+  TimePoint now;  // the clock the rules act on: the hub's now, or a late reading's own time (judge_assigned)
   std::vector<AlertEvent> events;
+  // The hub's clock, for what must never be believed "after now" (equal to `now` except in judge_assigned).
+  TimePoint hub_now = now;
+  std::vector<std::string> raised{};  // ids of the alerts raised here (not those only changed)
 
   Alert make(const Rule& rule, const std::string& patient, std::string event, Severity severity,
              const std::string& anchor, std::vector<std::string> readings, std::string text, std::string audience,
@@ -143,6 +146,7 @@ struct Engine::Context {
 
   Result<void> raise(Alert a, TimePoint at) {
     if (auto r = store.put_alert(a); !r) return r;
+    raised.push_back(a.id);
     events.push_back({a.event, at, std::move(a)});
     return {};
   }
@@ -239,7 +243,93 @@ Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const
   return std::move(c.events);
 }
 
+Result<std::vector<AlertEvent>> Engine::judge_assigned(StoreWriter& store, const std::vector<StoredReading>& assigned,
+                                                       TimePoint now) {
+  const auto rules = this->rules();
+  Context c{*rules, store, now, {}};
+  // In the order they were measured; none later than now (invariant 8, as in in_transaction).
+  std::vector<StoredReading> order(assigned.begin(), assigned.end());
+  for (auto& r : order) r.reading.time = std::min(r.reading.time, now);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const StoredReading& a, const StoredReading& b) { return a.reading.time < b.reading.time; });
+  std::vector<std::string> patients;
+  for (const auto& r : order) {
+    if (r.reading.patient.empty()) continue;
+    if (std::find(patients.begin(), patients.end(), r.reading.patient) == patients.end()) patients.push_back(r.reading.patient);
+    // As if it arrived when measured: a deadline that passed before then had already ended its episode.
+    c.now = r.reading.time;
+    if (auto e = expire_episodes(c, r.reading.patient, c.now); !e) return e.error();
+    if (auto e = evaluate(c, r); !e) return e.error();
+  }
+  // Back to the hub's now: whatever this opened and is already past its deadline ends by the policy.
+  c.now = now;
+  for (const auto& p : patients) {
+    if (auto e = expire_episodes(c, p, now); !e) return e.error();
+  }
+  if (auto e = mark_retrospective(c); !e) return e.error();
+  counters_.add("rules_readings_evaluated", assigned.size());
+  return std::move(c.events);
+}
+
+Result<void> Engine::expire_episodes(Context& c, const std::string& patient, TimePoint at) {
+  auto due = c.store.rule_states_due(at);
+  if (!due) return due.error();
+  for (const auto& s : *due) {
+    if (s.patient != patient || s.key != kEpisode) continue;
+    const Rule* rule = c.rules.find(s.rule, s.patient);
+    if (!rule) continue;  // a removed rule: tick() drops its state
+    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
+    const auto state = nlohmann::json::parse(s.state_json, nullptr, false);
+    if (auto e = c.store.erase_rule_state(s.rule, s.patient, s.key); !e) return e;
+    if (auto e = c.no_repeat(*rule, s.patient, state, *s.due, "not repeated before its deadline"); !e) return e;
+  }
+  return {};
+}
+
+Result<void> Engine::mark_retrospective(Context& c) {
+  // Only what this judgement raised: an alert raised before (an inactivity notice these readings closed)
+  // was news when it was raised and stays as it was.
+  std::vector<std::string> stale;
+  for (const auto& e : c.events) {
+    if (std::find(c.raised.begin(), c.raised.end(), e.alert.id) == c.raised.end()) continue;
+    if (std::find(stale.begin(), stale.end(), e.alert.id) != stale.end()) continue;
+    const Rule* rule = c.rules.find(e.alert.rule, e.alert.patient);
+    const Millis actionable = rule ? rule->timing.repeat_deadline : c.rules.defaults.repeat_deadline;
+    if (e.alert.raised + actionable <= c.hub_now) stale.push_back(e.alert.id);
+  }
+  for (const auto& id : stale) {
+    auto found = c.store.find_alert(id);
+    if (!found) return found.error();
+    if (!*found) continue;
+    Alert a = **found;
+    a.retrospective = true;
+    a.notify = false;  // the home display and the patient's phone never show history as news
+    a.requires_ack = false;
+    a.next_reminder.reset();
+    a.escalate_at.reset();
+    if (a.audience != "patient") a.audience = "clinician";
+    if (auto r = c.store.put_alert(a); !r) return r;
+    for (auto& e : c.events) {
+      if (e.alert.id != id) continue;
+      e.alert.retrospective = true;
+      e.alert.notify = false;
+      e.alert.requires_ack = false;
+      e.alert.next_reminder.reset();
+      e.alert.escalate_at.reset();
+      e.alert.audience = a.audience;
+    }
+  }
+  if (!stale.empty()) counters_.add("rules_retrospective_alerts", stale.size());
+  return {};
+}
+
 Result<void> Engine::evaluate(Context& c, const StoredReading& r) {
+  if (r.reading.patient.empty()) {
+    // Unassigned (design.md invariant 7): the pipeline never passes one, and if anything did, "" is not a
+    // patient whose rules, episodes or alerts it may touch.
+    counters_.add("rules_unattributed_skipped");
+    return {};
+  }
   for (const Rule* rule : c.rules.for_patient(r.reading.patient)) {
     if (rule->type == RuleType::inactivity) {
       const bool watched = rule->device ? r.reading.device == *rule->device : rule->kind == r.reading.kind;
@@ -264,7 +354,7 @@ Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r)
   if (!stored) return stored.error();
   // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto open_episode = *stored ? nlohmann::json::parse((*stored)->state_json, nullptr, false) : nlohmann::json{};
-  if (*stored && opt_time(open_episode, "opened_ms").value_or(t) > c.now) {
+  if (*stored && opt_time(open_episode, "opened_ms").value_or(t) > c.hub_now) {
     // Opened "after now", by a reading an older carehub believed (a clock set years ahead): left alone, it
     // would make every real reading history until then. It ends without the no-repeat policy (nobody knows
     // when that reading was measured) and this reading is judged afresh.
@@ -364,7 +454,7 @@ Result<void> Engine::inactivity(Context& c, const Rule& rule, const StoredReadin
   auto last = opt_time(state, "last_ms");
   // A last reading "after now" was believed by an older carehub (a clock set years ahead): it would hold
   // the notice off until then. The silence is counted from this reading instead.
-  if (last && *last > c.now) last.reset();
+  if (last && *last > c.hub_now) last.reset();
   if (last && r.reading.time <= *last) return {};  // an older reading does not end a silence that came after it
   if (auto notice = state.value("notice", std::string{}); !notice.empty()) {
     if (auto e = c.close(notice, "data resumed", "closed", c.now, {r.uid}); !e) return e;

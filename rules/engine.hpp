@@ -21,6 +21,18 @@
 //   is judged as measured now, so it can never open an episode, set an inactivity deadline or a trend
 //   window in the future. Stored state an older carehub left "after now" (an episode, a last reading) is
 //   not believed either: the next reading ends or replaces it.
+// - A reading attributed to nobody (design.md invariant 7: an unassigned reading has an empty patient) is
+//   never judged, whatever reaches the engine. Every piece of state (episodes, band alerts, inactivity,
+//   trend baselines, alert ids) is keyed by patient: one patient's reading cannot confirm, resolve, reset
+//   or silence another's.
+// - Readings a technician assigns late (judge_assigned) are judged in the order they were measured, each as
+//   if it had arrived when measured: an episode it opens has its deadline from then, and a deadline that
+//   passed before the next assigned reading (or before now) ends it by the no-repeat policy at that
+//   deadline. Nothing "after now" is believed there either. Then every alert this raised or changed whose
+//   raise time is older than its rule's repeat deadline before now is *retrospective*: recorded, sent to
+//   the clinician as history (audience clinician), never notified to the patient now (notify false), no
+//   acknowledgement asked, no reminders, no escalation. A recent one (the patient could still act on it,
+//   e.g. a repeat request still open) stays live exactly as if it had arrived now.
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +55,8 @@ class Engine final : public BatchHook {
 
   Result<std::vector<AlertEvent>> in_transaction(StoreWriter& store, const std::vector<StoredReading>& inserted,
                                                  TimePoint now) override;
+  Result<std::vector<AlertEvent>> judge_assigned(StoreWriter& store, const std::vector<StoredReading>& assigned,
+                                                 TimePoint now) override;
   Result<std::vector<AlertEvent>> tick(StoreWriter& store, TimePoint now) override;
 
   // The patient (MQTT) or a technician (carehubctl alerts ack) acknowledges: reminders stop. Acknowledging
@@ -57,6 +71,9 @@ class Engine final : public BatchHook {
   Result<void> bands(Context& c, const Rule& rule, const StoredReading& r);
   Result<void> inactivity(Context& c, const Rule& rule, const StoredReading& r);
   Result<void> trend(Context& c, const Rule& rule, const StoredReading& r);
+  // Ends `patient`'s episodes whose repeat deadline is at or before `at` (the no-repeat policy).
+  Result<void> expire_episodes(Context& c, const std::string& patient, TimePoint at);
+  Result<void> mark_retrospective(Context& c);
 
   Logger& log_;
   Counters& counters_;

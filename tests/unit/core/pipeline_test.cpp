@@ -249,6 +249,10 @@ TEST_F(PipelineTest, KeepsAPatientTheReadingAlreadyNames) {
 
 TEST_F(PipelineTest, FollowsRegistryChangesMadeThroughThePipeline) {
   make_pipeline();
+  // Registered before it measures: its readings are its patient's (attribution_test covers the others).
+  ManualClock clock(kTime - std::chrono::hours(1));
+  pipeline->set_clock(clock);
+  StopOnExit stop{*pipeline};  // before `clock` goes
   pipeline->start();
   auto up = pipeline->upsert_device(Device{"ble-cuff", "AA:BB:CC:DD:EE:FF", "cuff", "", "", "", "Patient/spouse", kTime});
   ASSERT_TRUE(ready(up));

@@ -28,6 +28,9 @@ class FailingHook final : public BatchHook {
     return make_error(Errc::internal, "rule exploded");
   }
   Result<std::vector<AlertEvent>> tick(StoreWriter&, TimePoint) override { return std::vector<AlertEvent>{}; }
+  Result<std::vector<AlertEvent>> judge_assigned(StoreWriter&, const std::vector<StoredReading>&, TimePoint) override {
+    return make_error(Errc::internal, "rule exploded");
+  }
 };
 
 class PipelineHook : public ::testing::Test {

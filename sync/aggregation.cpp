@@ -88,8 +88,9 @@ json aggregate_observation(const std::vector<StoredReading>& members, const Wind
     q["value"] = v;
     return json{{"valueQuantity", q}};
   };
-  obs["component"] = json::array({statistic("minimum", "Minimum", quantity(lo)), statistic("maximum", "Maximum", quantity(hi)),
-                                   statistic("count", "Count", {{"valueInteger", static_cast<std::int64_t>(members.size())}})});
+  // No "count" component: a vital sign's component values are bound (required) to ucum-vitals-common, which
+  // has no unit for a count, and a valueInteger there is refused by stricter checkers. The note states it.
+  obs["component"] = json::array({statistic("minimum", "Minimum", quantity(lo)), statistic("maximum", "Maximum", quantity(hi))});
   obs["note"] = json::array({{{"text", "Mean of " + std::to_string(members.size()) + " readings in this period"}}});
   return obs;
 }

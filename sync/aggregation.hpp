@@ -43,8 +43,8 @@ bool window_closed(const Window& w, std::chrono::seconds period, TimePoint now);
 std::string aggregate_uid(const std::vector<StoredReading>& members);
 
 // One Observation for `members` (same patient, device and kind, one window, at least one): the mean as
-// the value, minimum, maximum and count as components coded only with HL7's observation-statistics (as
-// R4's $stats: repeating Observation.code there breaks obs-7), the window as effectivePeriod. Computed by
+// the value, minimum and maximum as components coded only with HL7's observation-statistics (as R4's
+// $stats: repeating Observation.code there breaks obs-7), the count in a note, the window as effectivePeriod. Computed by
 // the hub, so never a PHD measurement: refs.device and refs.flags are ignored.
 nlohmann::json aggregate_observation(const std::vector<StoredReading>& members, const Window& window,
                                      const fhir::References& refs);

@@ -47,18 +47,33 @@ std::string_view time_sync_display(int mdc) {
   }
 }
 
+// A Bluetooth address (12 hex digits) or an EUI-64 system id (16), in any separator style: the driver and
+// the configuration check them, but a malformed one must not become an empty or wrong identifier here.
+bool eui(std::string_view id, std::size_t digits) {
+  std::size_t n = 0;
+  for (const char ch : id) {
+    const bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    if (hex) ++n;
+    else if (ch != ':' && ch != '-') return false;
+  }
+  return n == digits;
+}
+
 }  // namespace
 
+bool valid_address(std::string_view address) { return eui(address, 12); }
+bool valid_system_id(std::string_view system_id) { return eui(system_id, 16); }
+
 bool phd_device(const Device& d) {
-  const bool identified = !d.address.empty() || !d.system_id.empty();
+  const bool identified = valid_address(d.address) || valid_system_id(d.system_id);
   const bool versioned = !d.firmware_revision.empty() || !d.hardware_revision.empty() || !d.software_revision.empty();
   return identified && !d.manufacturer.empty() && !d.model.empty() && versioned;
 }
 
 json sensor_device(const Device& d, std::string_view hub_id) {
   json identifiers = json::array({{{"system", kDeviceSystem}, {"value", fleet_device_id(d.id, hub_id)}}});
-  if (!d.system_id.empty()) identifiers.push_back(system_id_identifier(d.system_id));
-  if (!d.address.empty()) {
+  if (valid_system_id(d.system_id)) identifiers.push_back(system_id_identifier(d.system_id));
+  if (valid_address(d.address)) {
     identifiers.push_back(typed_identifier("BTMAC", "Bluetooth MAC address", kBluetoothSystem, dashed_hex(d.address)));
   }
   json dev = {{"resourceType", "Device"}, {"identifier", std::move(identifiers)}, {"status", "active"}};
@@ -89,7 +104,7 @@ std::string device_if_none_exist(const Device& d, std::string_view hub_id) {
 
 json hub_device(const std::string& hub_id, std::string_view system_id, int time_sync_mdc) {
   json identifiers = json::array({{{"system", kHubSystem}, {"value", hub_id}}});
-  if (!system_id.empty()) identifiers.push_back(system_id_identifier(system_id));
+  if (valid_system_id(system_id)) identifiers.push_back(system_id_identifier(system_id));
   json specializations = json::array();
   for (const auto* category : {"blood-pressure", "pulse-oximeter", "thermometer", "scale", "glucose-meter", "heart-rate"}) {
     specializations.push_back({{"systemType", codeable(c::specialization(category))}});
@@ -103,7 +118,7 @@ json hub_device(const std::string& hub_id, std::string_view system_id, int time_
               {"specialization", std::move(specializations)},
               {"version", json::array({version("531975", "MDC_ID_PROD_SPEC_SW", CAREHUB_VERSION)})}};
   // The PHD IG requires a PHG's system id; without one the hub is still a Device, but not claimed a PhgDevice.
-  if (!system_id.empty()) dev["meta"] = {{"profile", json::array({std::string(c::kPhdProfiles) + "PhgDevice"})}};
+  if (valid_system_id(system_id)) dev["meta"] = {{"profile", json::array({std::string(c::kPhdProfiles) + "PhgDevice"})}};
   if (time_sync_mdc != 0) {
     json sync = {{"system", c::kMdc}, {"code", std::to_string(time_sync_mdc)}};
     if (const auto display = time_sync_display(time_sync_mdc); !display.empty()) sync["display"] = display;

@@ -87,6 +87,11 @@ std::string device_if_none_exist(const Device& d, std::string_view hub_id);
 nlohmann::json hub_device(const std::string& hub_id, std::string_view system_id = {}, int time_sync_mdc = 0);
 std::string hub_if_none_exist(const std::string& hub_id);
 
+// A Bluetooth address (12 hex digits) / an EUI-64 system id (16), with ':' or '-' separators or none. Only
+// valid ones become identifiers (a malformed one is left out, never sent empty or truncated).
+bool valid_address(std::string_view address);
+bool valid_system_id(std::string_view system_id);
+
 // "FE-ED-AB-EE-DE-AD-77-C3" from "FEEDABEEDEAD77C3" (EUI-64) or "AA:BB:CC:DD:EE:FF" (EUI-48): the PHD IG's
 // form of both, upper-case hex pairs joined by dashes.
 std::string dashed_hex(std::string_view id);

@@ -55,7 +55,7 @@ json interpretation(Flag f, bool phd) {
 // system id or address in hex without separators, the patient's logical id, the MDC type, and the PHD's
 // own timestamp in seconds since 2000 (never the hub's corrected time, so every gateway builds the same).
 std::string phd_identifier(const Device& d, const Reading& r, std::string_view mdc) {
-  std::string device = dashed_hex(d.system_id.empty() ? d.address : d.system_id);
+  std::string device = dashed_hex(valid_system_id(d.system_id) ? d.system_id : d.address);
   std::erase(device, '-');
   const auto slash = r.patient.rfind('/');
   const std::string patient = slash == std::string::npos ? r.patient : r.patient.substr(slash + 1);

@@ -277,6 +277,19 @@ TEST(PhgDevice, WithoutASystemIdIsNotClaimedAPhg) {
   EXPECT_EQ(dev["identifier"].size(), 1u);
 }
 
+TEST_F(PhdDeviceResource, LeavesOutAMalformedAddressOrSystemIdRatherThanSendingItWrong) {
+  device.system_id = "FEEDABEE";  // too short
+  device.address = "00:E5:DE:AD:77:ZZ";
+  const auto dev = sensor_device(device, "hub-0001");
+  ASSERT_EQ(dev["identifier"].size(), 1u) << dev["identifier"].dump();
+  EXPECT_EQ(dev["identifier"][0]["system"], "urn:carehub:device");
+  EXPECT_FALSE(phd_device(device)) << "no usable identity, no PhdDevice";
+  EXPECT_EQ(hub_device("hub-0001", "not-hex-at-all!")["identifier"].size(), 1u);
+  EXPECT_TRUE(valid_system_id("FE-ED-AB-EE-DE-AD-77-C3"));
+  EXPECT_TRUE(valid_address("00e5dead77c3"));
+  EXPECT_FALSE(valid_address(""));
+}
+
 TEST(DashedHex, WritesEui48AndEui64AsThePhdIgDoes) {
   EXPECT_EQ(dashed_hex("00:e5:de:ad:77:c3"), "00-E5-DE-AD-77-C3");
   EXPECT_EQ(dashed_hex("FEEDABEEDEAD77C3"), "FE-ED-AB-EE-DE-AD-77-C3");

@@ -38,6 +38,9 @@ json code(const Alert& a) {
   codings.push_back(coding(kAlertSeveritySystem, to_string(a.severity), to_string(a.severity)));
   codings.push_back(coding(kAlertStateSystem, to_string(a.state), to_string(a.state)));
   if (a.escalated) codings.push_back(coding(kAlertStateSystem, "escalated", "escalated"));
+  // Raised later from readings assigned long after they were measured: history, not a current emergency,
+  // so a worklist can leave it out (`code:not=…alert-state|retrospective`).
+  if (a.retrospective) codings.push_back(coding(kAlertStateSystem, "retrospective", "retrospective"));
   return {{"coding", std::move(codings)}, {"text", a.category.empty() ? a.rule : a.category + ": " + a.rule}};
 }
 

@@ -15,7 +15,7 @@ inline constexpr std::string_view kAlertActionSystem = "urn:carehub:fhir:CodeSys
 // Searchable facets of an alert, as further codings of DetectedIssue.code (see alert_mapping.cpp).
 inline constexpr std::string_view kAlertCategorySystem = "urn:carehub:fhir:CodeSystem:alert-category";
 inline constexpr std::string_view kAlertSeveritySystem = "urn:carehub:fhir:CodeSystem:alert-severity";  // info/amber/red
-inline constexpr std::string_view kAlertStateSystem = "urn:carehub:fhir:CodeSystem:alert-state";  // open/acknowledged/closed, escalated
+inline constexpr std::string_view kAlertStateSystem = "urn:carehub:fhir:CodeSystem:alert-state";  // open/acknowledged/closed, escalated, retrospective
 
 struct AlertReferences {
   std::string hub;                        // "Device/<id>": the author

@@ -107,6 +107,13 @@ TEST(DetectedIssue, PutsCategorySeverityAndStateWhereADashboardCanSearchThem) {
   EXPECT_TRUE(codes_of(detected_issue(a, {}), kAlertCategorySystem).empty());
 }
 
+TEST(DetectedIssue, MarksARetrospectiveAlertSoAWorklistCanLeaveItOut) {
+  auto a = alert();
+  EXPECT_THAT(codes_of(detected_issue(a, {}), kAlertStateSystem), ::testing::Not(::testing::Contains("retrospective")));
+  a.retrospective = true;
+  EXPECT_THAT(codes_of(detected_issue(a, {}), kAlertStateSystem), ::testing::Contains("retrospective"));
+}
+
 TEST(DetectedIssue, ItsConditionalCreateQueryServesAsTheConditionalUpdateSearch) {
   EXPECT_EQ("DetectedIssue?" + detected_issue_if_none_exist("a-1"), "DetectedIssue?identifier=urn:carehub:alert|a-1");
 }

@@ -57,6 +57,17 @@ breaks('ref-1 (Reference): a local reference without a contained resource', () =
   r.subject.reference = '#p1';
   return r;
 }, ['ref-1']);
+test('ref-1 as validators correct it: a reference by identifier only (R4 allows it) passes', () => {
+  const r = good.bodyHeight();
+  r.derivedFrom = [{ identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:61313cf7-e7f6-8f65-b472-f6de35a35078' } }];
+  assert.deepEqual(errorsOf(validate(r)), []);
+});
+test('vs-1 as validators correct it: a vital sign over an effectivePeriod passes', () => {
+  const r = good.heartRate();
+  delete r.effectiveDateTime;
+  r.effectivePeriod = { start: '2026-11-21T08:30:00Z', end: '2026-11-21T08:31:00Z' };
+  assert.deepEqual(errorsOf(validate(r)), []);
+});
 breaks('ele-1: an empty string', () => {
   const r = good.heartRate();
   r.category[0].text = '';

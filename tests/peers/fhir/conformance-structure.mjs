@@ -10,10 +10,15 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { definitions, expandValueSet } from './conformance-definitions.mjs';
 
-// Known defects in R4's published expressions, corrected as the HL7 Java validator corrects them (its
-// InstanceValidator fix-ups; see also FirelyTeam/firely-validator-api#202): vs-1's `as dateTime` is empty for an
-// effectivePeriod, which would fail every Period.
-const FIXUPS = new Map([['($this as dateTime).toString().length() >= 8', '$this is dateTime implies $this.toString().length() >= 10']]);
+// Known defects in R4's published expressions, corrected as the HL7 Java validator and Firely's validator
+// correct them (FirelyTeam/firely-validator-api#202 for vs-1; firely-net-sdk#2199/#2862 for ref-1):
+//   vs-1:  `$this as dateTime` is empty for an effectivePeriod, which would fail every Period;
+//   ref-1: empty (so failing) for a reference by identifier only, which R4 allows; later versions of the
+//          invariant start with `reference.exists() implies`.
+const FIXUPS = new Map([
+  ['vs-1', () => '$this is dateTime implies $this.toString().length() >= 10'],
+  ['ref-1', (expression) => (expression.startsWith('reference.exists()') ? expression : `reference.exists() implies (${expression})`)],
+]);
 const quiet = { traceFn: () => {} }; // dom-3's trace() would print to stdout
 
 const compiled = new Map();
@@ -23,7 +28,7 @@ function holds(node, base, expression, env) {
   let fn = compiled.get(key);
   try {
     if (!fn) {
-      fn = fhirpath.compile({ base, expression: FIXUPS.get(expression) ?? expression }, r4, quiet);
+      fn = fhirpath.compile({ base, expression }, r4, quiet);
       compiled.set(key, fn);
     }
     const result = fn(node, env);
@@ -114,10 +119,11 @@ function checkBinding(it, el, path, ctx, rule) {
   }
 }
 
-function checkConstraints(constraints, node, base, path, ctx, skipKey) {
+// `wrap` turns the invariant into the expression actually run (primitives are checked from their parent).
+function checkConstraints(constraints, node, base, path, ctx, skipKey, wrap = (e) => e) {
   for (const c of constraints) {
     if (!c.expression || skipKey(c.key)) continue;
-    const ok = holds(node, base, c.expression, ctx.env);
+    const ok = holds(node, base, wrap(FIXUPS.get(c.key)?.(c.expression) ?? c.expression), ctx.env);
     if (ok === true) continue;
     if (ok instanceof Error) {
       ctx.unchecked.add(`${c.key} (${ok.message.split('\n')[0].slice(0, 80)})`);
@@ -173,7 +179,7 @@ function checkPrimitive(it, el, base, parent, p, ctx) {
   const rest = (el.constraint ?? []).filter((c) => c.key !== 'ele-1');
   if (rest.length && v !== undefined) {
     const nav = `${lastSegment(el.path).replace('[x]', '')}${it.isArray ? `[${it.index}]` : ''}`;
-    checkConstraints(rest.map((c) => ({ ...c, expression: `${nav}.all(${c.expression})` })), parent, base, p, ctx, coreSkip);
+    checkConstraints(rest, parent, base, p, ctx, coreSkip, (e) => `${nav}.all(${e})`);
   }
 }
 
@@ -270,7 +276,7 @@ function profileElement(items, pdef, el, ctx, mode, parentBase, parent, parentPa
           checkConstraints(own, it.value, el.path === pdef.type ? pdef.type : base, p, ctx, coreSkip);
         } else {
           const nav = `${lastSegment(el.path).replace('[x]', '')}${it.isArray ? `[${it.index}]` : ''}`;
-          checkConstraints(own.map((c) => ({ ...c, expression: `${nav}.all(${c.expression})` })), parent, parentBase, p, ctx, coreSkip);
+          checkConstraints(own, parent, parentBase, p, ctx, coreSkip, (e) => `${nav}.all(${e})`);
         }
       }
     }

@@ -27,6 +27,12 @@ constexpr int kHubs = 3;
 constexpr const char* kPatient = "Patient/fleet-patient";
 constexpr const char* kHubSystem = "urn:carehub:hub";
 constexpr const char* kGateway = "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice";
+constexpr const char* kAlertSystem = "urn:carehub:alert";
+
+// HF5 as in the pilot: an extreme blood pressure asks for a repeat; the confirming repeat raises a red alert.
+constexpr const char* kRules = R"({"categories": {"CVD": {"notify": true}},
+  "rules": [{"id": "HF5", "type": "confirm-by-repeat", "category": "CVD", "kind": "blood-pressure",
+             "bands": {"systolic": {"extreme_high": 200}, "diastolic": {"extreme_high": 130}}}]})";
 
 // What every home has: two mapped openHAB items with a state (two readings on connect).
 json items() {
@@ -49,14 +55,28 @@ json openhab_source(const std::string& url) {
 
 // The same lines for every hub. No component that becomes an Observation of its own (pulse, height, BMI), so
 // each reading is one Observation carrying the reading's uid. "mqtt-home/scale" is the id an MQTT `number`
-// subscription gives a topic: the same string on every hub, like "manual" and "openhab-<Item>".
-std::string manual_readings(TimePoint t) {
+// subscription gives a topic: the same string on every hub, like "manual" and "openhab-<Item>". The last two
+// (at `recent`, within HF5's repeat window) are an extreme blood pressure and its confirming repeat.
+std::string manual_readings(TimePoint t, TimePoint recent) {
   const auto line = [](const std::string& kind, TimePoint at, json values, const std::string& device) {
     return json{{"kind", kind}, {"time", format_rfc3339(at)}, {"device", device}, {"values", std::move(values)}}.dump() + "\n";
   };
   return line("blood-pressure", t, {{"systolic", 128}, {"diastolic", 82}}, "manual") +
          line("body-temperature", t + 1min, {{"value", 36.9}}, "manual") +
-         line("body-weight", t + 2min, {{"value", 81.4}}, "mqtt-home/scale");
+         line("body-weight", t + 2min, {{"value", 81.4}}, "mqtt-home/scale") +
+         line("blood-pressure", recent, {{"systolic", 210}, {"diastolic", 135}}, "manual") +
+         line("blood-pressure", recent + 2min, {{"systolic", 208}, {"diastolic", 133}}, "manual");
+}
+
+// The ids of every alert the hub holds, open or closed.
+std::set<std::string> alert_ids(DaemonProcess& d) {
+  auto r = d.ctl({"alerts", "--json", "--all"});
+  std::set<std::string> out;
+  std::size_t from = 0;
+  for (auto nl = r.out.find('\n'); nl != std::string::npos; from = nl + 1, nl = r.out.find('\n', from)) {
+    out.insert(json::parse(r.out.substr(from, nl - from)).value("id", ""));
+  }
+  return out;
 }
 
 std::vector<json> readings(DaemonProcess& d) {
@@ -111,6 +131,7 @@ struct Hub {
   std::unique_ptr<TempDir> dir = std::make_unique<TempDir>();
   std::unique_ptr<DaemonProcess> daemon;
   std::set<std::string> uids;  // of the readings it holds
+  std::set<std::string> alerts;  // ids of the alerts it raised
   std::string device_ref;      // "Device/<id>" of its hub Device on the server
 };
 
@@ -120,6 +141,7 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
   FhirPeer fhir(shared.file("fhir.log"));
   fhir.put(std::string(kPatient), {{"resourceType", "Patient"}, {"id", "fleet-patient"}});
   OpenhabPeer openhab(shared.file("openhab.log"), items(), shared.file("items.json"), 1);
+  write_file(shared.file("rules.json"), kRules);
 
   std::vector<Hub> hubs(kHubs);
   for (int i = 0; i < kHubs; ++i) {
@@ -128,6 +150,7 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
     h.daemon = std::make_unique<DaemonProcess>(*h.dir, fhir.base_url());
     h.daemon->config()["hub"] = {{"id", h.id}, {"patient", kPatient}};
     h.daemon->config()["sources"]["openhab"] = openhab_source(openhab.url());
+    h.daemon->config()["rules"] = {{"file", shared.file("rules.json")}};
     ASSERT_TRUE(h.daemon->start()) << h.id << "\n" << h.daemon->log();
   }
   ASSERT_TRUE(openhab.wait_connections(kHubs));
@@ -136,8 +159,9 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
   openhab.update("LivingRoom_Temperature", "22.5 °C");
   for (auto& h : hubs) ASSERT_EQ(wait_readings(*h.daemon, 3).size(), 3u) << h.id << "\n" << h.daemon->log();
 
-  const auto t = std::chrono::time_point_cast<std::chrono::minutes>(std::chrono::system_clock::now() - 2h);
-  for (auto& h : hubs) ASSERT_EQ(add_stored(*h.daemon, manual_readings(t)).size(), 3u) << h.id;
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto t = std::chrono::time_point_cast<std::chrono::minutes>(now - 2h);
+  for (auto& h : hubs) ASSERT_EQ(add_stored(*h.daemon, manual_readings(t, now - 4min)).size(), 5u) << h.id;
   for (auto& h : hubs) ASSERT_TRUE(sync_now(*h.daemon)) << h.id;
 
   std::size_t total_readings = 0;
@@ -146,14 +170,19 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
       EXPECT_EQ(r.value("sync", ""), "synced") << h.id << " " << r.dump();
       h.uids.insert(r.value("uid", ""));
     }
-    EXPECT_EQ(h.uids.size(), 6u) << h.id;
+    EXPECT_EQ(h.uids.size(), 8u) << h.id;
     total_readings += h.uids.size();
+    h.alerts = alert_ids(*h.daemon);
+    EXPECT_EQ(h.alerts.size(), 2u) << h.id << ": HF5's repeat request and red alert";
   }
   // The identities themselves: a reading of one home is never the "same measurement" as another home's.
   for (std::size_t a = 0; a < hubs.size(); ++a) {
     for (std::size_t b = a + 1; b < hubs.size(); ++b) {
       for (const auto& uid : hubs[a].uids) {
         EXPECT_FALSE(hubs[b].uids.contains(uid)) << hubs[a].id << " and " << hubs[b].id << " both hold reading " << uid;
+      }
+      for (const auto& id : hubs[a].alerts) {
+        EXPECT_FALSE(hubs[b].alerts.contains(id)) << hubs[a].id << " and " << hubs[b].id << " both raised alert " << id;
       }
     }
   }
@@ -215,6 +244,19 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
   std::size_t reading_observations = 0;
   for (const auto& [uid, n] : seen_uid) reading_observations += n;
   EXPECT_EQ(reading_observations, total_readings) << "each hub's readings, each exactly once";
+
+  // Each hub's alerts: one DetectedIssue each, authored by that hub.
+  std::size_t total_alerts = 0;
+  for (const auto& h : hubs) {
+    total_alerts += h.alerts.size();
+    for (const auto& id : h.alerts) {
+      const auto found = fhir.get(std::string("DetectedIssue?identifier=") + kAlertSystem + "%7C" + id);
+      ASSERT_EQ(found.value("entry", json::array()).size(), 1u) << h.id << " alert " << id << ": " << found.dump();
+      const auto& issue = found["entry"][0]["resource"];
+      EXPECT_EQ(issue.value("author", json::object()).value("reference", ""), h.device_ref) << h.id << " alert " << id;
+    }
+  }
+  EXPECT_EQ(all(fhir, "DetectedIssue").size(), total_alerts) << "each hub's alerts, each exactly once";
 
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   RecordProperty("fleet_ms", static_cast<int>(took.count()));

@@ -93,6 +93,87 @@ TEST(SchemaMigrate, QuarantinesThePendingFutureDatedReadingsOfAVersion4BufferAnd
               AllOf(HasSubstr("2062-06-09T10:00:00Z"), HasSubstr("2026-11-21T10:00:00Z"), HasSubstr("upgraded")));
 }
 
+// Schema 6 (attribution): a version 5 buffer with readings, a device and an alert upgrades in place. No
+// reading changes state or patient (the kept counts stay right), devices registered before keep attributing
+// (bound_since unknown), and the new columns read back empty until written.
+TEST(SchemaMigrate, UpgradesAVersion5BufferKeepingItsReadingsDevicesAlertsAndCounts) {
+  test::TempDir dir;
+  const auto path = dir.file("v5.db");
+  {
+    auto db = open_db(path);
+    ASSERT_TRUE(schema::migrate(db, 5).has_value());
+    ASSERT_EQ(user_version(db), 5);
+    for (const char* sql : {
+             "INSERT INTO readings (uid, kind, device, patient, time_ms, received_ms, source, values_json, sync_state)"
+             " VALUES ('p1', 'heart-rate', 'ble-cuff', 'Patient/p', 1795255200000, 1795255200000, 'ble',"
+             " '{\"value\":60}', 0)",
+             "INSERT INTO readings (uid, kind, device, patient, time_ms, received_ms, source, values_json, sync_state,"
+             " server_id) VALUES ('s1', 'heart-rate', 'ble-cuff', 'Patient/p', 1795255100000, 1795255100000, 'ble',"
+             " '{\"value\":61}', 1, 'Observation/9')",
+             "INSERT INTO readings (uid, kind, device, patient, time_ms, received_ms, source, values_json, sync_state,"
+             " quarantine_reason) VALUES ('q1', 'heart-rate', 'ble-cuff', 'Patient/p', 2917072800000,"
+             " 1795255200000, 'ble', '{\"value\":62}', 3, 'ahead')",
+             "INSERT INTO devices (id, address, name, patient, newest_record_ms) VALUES ('ble-cuff',"
+             " 'AA:BB:CC:DD:EE:FF', 'cuff', 'Patient/p', 1795255200000)",
+             "INSERT INTO alerts (id, rule, patient, event, severity, state, notify, raised_ms, text, readings_json)"
+             " VALUES ('al-1', 'hf5', 'Patient/p', 'alert', 'red', 'open', 1, 1795255200000, 'x', '[\"p1\"]')",
+             "INSERT INTO meta (key, value) VALUES ('reading_counts',"
+             " '{\"pending\":1,\"synced\":1,\"dead\":0,\"quarantined\":1}')",
+         }) {
+      ASSERT_TRUE(db.exec(sql).has_value()) << sql;
+    }
+  }
+  auto w = StoreWriter::open({path});
+  ASSERT_TRUE(w.has_value()) << w.error().message;
+  auto r = StoreReader::open({path});
+  ASSERT_TRUE(r.has_value());
+  // Kept, not recounted: no reading changed state, so the row only gains the two new states.
+  EXPECT_THAT((*r)->meta("reading_counts").value().value_or(""),
+              AllOf(HasSubstr(R"("pending":1)"), HasSubstr(R"("unassigned":0)"), HasSubstr(R"("discarded":0)")));
+  const auto c = (*r)->counts().value();
+  EXPECT_EQ(c.pending, 1);
+  EXPECT_EQ(c.synced, 1);
+  EXPECT_EQ(c.quarantined, 1);
+  EXPECT_EQ(c.unassigned, 0);
+  EXPECT_EQ(c.discarded, 0);
+  const auto rows = (*r)->readings({}).value();
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.reading.patient, "Patient/p") << row.uid;
+    EXPECT_FALSE(row.reading.user.has_value()) << row.uid;
+    EXPECT_TRUE(row.unassigned_reason.empty()) << row.uid;
+    EXPECT_FALSE(row.resolved.has_value()) << row.uid;
+  }
+  EXPECT_EQ(rows[1].server_id, "Observation/9");
+  const auto devices = (*r)->devices().value();
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].patient, "Patient/p");
+  EXPECT_FALSE(devices[0].bound_since.has_value());  // registered before: nobody knows when
+  EXPECT_EQ(devices[0].newest_record, from_epoch_ms(1795255200000));
+  EXPECT_TRUE(devices[0].manufacturer.empty());
+  EXPECT_FALSE(devices[0].battery_percent.has_value());
+  const auto alert = (*r)->find_alert("al-1").value();
+  ASSERT_TRUE(alert.has_value());
+  EXPECT_FALSE(alert->retrospective);
+  EXPECT_TRUE(alert->notify);
+  EXPECT_TRUE((*r)->bindings().value().empty());
+
+  // The new columns take writes: the Device Information Service fields and a user slot binding.
+  Device d = devices[0];
+  d.manufacturer = "Omron";
+  d.firmware_revision = "1.2";
+  d.hardware_revision = "B";
+  d.software_revision = "3.4";
+  d.system_id = "0011223344556677";
+  d.battery_percent = 80;
+  d.bound_since = from_epoch_ms(1795255300000);
+  ASSERT_TRUE((*w)->upsert_device(d).has_value());
+  ASSERT_TRUE((*w)->put_binding({"ble-cuff", 2, "Patient/spouse", from_epoch_ms(1795255300000), "tech"}).has_value());
+  EXPECT_EQ((*r)->devices().value().at(0), d);
+  EXPECT_THAT((*r)->bindings().value(),
+              ::testing::ElementsAre(UserBinding{"ble-cuff", 2, "Patient/spouse", from_epoch_ms(1795255300000), "tech"}));
+}
+
 TEST(SchemaMigrate, RefusesADatabaseFromANewerCarehubWithAClearMessage) {
   test::TempDir dir;
   auto db = open_db(dir.file("newer.db"));

@@ -22,6 +22,8 @@ namespace {
 constexpr std::string_view kLog = "ble";
 constexpr auto kCommandTimeout = std::chrono::seconds(30);
 constexpr auto kPairTimeout = std::chrono::seconds(120);
+// A UDS request waits for the device to connect (the technician wakes it) and answer.
+constexpr auto kUserDataTimeout = std::chrono::seconds(60);
 
 // An eventfd that wakes the driver thread's poll(); closed with its owner.
 class WakeFd {
@@ -86,7 +88,7 @@ class BleSource final : public Source {
   }
 
   std::vector<std::string> commands() const override {
-    return {"devices.scan", "devices.pair", "devices.list", "devices.forget", "devices.assign"};
+    return {"devices.scan", "devices.pair", "devices.list", "devices.forget", "devices.assign", "devices.users"};
   }
 
   Result<nlohmann::json> handle(const std::string& cmd, const nlohmann::json& args) override {
@@ -95,6 +97,7 @@ class BleSource final : public Source {
     if (cmd == "devices.list") return list(args);
     if (cmd == "devices.forget") return forget(args);
     if (cmd == "devices.assign") return assign(args);
+    if (cmd == "devices.users") return users(args);
     return Source::handle(cmd, args);
   }
 
@@ -226,6 +229,35 @@ class BleSource final : public Source {
     if (!done) return done.error();
     if (auto stored = done->stored.get(); !stored) return stored.error();
     return nlohmann::json{{"device", device_json(done->device)}};
+  }
+
+  // User Data Service: {address, action: "register" | "consent" | "delete", user (consent), consent
+  // (register, consent: the code 0..9999 the person chose)}. The device must connect meanwhile (the
+  // technician wakes it); the answer is the device's own (the new user index, or why it refused).
+  Result<nlohmann::json> users(const nlohmann::json& args) {
+    JsonReader in;
+    in.only_keys(args, "/args", {"address", "action", "user", "consent"});
+    auto address = address_arg(in, args);
+    if (!address) return address.error();
+    auto action = in.string(args, "/args", "action", true);
+    UdsRequest req;
+    if (action) {
+      if (*action == "register") req.op = UdsRequest::Op::register_user;
+      else if (*action == "consent") req.op = UdsRequest::Op::consent;
+      else if (*action == "delete") req.op = UdsRequest::Op::delete_user_data;
+      else in.fail("/args/action", "expected \"register\", \"consent\" or \"delete\", found \"" + *action + "\"");
+    }
+    const bool needs_code = req.op != UdsRequest::Op::delete_user_data;
+    auto user = in.integer(args, "/args", "user", req.op == UdsRequest::Op::consent, 0, 254);  // 255: the unknown user
+    auto code = in.integer(args, "/args", "consent", needs_code, 0, 9999);
+    if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
+    if (user) req.user = static_cast<int>(*user);
+    if (code) req.code = static_cast<std::uint16_t>(*code);
+    const auto deadline = context_.clock.monotonic() + kUserDataTimeout;
+    auto done = on_thread<UdsAnswer>([a = *address, req, deadline](Manager& m, auto reply) { m.user_data(a, req, reply, deadline); },
+                                     kUserDataTimeout + std::chrono::seconds(5));
+    if (!done) return done.error();
+    return nlohmann::json{{"address", *address}, {"device", device_id(*address)}, {"action", *action}, {"user", done->user}};
   }
 
   void publish(nlohmann::json s) {

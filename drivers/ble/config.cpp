@@ -85,11 +85,18 @@ Result<BleConfig> parse_config(const nlohmann::json& section, const std::string&
         in.fail(p, "expected an object, found " + describe_json(opts));
         continue;
       }
-      in.only_keys(opts, p, {"model", "current_time", "racp"});
+      in.only_keys(opts, p, {"model", "current_time", "racp", "consent"});
       DeviceOptions d;
       if (auto m = in.string(opts, p, "model", false)) d.model = *m;
       if (auto ct = in.boolean(opts, p, "current_time", false)) d.current_time = *ct;
       if (auto r = in.boolean(opts, p, "racp", false)) d.racp = *r;
+      if (const auto* consent = in.object(opts, p, "consent", false)) {
+        const auto cp = json_path(p, "consent");
+        in.only_keys(*consent, cp, {"user", "code"});
+        auto user = in.integer(*consent, cp, "user", true, 0, 254);  // 255 is the unknown user
+        auto code = in.integer(*consent, cp, "code", true, 0, 9999);
+        if (user && code) d.consent = std::make_pair(static_cast<int>(*user), static_cast<std::uint16_t>(*code));
+      }
       c.devices[address] = d;
     }
   }

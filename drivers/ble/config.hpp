@@ -8,10 +8,13 @@
 //     "reconnect": {"base_ms": 1000, "cap_ms": 60000},
 //     "resolve_timeout_ms": 30000,
 //     "device_time": "local",
-//     "devices": {"A4:C1:38:00:00:01": {"model": "BP7150", "current_time": true, "racp": true}}
+//     "devices": {"A4:C1:38:00:00:01": {"model": "BP7150", "current_time": true, "racp": true,
+//                                      "consent": {"user": 1, "code": 1234}}}
 //   }
 #include <chrono>
 #include <map>
+#include <optional>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -25,6 +28,10 @@ struct DeviceOptions {
   std::string model;          // overrides the advertised name as the model
   bool current_time = true;   // write Current Time (0x2A2B) when the device exposes it
   bool racp = true;           // ask for stored records (0x2A52) when the device supports it
+  // User Data Service devices: the user index and consent code the hub consents with on each
+  // connection ("consent": {"user": 1, "code": 1234}), so the records it reads are that user's. A
+  // consent given with `devices users … consent` works too, until carehubd restarts.
+  std::optional<std::pair<int, std::uint16_t>> consent;
 };
 
 struct BleConfig {

@@ -10,6 +10,7 @@
 #include "drivers/ble/device_info.hpp"
 #include "drivers/ble/record_guard.hpp"
 #include "drivers/gatt/decode.hpp"
+#include "drivers/gatt/user_data.hpp"
 
 namespace carehub::ble {
 namespace {
@@ -103,6 +104,8 @@ void Manager::lost(const std::string& why) {
     d.path.clear();
     d.subscribed.clear();
     d.state = SessionState::absent;
+    if (d.uds.in_flight()) d.uds.fail_all("interrupted: " + why);  // queued ones wait for a reconnect
+    d.uds.reset_current();
   }
   auto pairing = std::move(pairing_);
   pairing_.clear();
@@ -296,7 +299,7 @@ void Manager::fail(DeviceSession& d, const std::string& why, bool disconnect) {
 
 void Manager::subscribe(DeviceSession& d) {
   d.subscribed.clear();
-  std::string racp, cts;
+  std::string racp, cts, ucp;
   bool glucose = false;
   for (const auto& c : characteristics_of(d.path)) {
     const auto uuid = uuid_of(c);
@@ -307,6 +310,10 @@ void Manager::subscribe(DeviceSession& d) {
     }
     if (*uuid == gatt::uuid::kRecordAccessControlPoint) {
       racp = c;
+      continue;
+    }
+    if (*uuid == gatt::uuid::kUserControlPoint) {
+      ucp = c;
       continue;
     }
     if (*uuid == gatt::uuid::kDateTime || gatt::characteristic_name(*uuid).empty()) continue;
@@ -332,27 +339,44 @@ void Manager::subscribe(DeviceSession& d) {
                                 {{"address", d.device.address}, {"error", r.error().message}});
     }
   }
-  if (!racp.empty() && opts.racp) {
+  d.glucose = glucose;
+  d.racp_path = !racp.empty() && opts.racp ? racp : std::string();
+  if (!d.racp_path.empty()) {
     d.subscribed.push_back(racp);  // the device indicates its answer (number of records, response code)
-    auto r = bluez_.start_notify(racp);
-    if (r || is_in_progress(r.error()) || is_already_done(r.error())) {
-      // "Report stored records": with a sequence filter (glucose) only those newer than the newest
-      // stored, else all of them and the resend guard drops what is already stored.
-      std::vector<std::uint8_t> request{0x01, 0x01};
-      d.racp = DeviceSession::Racp::all;
-      if (glucose && d.device.newest_sequence) {
-        const auto from = static_cast<std::uint16_t>(*d.device.newest_sequence + 1);
-        request = {0x01, 0x03, 0x01, static_cast<std::uint8_t>(from & 0xFF), static_cast<std::uint8_t>(from >> 8)};
-        d.racp = DeviceSession::Racp::after_newest;
-      }
-      d.racp_path = racp;
-      d.numbering_went_back = false;
-      r = bluez_.write_value(racp, request);
-    }
-    if (!r) {
+    if (auto r = bluez_.start_notify(racp); !r && !is_in_progress(r.error()) && !is_already_done(r.error())) {
+      d.racp_path.clear();
       context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp", "stored-records-not-requested",
                                 {{"address", d.device.address}, {"error", r.error().message}});
     }
+  }
+  d.ucp_path.clear();
+  d.uds.reset_current();
+  if (!ucp.empty()) {
+    d.subscribed.push_back(ucp);  // User Control Point answers by indication
+    if (auto r = bluez_.start_notify(ucp); r || is_in_progress(r.error()) || is_already_done(r.error())) {
+      d.ucp_path = ucp;
+    } else {
+      context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":uds", "user-data-unavailable",
+                                {{"address", d.device.address}, {"error", r.error().message}});
+    }
+  }
+  // A UDS device shows the data of the user who consented last: consent first (a code that worked
+  // before, or the configured one), then ask for stored records, which are then that user's.
+  if (opts.consent && d.uds.consents().empty()) d.uds.remember(opts.consent->first, opts.consent->second);
+  if (!d.ucp_path.empty() && d.uds.idle() && !d.uds.consents().empty()) {
+    const auto& [user, code] = *d.uds.consents().begin();
+    const auto who = user;
+    d.uds.enqueue({UdsRequest::Op::consent, user, code}, [this, address = d.device.address, who](Result<UdsAnswer> r) {
+      if (!r) {
+        context_.log.warning(kLog, "user-consent-failed", {{"address", address}, {"user", who}, {"error", r.error().message}});
+      }
+    }, now() + config_.resolve_timeout);
+  }
+  if (!d.ucp_path.empty() && !d.uds.idle()) {
+    d.records_after_uds = true;
+    pump_user_data(d);
+  } else {
+    request_records(d);
   }
   read_info(d);
   d.state = SessionState::subscribed;
@@ -374,6 +398,72 @@ void Manager::read_info(DeviceSession& d) {
                               {{"address", d.device.address}, {"error", why}});
   }
   if (r.changed) persist(d.device);  // the registry (and so the FHIR Device) names the real instrument
+}
+
+void Manager::request_records(DeviceSession& d) {
+  d.records_after_uds = false;
+  if (d.racp_path.empty()) return;
+  // "Report stored records": with a sequence filter (glucose) only those newer than the newest
+  // stored, else all of them and the resend guard drops what is already stored.
+  std::vector<std::uint8_t> request{0x01, 0x01};
+  d.racp = DeviceSession::Racp::all;
+  if (d.glucose && d.device.newest_sequence) {
+    const auto from = static_cast<std::uint16_t>(*d.device.newest_sequence + 1);
+    request = {0x01, 0x03, 0x01, static_cast<std::uint8_t>(from & 0xFF), static_cast<std::uint8_t>(from >> 8)};
+    d.racp = DeviceSession::Racp::after_newest;
+  }
+  d.numbering_went_back = false;
+  if (auto r = bluez_.write_value(d.racp_path, request); !r) {
+    d.racp = DeviceSession::Racp::idle;
+    context_.log.rate_limited(LogLevel::notice, kLog, "ble:" + d.device.address + ":racp", "stored-records-not-requested",
+                              {{"address", d.device.address}, {"error", r.error().message}});
+  }
+}
+
+void Manager::pump_user_data(DeviceSession& d) {
+  if (d.ucp_path.empty()) return;
+  while (auto bytes = d.uds.next()) {
+    if (!*bytes) continue;  // refused before it was sent; its caller has the error
+    if (auto w = bluez_.write_value(d.ucp_path, **bytes); !w) {
+      d.uds.write_failed("writing the user control point: " + w.error().message);
+      continue;
+    }
+    return;  // one procedure at a time: the next waits for this one's indication
+  }
+  if (d.records_after_uds && d.uds.idle()) request_records(d);
+}
+
+void Manager::ucp_answered(DeviceSession& d, const std::vector<std::uint8_t>& value) {
+  auto r = gatt::decode_user_control_point_response(value);
+  if (!r) {
+    ++d.malformed;
+    context_.counters.add("ble_malformed_packets");
+    context_.log.rate_limited(LogLevel::warning, kLog, "ble:" + d.device.address + ":malformed", "packet-dropped",
+                              {{"address", d.device.address}, {"kind", gatt::to_string(r.error().kind)},
+                               {"characteristic", "user_control_point"}, {"error", r.error().detail}});
+    return;
+  }
+  context_.log.info(kLog, "user-control-point-answered",
+                    {{"address", d.device.address},
+                     {"request", gatt::ucp_op_code_name(r->request_op_code)},
+                     {"response", gatt::ucp_response_value_name(r->response_value)}});
+  if (!d.uds.on_response(*r)) {
+    context_.log.debug(kLog, "user-control-point-unexpected", {{"address", d.device.address}});
+  }
+  pump_user_data(d);
+}
+
+void Manager::user_data(const std::string& address, UdsRequest request, UdsDone done, SteadyTime deadline) {
+  auto it = devices_.find(address);
+  if (it == devices_.end()) return done(make_error(Errc::not_found, address + " is not a registered BLE device"));
+  auto& d = it->second;
+  if (d.state == SessionState::subscribed && d.ucp_path.empty()) {
+    return done(make_error(Errc::invalid_argument, address + " has no User Data Service (no user control point 0x2A9F): "
+                                                          "its users are chosen on the device itself"));
+  }
+  context_.log.notice(kLog, "user-data-request", {{"address", address}, {"request", to_string(request.op)}});
+  d.uds.enqueue(request, std::move(done), deadline);
+  if (d.state == SessionState::subscribed) pump_user_data(d);
 }
 
 void Manager::on_bluez_owner(bool present) {
@@ -493,6 +583,8 @@ void Manager::on_properties_changed(const std::string& path, const std::string& 
       // Health devices disconnect after sending; the next advertisement brings them back.
       context_.log.info(kLog, "device-disconnected", {{"address", d->device.address}});
       d->subscribed.clear();
+      if (d->uds.in_flight()) d->uds.fail_all("the device disconnected before it answered");
+      d->uds.reset_current();
       d->state = SessionState::idle;
     } else if (*connected && (d->state == SessionState::idle || d->state == SessionState::backoff ||
                               d->state == SessionState::absent)) {
@@ -516,6 +608,7 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
   if (!uuid) return;
   const auto received = context_.clock.now();
   d.last_seen = received;
+  if (*uuid == gatt::uuid::kUserControlPoint) return ucp_answered(d, value);
   auto decoded = gatt::decode(*uuid, value);
   if (!decoded) {
     if (decoded.error().kind == gatt::ErrorKind::unsupported) {
@@ -551,6 +644,13 @@ void Manager::on_value(DeviceSession& d, const std::string& characteristic, cons
     context_.log.debug(kLog, "measurement-unusable-detail",
                        {{"address", d.device.address}, {"detail", conv.skipped}});  // may hold a value
     return;
+  }
+  if (!d.ucp_path.empty()) {
+    // A UDS device's record without a User ID of its own is the consented user's; with no consent in
+    // this connection nobody knows whose it is: the unknown-user slot, stored unassigned.
+    for (auto& r : conv.readings) {
+      if (!r.user) r.user = d.uds.current_user().value_or(kUnknownUserSlot);
+    }
   }
   const Reading probe = conv.readings.front();  // the record's kind and values, for the evidence
   const auto j = judge(conv, d.device, received, config_.time,
@@ -702,6 +802,8 @@ void Manager::tick(SteadyTime t) {
   collect_ingests(false);
   if (resync_at_ && t >= *resync_at_) resync();
   for (auto& [address, d] : devices_) {
+    d.uds.expire(t);
+    if (d.state == SessionState::subscribed && !d.uds.in_flight() && !d.ucp_path.empty()) pump_user_data(d);
     if ((d.state == SessionState::connecting || d.state == SessionState::resolving) && t >= d.resolve_deadline) {
       fail(d, "services not resolved within " + std::to_string(config_.resolve_timeout.count()) + " ms", true);
     } else if (d.state == SessionState::backoff && t >= d.retry_at) {
@@ -718,6 +820,7 @@ std::optional<SteadyTime> Manager::next_deadline() const {
   for (const auto& [address, d] : devices_) {
     if (d.state == SessionState::connecting || d.state == SessionState::resolving) consider(d.resolve_deadline);
     if (d.state == SessionState::backoff) consider(d.retry_at);
+    if (auto t = d.uds.next_deadline()) consider(*t);
   }
   // Pipeline results arrive on another thread: look again shortly.
   if (!ingests_.empty() || !registry_writes_.empty()) consider(now() + std::chrono::milliseconds(20));

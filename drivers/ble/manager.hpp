@@ -20,6 +20,7 @@
 #include "drivers/ble/bluez.hpp"
 #include "drivers/ble/config.hpp"
 #include "drivers/ble/record_guard.hpp"
+#include "drivers/ble/user_data.hpp"
 #include "drivers/gatt/record_access.hpp"
 
 namespace carehub::ble {
@@ -59,6 +60,12 @@ struct DeviceSession {
   // from 1 again answers "no records found" to "after the newest stored"; its last record tells.
   enum class Racp { idle, after_newest, last, all } racp = Racp::idle;
   std::string racp_path;
+  bool glucose = false;              // glucose records: RACP asks only for those after the newest stored
+  // User Data Service (user_data.hpp): the control point, its conversation, and whether the stored
+  // records wait for a consent (they are then the consented user's).
+  std::string ucp_path;
+  UserDataSession uds;
+  bool records_after_uds = false;
   bool numbering_went_back = false;  // seen during this RACP procedure
   std::uint64_t malformed = 0;
   std::uint64_t unusable = 0;           // decodable but no measurement (special values...)
@@ -99,6 +106,10 @@ class Manager final : public BluezEvents {
   nlohmann::json scan_results() const;
   void pair(const std::string& address, const std::string& category, std::optional<std::uint32_t> passkey,
             PairDone done);
+  // A User Data Service request (register a user, consent, delete a user's data) for a registered
+  // device: run when the device is connected (at once if it is; the technician wakes it otherwise),
+  // answered through `done` with the device's answer, or an error at `deadline`.
+  void user_data(const std::string& address, UdsRequest request, UdsDone done, SteadyTime deadline);
   // Binds a registered device to another patient (FHIR reference), through the registry.
   Result<Registered> assign(const std::string& address, const std::string& patient);
   // Stops the session, unpairs in BlueZ and removes the device from the registry (`removed` resolves
@@ -132,6 +143,11 @@ class Manager final : public BluezEvents {
   std::optional<bool> known(DeviceSession& d, const Reading& r, TimePoint instant);
   void report(DeviceSession& d, const Judgement& j);
   void racp_answered(DeviceSession& d, const gatt::RacpResponseCode& rc);
+  void request_records(DeviceSession& d);
+  // Writes the next waiting User Control Point request, if none is in flight; stored records follow
+  // once the conversation is done.
+  void pump_user_data(DeviceSession& d);
+  void ucp_answered(DeviceSession& d, const std::vector<std::uint8_t>& value);
   void collect_ingests(bool wait);
   std::shared_future<Result<void>> persist(const Device& device);
   void finish_pair(const std::string& path, const std::string& address, const std::string& category,

@@ -31,6 +31,18 @@ TEST(BleConfig, ReadsEveryOption) {
   EXPECT_FALSE(c->options_for("A4:C1:38:00:00:01").racp);
 }
 
+TEST(BleConfig, ReadsTheConsentAUserDataDeviceIsGivenAndRefusesTheUnknownUser) {
+  auto c = parse_config(nlohmann::json::parse(R"({"devices":{"A4:C1:38:00:00:01":{"consent":{"user":1,"code":1234}}}})"),
+                        "/sources/ble");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->options_for("A4:C1:38:00:00:01").consent, std::make_optional(std::make_pair(1, std::uint16_t{1234})));
+  auto bad = parse_config(nlohmann::json::parse(R"({"devices":{"A4:C1:38:00:00:01":{"consent":{"user":255,"code":10000}}}})"),
+                          "/sources/ble");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("/sources/ble/devices/A4:C1:38:00:00:01/consent/user"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("/consent/code"), std::string::npos) << bad.error().message;
+}
+
 TEST(BleConfig, EveryErrorNamesItsJsonPath) {
   auto c = parse_config(nlohmann::json::parse(R"({"adapter":5,"adaptor":"hci0","scan":{"uuids":["zz"]},
       "reconnect":{"base_ms":1000,"cap_ms":100},"device_time":"gmt","devices":{"nope":{},"A4:C1:38:00:00:01":{"modle":"x"}}})"),

@@ -1,27 +1,16 @@
 #include "daemon/daemon.hpp"
 
-#include <grp.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "core/json_check.hpp"
-#include "core/reading_json.hpp"
 #include "core/secret.hpp"
 #include "daemon/sources.hpp"
-#include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
-namespace {
-
-nlohmann::json optional_time(const std::optional<TimePoint>& t) {
-  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
-}
-
-}  // namespace
 
 Daemon::Daemon(Config config, Logger& log, const Clock& clock)
     : config_(std::make_shared<const Config>(std::move(config))), log_(log), clock_(clock), started_(clock.now()) {}
@@ -122,6 +111,8 @@ Result<void> Daemon::open() {
     options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
   }
   pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
+  readings_commands_ = std::make_unique<ReadingsCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
+  binding_commands_ = std::make_unique<BindingCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
   engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_);
   pipeline_->set_batch_hook(*engine_, clock_);
   add_alert_publisher(watchers_);
@@ -319,12 +310,13 @@ std::string Daemon::status_line() {
   auto counts = reader_->counts();
   if (!counts) return "store unreadable: " + counts.error().message;
   out << counts->pending << " pending, " << counts->synced << " synced, " << counts->dead << " dead";
+  if (counts->unassigned > 0) out << ", " << counts->unassigned << " unassigned";
   if (const auto h = pipeline_->buffer_health(); h.state != BufferState::ok) out << "; buffer " << to_string(h.state);
   if (config()->upload.base_url.empty()) out << "; no FHIR URL: buffering only";
   return out.str();
 }
 
-Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
+Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred& peer) {
   counters_.add("control_requests");
   if (stopping_) return stopping_error();
   const auto& cmd = request.cmd;
@@ -344,6 +336,15 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
   if (cmd == "sync.retry-dead") return sync_retry_dead();
   if (cmd == "alerts") return alerts(request.args);
   if (cmd == "alerts.ack" || cmd == "alerts.close") return alert_change(cmd, request.args);
+  if (ReadingsCommands::handles(cmd)) return readings_commands_->handle(cmd, request.args, peer);
+  if (BindingCommands::handles(cmd, request.args)) {
+    return binding_commands_->handle(cmd, request.args, peer,
+                                     [this](const std::string& c, const nlohmann::json& a) { return forward_to_source(c, a); });
+  }
+  return forward_to_source(cmd, request.args);
+}
+
+Result<nlohmann::json> Daemon::forward_to_source(const std::string& cmd, const nlohmann::json& args) {
   std::shared_ptr<Source> owner;
   {
     std::lock_guard lock(sources_mu_);
@@ -353,491 +354,18 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred&) {
       }
     }
   }
-  if (owner) return owner->handle(cmd, request.args);  // outside the lock: it may take a while
+  if (owner) return owner->handle(cmd, args);  // outside the lock: it may take a while
+  if (cmd.starts_with("devices.")) {
+    // Pairing needs the BLE source; without it the command is not "unknown", just not available here.
+    return make_error(Errc::unavailable, "\"" + cmd + "\" needs the BLE source, and none is configured (/sources)");
+  }
   counters_.add("control_bad_requests");
   return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
                                                 "\" (known: status, measure.add, measurements, sync.now, sync.status, "
-                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch)");
+                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch, "
+                                                "readings.unassigned, readings.assign, readings.discard, devices.bindings, "
+                                                "devices.unbind, and devices.* of the BLE source)");
 }
 
-Result<nlohmann::json> Daemon::status() {
-  const auto config = this->config();  // one configuration for the whole answer, whatever a reload does
-  nlohmann::json j;
-  j["hub"] = config->hub_id;
-  j["patient"] = config->patient;
-  j["config"] = config->source;
-  j["started"] = format_rfc3339(started_);
-  j["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - started_).count();
-  {
-    std::lock_guard lock(reader_mu_);
-    auto counts = reader_->counts();
-    if (!counts) return counts.error();
-    j["buffer"] = {{"path", config->store.path},
-                   {"pending", counts->pending},
-                   {"synced", counts->synced},
-                   {"dead", counts->dead},
-                   {"quarantined", counts->quarantined},  // dated after their receipt: kept, never judged or sent
-                   {"bytes", counts->bytes},
-                   {"queued", pipeline_->queued()}};
-  }
-  {
-    // The size cap and the disk (design.md invariant 3): what a technician must see first when readings stop.
-    const auto h = pipeline_->buffer_health();
-    auto& b = j["buffer"];
-    b["state"] = to_string(h.state);
-    b["detail"] = h.detail;
-    b["since"] = optional_time(h.since);
-    b["used_bytes"] = h.used_bytes;
-    b["max_bytes"] = h.max_bytes;
-    b["shed"] = {{"synced", h.shed_synced}, {"environment", h.shed_environment}, {"stream", h.shed_stream},
-                 {"last", optional_time(h.last_shed)}};
-    b["retention_days"] = config->store.retention_days;
-    b["pruned"] = h.pruned;
-  }
-  const sync::SyncStatus s = uploader()->status();
-  AlertSyncCounts alert_sync;
-  {
-    std::lock_guard lock(reader_mu_);
-    auto a = reader_->alert_sync_counts();
-    if (!a) return a.error();
-    alert_sync = *a;
-  }
-  j["sync"] = {{"enabled", s.enabled},
-               {"base_url", config->upload.base_url},
-               {"auth", config->oauth2 ? "oauth2" : !config->bearer_token_file.empty() ? "bearer" : "none"},
-               {"pending_alerts", alert_sync.pending},
-               {"dead_alerts", alert_sync.dead},
-               {"bundle_size", s.bundle_size},
-               {"gzip", s.gzip},
-               {"state", !s.enabled                       ? "off: no FHIR URL configured, readings stay buffered"
-                         : s.consecutive_failures > 0 ? "backing off"
-                                                          : "ok"},
-               {"in_flight", s.in_flight},
-               {"consecutive_failures", s.consecutive_failures},
-               {"last_success", optional_time(s.last_success)},
-               {"last_attempt", optional_time(s.last_attempt)},
-               {"last_error", s.last_error},
-               {"next_attempt", optional_time(s.next_attempt)}};
-  j["sources"] = nlohmann::json::object();
-  {
-    std::lock_guard lock(sources_mu_);
-    for (const auto& src : sources_) j["sources"][src->name()] = src->status();
-  }
-  {
-    std::lock_guard lock(reader_mu_);
-    auto alerts = reader_->alert_counts();
-    if (!alerts) return alerts.error();
-    const auto rules = engine_->rules();
-    j["alerts"] = {{"open", alerts->open},
-                   {"awaiting_ack", alerts->unacknowledged_red},
-                   {"acknowledged", alerts->acknowledged},
-                   {"watchers", watchers_.count()},
-                   {"mqtt", alerts_mqtt_ ? alerts_mqtt_->status() : nlohmann::json(nullptr)},
-                   {"rules_file", config->rules_file},
-                   {"rules", rules->rules.size()}};
-  }
-  j["counters"] = counters_.snapshot();
-  auto devices = devices_status(j["sources"]);
-  if (!devices) return devices.error();
-  j["devices"] = std::move(*devices);
-  {
-    std::lock_guard lock(reader_mu_);
-    AlertQuery q;
-    q.limit = 10;  // a glance, newest first; `carehubctl alerts` lists them all
-    auto open_alerts = reader_->alerts(q);
-    if (!open_alerts) return open_alerts.error();
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& a : *open_alerts) {
-      list.push_back({{"id", a.id},
-                      {"rule", a.rule},
-                      {"event", a.event},
-                      {"severity", to_string(a.severity)},
-                      {"state", to_string(a.state)},
-                      {"raised", format_rfc3339(a.raised)},
-                      {"requires_ack", a.requires_ack}});
-    }
-    j["alerts"]["list"] = std::move(list);
-  }
-  {
-    // Disk use beside the database's own size: the write-ahead log, and what the filesystem has left.
-    std::error_code ec;
-    const auto wal = std::filesystem::file_size(config->store.path + "-wal", ec);
-    j["buffer"]["wal_bytes"] = ec ? 0 : wal;
-    const auto space = std::filesystem::space(std::filesystem::path(config->store.path).parent_path(), ec);
-    j["buffer"]["disk_free_bytes"] = ec ? nlohmann::json(nullptr) : nlohmann::json(space.available);
-  }
-  {
-    std::lock_guard lock(metrics_mu_);
-    j["metrics"] = {{"textfile", config->metrics.textfile},
-                    {"interval_s", config->metrics.interval.count()},
-                    {"last_written", optional_time(metrics_written_)},
-                    {"last_error", metrics_error_}};
-  }
-  j["warnings"] = config_warnings(*config);
-  return j;
-}
-
-Result<nlohmann::json> Daemon::devices_status(const nlohmann::json& sources) {
-  // What the sources know live (BLE: connection state, battery), keyed by Bluetooth address.
-  std::map<std::string, nlohmann::json> live;
-  for (const auto& [name, st] : sources.items()) {
-    if (!st.is_object() || !st.contains("devices") || !st["devices"].is_object()) continue;
-    for (const auto& [address, d] : st["devices"].items()) live[address] = d;
-  }
-  std::lock_guard lock(reader_mu_);
-  auto devices = reader_->devices();
-  if (!devices) return devices.error();
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& d : *devices) {
-    ReadingQuery q;
-    q.device = d.id;
-    q.by_time = true;  // the readings_device_time index: no scan of a wearable's million rows
-    q.newest_first = true;
-    q.limit = 1;
-    auto newest = reader_->readings(q);
-    if (!newest) return newest.error();
-    // When and what, never the values: `status --json` is sent off the hub for remote diagnosis.
-    nlohmann::json last = nullptr;
-    if (!newest->empty()) {
-      const auto& r = newest->front().reading;
-      last = {{"time", format_rfc3339(r.time)}, {"kind", to_string(r.kind)}, {"sync", to_string(newest->front().state)}};
-    }
-    nlohmann::json row = {{"id", d.id},
-                          {"name", d.name},
-                          {"model", d.model},
-                          {"category", d.category},
-                          {"address", d.address},
-                          {"last_seen", optional_time(d.last_seen)},
-                          {"last_reading", last},
-                          {"battery", nullptr},
-                          {"state", nullptr}};
-    if (auto it = live.find(d.address); !d.address.empty() && it != live.end()) {
-      const auto& l = it->second;
-      if (l.contains("battery")) row["battery"] = l["battery"];
-      if (l.contains("state")) row["state"] = l["state"];
-      if (l.contains("last_seen") && !l["last_seen"].is_null()) row["last_seen"] = l["last_seen"];
-      if (l.contains("last_error") && l["last_error"] != "") row["last_error"] = l["last_error"];
-    }
-    out.push_back(std::move(row));
-  }
-  return out;
-}
-
-nlohmann::json Daemon::config_warnings(const Config& config) {
-  nlohmann::json w = nlohmann::json::array();
-  if (config.upload.base_url.empty()) w.push_back("/fhir/base_url is empty: readings stay in the buffer, nothing is uploaded");
-  if (!config.http.verify_tls) w.push_back("/fhir/tls_verify is false: the FHIR server is not authenticated");
-  if (config.upload.base_url.starts_with("http://")) w.push_back("/fhir/base_url is plain http://: readings cross the network unencrypted");
-  if (config.rules_file.empty()) w.push_back("/rules/file is not set: no decision-support alerts are raised");
-  if (config.log_level == LogLevel::debug) w.push_back("/log/level is debug: reading values go to the journal; set info after diagnosing");
-  // getgrnam_r: control connections run status() concurrently, and getgrnam's buffer is shared.
-  group grp{};
-  group* found = nullptr;
-  std::vector<char> buf(16384);
-  if (!config.control_group.empty() &&
-      (::getgrnam_r(config.control_group.c_str(), &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr)) {
-    w.push_back("/control/group \"" + config.control_group + "\" does not exist: only root can use carehubctl");
-  }
-  if (config.sources.empty()) w.push_back("/sources is empty: only manual readings (carehubctl measure add) are taken");
-  if (!config.metrics.textfile.empty()) {
-    const auto dir = std::filesystem::path(config.metrics.textfile).parent_path();
-    if (::access(dir.c_str(), W_OK) != 0) w.push_back("/metrics/textfile: cannot write to " + dir.string());
-  }
-  return w;
-}
-
-Result<MetricsSnapshot> Daemon::metrics_snapshot() {
-  MetricsSnapshot m;
-  m.counters = counters_.snapshot();
-  StoreCounts counts;
-  AlertCounts alerts;
-  {
-    std::lock_guard lock(reader_mu_);
-    auto c = reader_->counts();
-    if (!c) return c.error();
-    counts = *c;
-    auto a = reader_->alert_counts();
-    if (!a) return a.error();
-    alerts = *a;
-  }
-  const sync::SyncStatus s = uploader()->status();
-  const auto unix_seconds = [](TimePoint t) { return static_cast<double>(to_epoch_ms(t)) / 1000.0; };
-  const auto d = [](auto v) { return static_cast<double>(v); };
-  m.gauges = {
-      {"buffer_pending_readings", "readings in the buffer waiting for the FHIR server", d(counts.pending)},
-      {"buffer_dead_readings", "readings the FHIR server refused (carehubctl sync dead)", d(counts.dead)},
-      {"buffer_synced_readings", "readings delivered and kept in the buffer", d(counts.synced)},
-      {"buffer_bytes", "size of the SQLite buffer in bytes", d(counts.bytes)},
-      {"pipeline_queued_readings", "readings received but not yet committed", d(pipeline_->queued())},
-      {"alerts_open", "open decision-support alerts", d(alerts.open)},
-      {"alerts_awaiting_ack", "open red alerts the patient has not acknowledged", d(alerts.unacknowledged_red)},
-      {"sync_enabled", "1 when a FHIR base URL is configured", s.enabled ? 1.0 : 0.0},
-      {"sync_consecutive_failures", "failed upload attempts since the last success", d(s.consecutive_failures)},
-      {"sync_last_success_timestamp_seconds", "Unix time of the last successful upload since start; 0: none yet",
-       s.last_success ? unix_seconds(*s.last_success) : 0.0},
-      {"start_time_seconds", "Unix time carehubd started", unix_seconds(started_)},
-  };
-  return m;
-}
-
-void Daemon::write_metrics() {
-  const auto config = this->config();
-  if (config->metrics.textfile.empty()) return;
-  const auto now = clock_.monotonic();
-  {
-    std::lock_guard lock(metrics_mu_);
-    if (metrics_due_ && now < *metrics_due_) return;
-    metrics_due_ = now + config->metrics.interval;
-  }
-  auto snapshot = metrics_snapshot();
-  Result<void> written = snapshot ? write_file_atomically(config->metrics.textfile, render_prometheus(*snapshot))
-                                  : Result<void>(snapshot.error());
-  std::lock_guard lock(metrics_mu_);
-  if (written) {
-    if (!metrics_error_.empty()) log_.notice("metrics", "textfile-recovered", {{"file", config->metrics.textfile}});
-    metrics_written_ = clock_.now();
-    metrics_error_.clear();
-    return;
-  }
-  counters_.add("metrics_write_errors");
-  // Once an hour at most: a missing collector directory would otherwise log every interval for years.
-  log_.rate_limited(LogLevel::warning, "metrics", "metrics:write", "textfile-write-failed",
-                    {{"file", config->metrics.textfile}, {"error", written.error().message}}, std::chrono::hours(1));
-  metrics_error_ = written.error().message;
-}
-
-Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
-  JsonReader in;
-  in.only_keys(args, "/args", {"readings"});
-  const auto* list = in.array(args, "/args", "readings", true);
-  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  if (list->empty()) return make_error(Errc::invalid_argument, "/args/readings: expected at least one reading");
-  std::vector<Reading> readings;
-  std::vector<std::size_t> index;  // position in the request of each parsed reading
-  nlohmann::json results = nlohmann::json::array();
-  const auto now = clock_.now();
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    auto r = reading_from_json((*list)[i], now);
-    if (!r) {
-      counters_.add("readings_rejected");
-      results.push_back({{"status", "rejected"}, {"error", r.error().message}});
-      continue;
-    }
-    if (r->source.empty()) r->source = "manual";
-    results.push_back(nullptr);
-    index.push_back(i);
-    readings.push_back(std::move(*r));
-  }
-  if (!readings.empty()) {
-    auto stored = pipeline_->ingest(std::move(readings)).get();  // returns once durable
-    if (!stored) return stored.error();
-    for (std::size_t k = 0; k < index.size(); ++k) {
-      auto& slot = results[index[k]];
-      switch (stored->status[k]) {
-        case IngestStatus::stored:
-          // Kept but quarantined (a time far after its receipt): say so, or the technician believes it counts.
-          if (!stored->errors[k].empty()) {
-            slot = {{"status", "quarantined"}, {"uid", stored->uids[k]}, {"error", stored->errors[k]}};
-          } else {
-            slot = {{"status", "stored"}, {"uid", stored->uids[k]}};
-          }
-          break;
-        case IngestStatus::duplicate: slot = {{"status", "duplicate"}, {"uid", stored->uids[k]}}; break;
-        case IngestStatus::rejected: slot = {{"status", "rejected"}, {"error", stored->errors[k]}}; break;
-      }
-    }
-  }
-  return nlohmann::json{{"results", results}};
-}
-
-Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
-  JsonReader in;
-  in.only_keys(args, "/args", {"limit", "state"});
-  ReadingQuery q;
-  q.newest_first = true;
-  if (auto limit = in.integer(args, "/args", "limit", false, 1, 100000)) q.limit = static_cast<std::size_t>(*limit);
-  if (auto state = in.string(args, "/args", "state", false)) {
-    if (*state == "pending") q.state = SyncState::pending;
-    else if (*state == "synced") q.state = SyncState::synced;
-    else if (*state == "dead") q.state = SyncState::dead;
-    else if (*state == "quarantined") q.state = SyncState::quarantined;
-    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, found \"" + *state + "\"");
-  }
-  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  std::lock_guard lock(reader_mu_);
-  auto rows = reader_->readings(q);
-  if (!rows) return rows.error();
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : *rows) {
-    auto j = reading_to_json(s.reading);
-    j["uid"] = s.uid;
-    j["received"] = format_rfc3339(s.reading.received);
-    j["sync"] = to_string(s.state);
-    if (!s.server_id.empty()) j["server_id"] = s.server_id;
-    if (!s.dead_reason.empty()) j["dead_reason"] = s.dead_reason;
-    if (!s.quarantine_reason.empty()) j["quarantine_reason"] = s.quarantine_reason;
-    out.push_back(std::move(j));
-  }
-  return nlohmann::json{{"readings", out}};
-}
-
-Result<nlohmann::json> Daemon::sync_now(const nlohmann::json& args) {
-  JsonReader in;
-  in.only_keys(args, "/args", {"wait_s"});
-  const auto wait = in.number(args, "/args", "wait_s", false, 0, 3600);
-  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  if (config()->upload.base_url.empty()) {
-    return make_error(Errc::unavailable, "sync is off: no FHIR base URL configured (/fhir/base_url)");
-  }
-  if (!wait || *wait <= 0) {
-    uploader()->sync_now();
-    return nlohmann::json{{"started", true}};
-  }
-  const auto deadline = clock_.monotonic() + std::chrono::milliseconds(static_cast<long long>(*wait * 1000));
-  bool idle = false;
-  for (;;) {
-    // This command's own reference: a reload may replace the uploader meanwhile. It stops the old one,
-    // which ends the wait on it, and this wait goes on with the new one for the time that is left.
-    const auto uploader = this->uploader();
-    if (stopping_) return stopping_error();
-    if (!uploader->status().enabled) {
-      return make_error(Errc::unavailable, "sync was turned off by a reload: no FHIR base URL configured (/fhir/base_url)");
-    }
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.monotonic());
-    if (left <= std::chrono::milliseconds::zero()) break;
-    if (uploader->wait_idle(left)) {
-      idle = true;
-      break;
-    }
-    // stop() sets stopping_ before it stops the uploader, so a wait it ended sees it here.
-    if (stopping_) return stopping_error();
-    if (this->uploader() == uploader) break;  // the time is up on the running uploader
-  }
-  auto s = status();
-  if (!s) return s;
-  if (!idle) {
-    return make_error(Errc::timeout, "sync did not finish within " + nlohmann::json(*wait).dump() +
-                                         " s: " + (*s)["buffer"]["pending"].dump() + " pending; last error: " +
-                                         (*s)["sync"]["last_error"].get<std::string>());
-  }
-  return nlohmann::json{{"idle", true}, {"buffer", (*s)["buffer"]}};
-}
-
-Result<nlohmann::json> Daemon::sync_dead(const nlohmann::json& args) {
-  nlohmann::json a = args;
-  a["state"] = "dead";
-  auto out = measurements(a);
-  if (!out) return out;
-  std::lock_guard lock(reader_mu_);
-  auto alerts = reader_->dead_alerts(1000);
-  if (!alerts) return alerts.error();
-  auto& list = (*out)["dead_alerts"] = nlohmann::json::array();
-  for (const auto& d : *alerts) {
-    list.push_back({{"id", d.id}, {"rule", d.rule}, {"raised", format_rfc3339(d.raised)}, {"reason", d.reason}});
-  }
-  return out;
-}
-
-Result<nlohmann::json> Daemon::sync_retry_dead() {
-  std::int64_t moved = 0;
-  auto r = pipeline_
-               ->apply([&moved](StoreWriter& w) -> Result<void> {
-                 auto n = w.requeue_dead();
-                 if (!n) return n.error();
-                 moved = *n;
-                 return {};
-               })
-               .get();
-  if (!r) return r.error();
-  uploader()->sync_now();
-  log_.notice("sync", "dead-letters-requeued", {{"count", moved}, {"by", "technician"}});
-  return nlohmann::json{{"requeued", moved}};
-}
-
-void Daemon::add_alert_publisher(rules::AlertPublisher& publisher) {
-  std::lock_guard lock(publishers_mu_);
-  publishers_.push_back(&publisher);
-}
-
-void Daemon::publish(const std::vector<AlertEvent>& events) {
-  std::lock_guard lock(publishers_mu_);
-  for (const auto& e : events) {
-    // The alert id and rule say what happened; whose alert it is (a patient id) only at debug level.
-    log_.info("rules", "alert-event",
-              {{"kind", e.event},
-               {"alert", e.alert.id},
-               {"rule", e.alert.rule},
-               {"severity", to_string(e.alert.severity)},
-               {"notify", e.alert.notify}});
-    log_.debug("rules", "alert-patient", {{"alert", e.alert.id}, {"patient", e.alert.patient}});
-    for (auto* p : publishers_) p->publish(e);
-  }
-}
-
-Result<Alert> Daemon::acknowledge_alert(const std::string& id, const std::string& by) {
-  auto events = pipeline_
-                    ->apply_alerts([this, id](StoreWriter& w) { return engine_->acknowledge(w, id, clock_.now()); })
-                    .get();  // durable when it resolves
-  if (!events) return events.error();
-  log_.notice("rules", "alert-acknowledged", {{"alert", id}, {"by", by}});
-  std::lock_guard lock(reader_mu_);
-  auto a = reader_->find_alert(id);
-  if (!a) return a.error();
-  if (!*a) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
-  return **a;
-}
-
-Result<nlohmann::json> Daemon::alerts(const nlohmann::json& args) {
-  JsonReader in;
-  in.only_keys(args, "/args", {"all", "limit"});
-  AlertQuery q;
-  if (auto all = in.boolean(args, "/args", "all", false)) q.include_closed = *all;
-  if (auto limit = in.integer(args, "/args", "limit", false, 1, 100000)) q.limit = static_cast<std::size_t>(*limit);
-  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  std::lock_guard lock(reader_mu_);
-  auto rows = reader_->alerts(q);
-  if (!rows) return rows.error();
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& a : *rows) out.push_back(rules::alert_to_json(a));
-  return nlohmann::json{{"alerts", out}};
-}
-
-Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohmann::json& args) {
-  JsonReader in;
-  in.only_keys(args, "/args", {"id"});
-  const auto id = in.string(args, "/args", "id", true);
-  if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
-  if (cmd == "alerts.ack") {
-    auto a = acknowledge_alert(*id, "carehubctl");
-    if (!a) return a.error();
-    return rules::alert_to_json(*a);
-  }
-  auto events =
-      pipeline_->apply_alerts([this, id = *id](StoreWriter& w) { return engine_->close(w, id, clock_.now()); }).get();
-  if (!events) return events.error();
-  log_.notice("rules", "alert-closed", {{"alert", *id}, {"by", "carehubctl"}});
-  std::lock_guard lock(reader_mu_);
-  auto a = reader_->find_alert(*id);
-  if (!a) return a.error();
-  if (!*a) return make_error(Errc::not_found, "no alert with id \"" + *id + "\"");
-  return rules::alert_to_json(**a);
-}
-
-Result<void> Daemon::alerts_watch(const Request& request, ControlStream& stream) {
-  if (!request.args.empty()) return make_error(Errc::invalid_argument, "/args: alerts.watch takes no arguments");
-  auto sub = watchers_.subscribe();
-  if (!sub) return make_error(Errc::io, "cannot watch alerts: no eventfd");
-  // The first line says the subscription is live: every event committed after it will follow.
-  if (!stream.send({{"watching", true}})) return {};
-  for (;;) {
-    if (stream.wait(sub->fd(), std::chrono::seconds(5)) == ControlStream::Wait::closed) return {};
-    std::size_t lost = 0;
-    auto events = sub->take(lost);
-    if (lost > 0 && !stream.send({{"lost", lost}})) return {};  // a watcher too slow to keep up is told
-    for (const auto& e : events) {
-      if (!stream.send(rules::event_to_json(e))) return {};
-    }
-  }
-}
 
 }  // namespace carehub::daemon

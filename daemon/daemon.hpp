@@ -11,9 +11,11 @@
 #include "core/pipeline.hpp"
 #include "core/store.hpp"
 #include "daemon/alert_watchers.hpp"
+#include "daemon/binding_commands.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/mqtt_alerts.hpp"
+#include "daemon/readings_commands.hpp"
 #include "core/source.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "rules/engine.hpp"
@@ -58,6 +60,8 @@ class Daemon {
   std::shared_ptr<const Config> config() const;
   std::shared_ptr<sync::Uploader> uploader();
   Result<nlohmann::json> handle(const Request& request, const PeerCred& peer);
+  // A command a source answers (devices.* by the BLE driver); an error naming the known ones otherwise.
+  Result<nlohmann::json> forward_to_source(const std::string& cmd, const nlohmann::json& args);
   Result<nlohmann::json> status();
   Result<nlohmann::json> measure_add(const nlohmann::json& args);
   Result<nlohmann::json> measurements(const nlohmann::json& args);
@@ -96,6 +100,9 @@ class Daemon {
   std::mutex publishers_mu_;
   std::vector<rules::AlertPublisher*> publishers_;
   std::unique_ptr<Pipeline> pipeline_;
+  // Attribution commands (issue 14), created with the pipeline they write through.
+  std::unique_ptr<ReadingsCommands> readings_commands_;
+  std::unique_ptr<BindingCommands> binding_commands_;
   std::mutex uploader_mu_;  // reload swaps the uploader
   // shared_ptr: a control command (`sync now --wait`) holds the uploader it uses; the reload that replaces
   // it stops it (which ends such a wait) and the last holder destroys it.

@@ -13,6 +13,7 @@ std::string Context::socket() const {
 }
 
 Result<nlohmann::json> Context::call(const std::string& cmd, const nlohmann::json& args) const {
+  if (transport) return transport(cmd, args);
   auto client = daemon::ControlClient::connect(socket());
   if (!client) return client.error();
   return client->call(cmd, args);

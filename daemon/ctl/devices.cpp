@@ -1,8 +1,10 @@
 // carehubctl devices: what a technician does with a kit's BLE devices (answered by carehubd's "ble"
-// source): scan, pair, list, forget, assign.
+// source): scan, pair, list, forget, assign; and which patient each user slot of a multi-user device
+// measures (pair/assign --user, unbind, bindings: answered by carehubd itself).
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <vector>
 
 #include "daemon/ctl/ctl.hpp"
 
@@ -11,10 +13,22 @@ namespace {
 
 struct DevicesOptions {
   int seconds = 10;
-  std::string address, category, patient;
+  std::string address, category, patient, by;
   std::optional<std::int64_t> passkey;
+  std::vector<int> users;             // pair: --user N, in the order given
+  std::vector<std::string> patients;  // pair: --patient P, the n-th for the n-th --user
+  std::optional<int> user;            // assign/unbind: one slot
   bool json = false;
 };
+
+// A user slot as a device names it (the User ID of the BP/weight characteristics); 255 means "unknown
+// user" on the wire and is never bound, so its readings always wait for a technician.
+const auto kUserSlot = CLI::Range(1, 254);
+
+void print_binding(const nlohmann::json& b) {
+  std::printf("  user %s -> %s since %s (by %s)\n", text(b["user"]).c_str(), text(b["patient"]).c_str(),
+              text(b["since"]).c_str(), text(b["by"]).c_str());
+}
 
 void print_device(const nlohmann::json& d) {
   std::printf("%-17s %-22s %-15s %-16s %-11s %s\n", text(d["address"]).c_str(), text(d["id"]).c_str(),
@@ -34,18 +48,35 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   auto* scan = devices->add_subcommand("scan", "list nearby devices: address, name, RSSI, health services");
   scan->add_option("--seconds", o->seconds, "how long to listen")->capture_default_str()->check(CLI::Range(1, 120));
   scan->add_flag("--json", o->json, "one JSON object per device");
-  auto* pair = devices->add_subcommand("pair", "pair, trust and register a device for the kit's patient");
+  auto* pair = devices->add_subcommand("pair", "pair, trust and register a device: for the kit's patient, or per user slot with --user N --patient P");
   pair->add_option("address", o->address, "Bluetooth address AA:BB:CC:DD:EE:FF")->required();
   pair->add_option("--category", o->category,
                    "blood-pressure, thermometer, pulse-oximeter, scale, glucose-meter, heart-rate")->required();
   pair->add_option("--passkey", o->passkey, "the 6-digit passkey the device shows or its label carries")->check(CLI::Range(0, 999999));
+  pair->add_option("--user", o->users, "a user slot (1-254) of a multi-user device; repeat it with one --patient each")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(kUserSlot);
+  pair->add_option("--patient", o->patients,
+                   "the patient of the n-th --user (Patient/123); without --user: the patient of the whole device")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  pair->add_option("--by", o->by, "your name for the record (your login is recorded anyway)");
   auto* list = devices->add_subcommand("list", "registered devices with their session state");
   list->add_flag("--json", o->json, "one JSON object per device");
   auto* forget = devices->add_subcommand("forget", "unpair a device and remove it from the registry");
   forget->add_option("address", o->address, "Bluetooth address")->required();
-  auto* assign = devices->add_subcommand("assign", "attribute a device's readings to another patient");
-  assign->add_option("address", o->address, "Bluetooth address")->required();
+  auto* assign = devices->add_subcommand(
+      "assign", "attribute a device's readings (or, with --user, one user slot's) to a patient from now on");
+  assign->add_option("device", o->address, "device id or Bluetooth address")->required();
+  assign->add_option("--user", o->user, "the user slot (1-254) of a multi-user device")->check(kUserSlot);
   assign->add_option("--patient", o->patient, "FHIR reference, e.g. Patient/123")->required();
+  assign->add_option("--by", o->by, "your name for the record (your login is recorded anyway)");
+  auto* unbind = devices->add_subcommand("unbind", "a user slot measures nobody: its readings are unassigned from now on");
+  unbind->add_option("device", o->address, "device id or Bluetooth address")->required();
+  unbind->add_option("--user", o->user, "the user slot (1-254)")->required()->check(kUserSlot);
+  auto* bindings = devices->add_subcommand("bindings", "which patient each bound user slot measures");
+  bindings->add_flag("--json", o->json, "one JSON object per binding");
 
   return [=, &ctx]() -> int {
     if (!*devices) return -1;
@@ -67,13 +98,38 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
       return 0;
     }
     if (*pair) {
+      // --user and --patient pair up in order; a whole-device --patient only without --user.
+      const bool whole_device = o->users.empty() && o->patients.size() == 1;
+      if (!whole_device && o->users.size() != o->patients.size()) {
+        return fail({Errc::invalid_argument, "give one --patient for each --user (found " + std::to_string(o->users.size()) +
+                                                 " --user and " + std::to_string(o->patients.size()) + " --patient)"});
+      }
       nlohmann::json args = {{"address", o->address}, {"category", o->category}};
       if (o->passkey) args["passkey"] = *o->passkey;
+      if (!o->users.empty()) {
+        args["users"] = nlohmann::json::array();
+        for (std::size_t i = 0; i < o->users.size(); ++i) args["users"].push_back({{"user", o->users[i]}, {"patient", o->patients[i]}});
+        if (!o->by.empty()) args["by"] = o->by;
+      }
       auto r = ctx.call("devices.pair", args);
       if (!r) return fail(r.error());
-      const auto& d = (*r)["device"];
+      auto d = (*r)["device"];
+      if (whole_device) {
+        auto moved = ctx.call("devices.assign", {{"address", o->address}, {"patient", o->patients.front()}});
+        if (!moved) {
+          std::printf("paired %s as %s, but not yet for %s:\n", text(d["address"]).c_str(), text(d["id"]).c_str(),
+                      o->patients.front().c_str());
+          return fail(moved.error());
+        }
+        d = (*moved)["device"];
+      }
       std::printf("paired %s as %s (%s, %s) for %s\n", text(d["address"]).c_str(), text(d["id"]).c_str(),
-                  text(d["category"]).c_str(), text(d["model"]).c_str(), text(d["patient"]).c_str());
+                  text(d["category"]).c_str(), text(d["model"]).c_str(),
+                  r->contains("users") ? "these users:" : text(d["patient"]).c_str());
+      if (r->contains("users")) {
+        for (const auto& b : (*r)["users"]) print_binding(b);
+        std::printf("  any other user: unassigned (carehubctl readings unassigned)\n");
+      }
       return 0;
     }
     if (*list) {
@@ -94,9 +150,41 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
       return 0;
     }
     if (*assign) {
+      if (o->user) {
+        nlohmann::json args = {{"device", o->address}, {"user", *o->user}, {"patient", o->patient}};
+        if (!o->by.empty()) args["by"] = o->by;
+        auto r = ctx.call("devices.assign", args);
+        if (!r) return fail(r.error());
+        const auto& b = (*r)["binding"];
+        std::printf("%s user %s now measures %s (readings measured from %s on)\n", text(b["device"]).c_str(),
+                    text(b["user"]).c_str(), text(b["patient"]).c_str(), text(b["since"]).c_str());
+        return 0;
+      }
       auto r = ctx.call("devices.assign", {{"address", o->address}, {"patient", o->patient}});
       if (!r) return fail(r.error());
       std::printf("%s now measures %s\n", text((*r)["device"]["id"]).c_str(), text((*r)["device"]["patient"]).c_str());
+      return 0;
+    }
+    if (*unbind) {
+      auto r = ctx.call("devices.unbind", {{"device", o->address}, {"user", *o->user}});
+      if (!r) return fail(r.error());
+      std::printf("%s user %s %s: its readings are unassigned from now on\n", text((*r)["device"]).c_str(),
+                  text((*r)["user"]).c_str(), (*r)["was_bound"] == true ? "unbound" : "was not bound");
+      return 0;
+    }
+    if (*bindings) {
+      auto r = ctx.call("devices.bindings");
+      if (!r) return fail(r.error());
+      if (o->json) {
+        for (const auto& b : (*r)["bindings"]) std::cout << b.dump() << "\n";
+        return 0;
+      }
+      std::string device;
+      for (const auto& b : (*r)["bindings"]) {
+        if (text(b["device"]) != device) std::printf("%s\n", (device = text(b["device"])).c_str());
+        print_binding(b);
+      }
+      if ((*r)["bindings"].empty()) std::printf("no user slots bound (single-user devices measure their device's patient)\n");
       return 0;
     }
     return -1;

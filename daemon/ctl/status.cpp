@@ -52,6 +52,12 @@ void print_status(const nlohmann::json& s) {
   std::printf("buffer     %s pending, %s synced, %s dead, %s quarantined, %s queued\n", text(b["pending"]).c_str(),
               text(b["synced"]).c_str(), text(b["dead"]).c_str(), text(field(b, "quarantined")).c_str(),
               text(b["queued"]).c_str());
+  if (field(b, "unassigned").is_number() && field(b, "unassigned").get<double>() > 0) {
+    // A decision only a technician can take: say so on the line a technician reads first.
+    std::printf("           %s unassigned: not attributed to a patient (an unbound user slot, a device's memory from "
+                "before its pairing), never judged nor uploaded: carehubctl readings unassigned\n",
+                text(field(b, "unassigned")).c_str());
+  }
   if (field(b, "quarantined").is_number() && field(b, "quarantined").get<double>() > 0) {
     std::printf("           quarantined: dated after they were received (a device clock?), never judged nor uploaded: "
                 "carehubctl measurements --state quarantined\n");
@@ -97,6 +103,18 @@ void print_status(const nlohmann::json& s) {
                   last.is_object() ? (" (" + text(field(last, "kind")) + ")").c_str() : "",
                   field(d, "battery").is_number() ? (text(field(d, "battery")) + "%").c_str() : "-",
                   field(d, "state").is_string() ? (", " + text(field(d, "state"))).c_str() : "");
+      // Who the device measures: its user slots when it has bindings, else its (or the hub's) patient.
+      const auto& users = field(d, "users");
+      if (users.is_array() && !users.empty()) {
+        for (const auto& u : users) {
+          std::printf("           user %s -> %s since %s\n", text(field(u, "user")).c_str(), text(field(u, "patient")).c_str(),
+                      text(field(u, "since")).c_str());
+        }
+        std::printf("           other users: unassigned\n");
+      } else if (field(d, "patient").is_string()) {
+        std::printf("           measures %s\n", text(field(d, "patient")).c_str());
+      }
+      if (field(d, "warning").is_string()) std::printf("WARNING    %s: %s\n", text(field(d, "id")).c_str(), text(field(d, "warning")).c_str());
     }
   }
   const auto& m = field(s, "metrics");

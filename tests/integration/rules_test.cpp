@@ -254,7 +254,18 @@ TEST_F(RulesEndToEnd, RulesSimulateShowsBothOutcomesOfTheLowSide) {
     }
     return list;
   };
+  // The output docs/rules.md shows after "$ carehubctl rules simulate … --input config/rules/<scenario>".
+  auto documented = [](const std::string& scenario) {
+    const auto doc = read_file((source_dir() / "docs" / "rules.md").string());
+    const auto command = "--input config/rules/" + scenario + "\n";
+    const auto at = doc.find(command);
+    if (at == std::string::npos) return std::string("(not in docs/rules.md)");
+    const auto from = at + command.size();
+    return doc.substr(from, doc.find("```", from) - from);
+  };
   auto confirmed = simulate("hf5-low-scenario.jsonl");
+  EXPECT_EQ(confirmed.out, documented("hf5-low-scenario.jsonl"));
+  EXPECT_EQ(simulate("hf5-low-resolved.jsonl").out, documented("hf5-low-resolved.jsonl"));
   ASSERT_EQ(confirmed.exit_code, 0) << confirmed.err;
   EXPECT_EQ(events(confirmed.out), (std::vector<std::string>{"2026-11-21T10:00:00Z repeat-request/info",
                                                              "2026-11-21T10:03:00Z alert/red",

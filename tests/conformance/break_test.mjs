@@ -87,6 +87,8 @@ breaks('bdl-3 (Bundle): a transaction entry without request', () => {
 
 // ---- R4 structure and bindings ----
 breaks('R4 structure: an unknown element', () => ({ ...good.heartRate(), valu: 1 }), ['R4:structure']);
+breaks("R4 structure: Medplum's own Meta.author is not an R4 element", () => ({ ...good.heartRate(), meta: { author: { reference: 'Device/hub-1' } } }),
+  ['R4:structure']);
 breaks('R4 dateTime format', () => ({ ...good.heartRate(), effectiveDateTime: '2026-13-45T08:30:00Z' }), ['R4:dateTime:format']);
 breaks('R4 required binding: DetectedIssue.status is an observation-status (R4, not R5)', () => ({ ...good.detectedIssue(), status: 'mitigated' }),
   ['R4:DetectedIssue.status:binding']);

@@ -71,6 +71,15 @@ class LazyDefinitions {
   }
 }
 
+// Medplum adds its own elements to R4's Meta (project, author, onBehalfOf, account(s), compartment, deleted). Every
+// R4 element below the root carries ele-1 and isModifier; these seven carry neither, which is how they are told
+// apart (checked: no other element of the core definitions lacks both). An R4 server refuses them as unknown.
+function withoutMedplumAdditions(sd) {
+  const isR4 = (e) => !e.path.includes('.') || e.constraint !== undefined || e.isModifier !== undefined;
+  if (sd.snapshot.element.every(isR4)) return sd;
+  return { ...sd, snapshot: { ...sd.snapshot, element: sd.snapshot.element.filter(isR4) } };
+}
+
 let cache = null;
 
 // Loads everything once per process (about 70 MB of JSON, roughly a second).
@@ -82,7 +91,7 @@ export function definitions() {
     for (const r of readBundle(file)) {
       if (r.resourceType !== 'StructureDefinition' || !r.snapshot) continue;
       if (r.derivation === 'constraint') continue; // core profiles (e.g. SimpleQuantity) are reached by url
-      core.set(r.type, r);
+      core.set(r.type, withoutMedplumAdditions(r));
     }
   }
   for (const file of ['profiles-types.json', 'profiles-resources.json', 'profiles-others.json']) {

@@ -4,7 +4,7 @@
 // A FILE holds JSON (a resource, a Bundle, or an array of them) or markdown whose ```json fences hold them.
 // A searchset Bundle (a FHIR search answer) is the server's, not ours: its entry resources are checked one by
 // one instead. Prints one line per failure naming the source, the resource, the path and the rule; exits
-// 1 if any resource has an error, 2 if an input cannot be read or parsed, 0 otherwise.
+// 1 if any resource has an error, 2 if an input cannot be read or parsed or holds no resource, 0 otherwise.
 import { readFileSync } from 'node:fs';
 import { validateDetailed } from '../peers/fhir/conformance.mjs';
 
@@ -86,4 +86,6 @@ if (!quiet) {
   process.stderr.write(`conformance: ${checked} resource(s) checked, ${failed} with errors\n`);
   if (unchecked.size) process.stderr.write(`conformance: not evaluated: ${[...unchecked].join('; ')}\n`);
 }
-process.exit(unreadable ? 2 : failed ? 1 : 0);
+// Nothing checked is an error too: a document that lost its examples must not pass as conformant.
+if (checked === 0) process.stderr.write('conformance: no resource found in the input\n');
+process.exit(unreadable || checked === 0 ? 2 : failed ? 1 : 0);

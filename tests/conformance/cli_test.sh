@@ -43,5 +43,7 @@ expect "warnings only with --warnings" 0 "warning Observation \[dom-6\]" -- "$no
 printf '{"resourceType": ' >"$tmp/bad.json"
 expect "unparsable JSON" 2 "bad.json: not JSON" -- "$node" "$check" "$tmp/bad.json"
 expect "a missing file" 2 "cannot read" -- "$node" "$check" "$tmp/none.json"
+printf '# A doc\n\nno examples\n' >"$tmp/empty.md"
+expect "no resource at all is not a pass" 2 "no resource found" -- "$node" "$check" "$tmp/empty.md"
 expect "an unknown option" 2 "usage" -- "$node" "$check" --frobnicate
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }

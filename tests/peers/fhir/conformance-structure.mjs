@@ -10,15 +10,22 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { definitions, expandValueSet } from './conformance-definitions.mjs';
 
-// Known defects in R4's published expressions, corrected as the HL7 Java validator and Firely's validator
-// correct them (FirelyTeam/firely-validator-api#202 for vs-1; firely-net-sdk#2199/#2862 for ref-1):
-//   vs-1:  `$this as dateTime` is empty for an effectivePeriod, which would fail every Period;
-//   ref-1: empty (so failing) for a reference by identifier only, which R4 allows; later versions of the
-//          invariant start with `reference.exists() implies`.
-const FIXUPS = new Map([
-  ['vs-1', () => '$this is dateTime implies $this.toString().length() >= 10'],
-  ['ref-1', (expression) => (expression.startsWith('reference.exists()') ? expression : `reference.exists() implies (${expression})`)],
+// Known defects in R4's published expressions, corrected as the HL7 Java validator corrects them before
+// evaluating (org.hl7.fhir.validation instance/utils/FHIRPathExpressionFixer.fixExpr, the R4 entries), keyed by
+// the exact published expression; vs-1 as Firely's validator corrects it (FirelyTeam/firely-validator-api#202):
+// `$this as dateTime` is empty for an effectivePeriod, which would fail every Period.
+const REF_1_R4 = "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))";
+const FIXED_EXPRESSIONS = new Map([
+  // ref-1: a reference by identifier or display only (no `reference`) is valid R4
+  [REF_1_R4, `reference.exists() implies (reference = '#' or (${REF_1_R4}))`],
+  // bdl-8: an entry without fullUrl
+  ["fullUrl.contains('/_history/').not()", "fullUrl.exists() implies fullUrl.contains('/_history/').not()"],
+  ['probability is decimal implies (probability as decimal) <= 100', 'probability.empty() or ((probability is decimal) implies ((probability as decimal) <= 100))'],
+  ['enableWhen.count() > 2 implies enableBehavior.exists()', 'enableWhen.count() >= 2 implies enableBehavior.exists()'],
+  ["generated='generated' implies source.empty()", "generation='generated' implies source.empty()"],
 ]);
+const FIXED_KEYS = new Map([['vs-1', '$this is dateTime implies $this.toString().length() >= 10']]);
+const fixup = (c) => FIXED_KEYS.get(c.key) ?? FIXED_EXPRESSIONS.get(c.expression) ?? c.expression;
 const quiet = { traceFn: () => {} }; // dom-3's trace() would print to stdout
 
 const compiled = new Map();
@@ -123,7 +130,7 @@ function checkBinding(it, el, path, ctx, rule) {
 function checkConstraints(constraints, node, base, path, ctx, skipKey, wrap = (e) => e) {
   for (const c of constraints) {
     if (!c.expression || skipKey(c.key)) continue;
-    const ok = holds(node, base, wrap(FIXUPS.get(c.key)?.(c.expression) ?? c.expression), ctx.env);
+    const ok = holds(node, base, wrap(fixup(c)), ctx.env);
     if (ok === true) continue;
     if (ok instanceof Error) {
       ctx.unchecked.add(`${c.key} (${ok.message.split('\n')[0].slice(0, 80)})`);

@@ -151,9 +151,17 @@ json own_observation(const Context& ctx) {
     obs["component"] = std::move(components);
   } else {
     const auto& value = info(r.kind).components.front();
-    const double v = r.values.at(std::string(value.name));
-    if (r.kind == Kind::motion) obs["valueBoolean"] = v >= 0.5;
-    else obs["valueQuantity"] = quantity(v, value.unit);
+    const auto it = r.values.find(std::string(value.name));
+    if (it == r.values.end()) {
+      // Stored readings are validated, so this is a defect upstream: say so in the resource, never throw.
+      obs["dataAbsentReason"] = {{"coding", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/data-absent-reason"},
+                                                           {"code", "error"},
+                                                           {"display", "Error"}}})}};
+    } else if (r.kind == Kind::motion) {
+      obs["valueBoolean"] = it->second >= 0.5;
+    } else {
+      obs["valueQuantity"] = quantity(it->second, value.unit);
+    }
     worst = flag_of(ctx.refs, value.name);
   }
   if (worst) obs["interpretation"] = json::array({interpretation(*worst, ctx.phd)});

@@ -378,6 +378,12 @@ TEST(Observations, GiveEachDerivedObservationItsOwnDeterministicIdentifier) {
   EXPECT_EQ(a[1].if_none_exist, observation_if_none_exist(name_uuid(std::string("carehub-derived-v1\n") + kUid + "\nheight")));
 }
 
+TEST(Observation, StatesAMissingValueAsAbsentInsteadOfThrowing) {
+  const auto obs = observation(stored(Kind::body_temperature, {}), kRefs);
+  EXPECT_FALSE(obs.contains("valueQuantity"));
+  EXPECT_EQ(obs["dataAbsentReason"]["coding"][0]["code"], "error");
+}
+
 TEST(Observations, SendOnlyTheReadingWhenNothingIsDerived) {
   const auto entries = observations(stored(Kind::blood_pressure, {{"systolic", 120}, {"diastolic", 80}}), kRefs);
   ASSERT_EQ(entries.size(), 1u);

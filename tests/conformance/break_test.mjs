@@ -111,6 +111,11 @@ breaks('vital signs component binding: a weight component in m (ucum-vitals-comm
   r.component = [{ code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] }, valueQuantity: { value: 1.75, unit: 'm', system: UCUM, code: 'm' } }];
   return r;
 }, ['observation-bodyweight:Observation.component.value[x]:binding']);
+test('vital signs binding applies to coded types only: a component valueInteger is not checked against ucum-vitals-common', () => {
+  const r = good.bloodPressure();
+  r.component.push({ code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }, { system: 'urn:iso:std:iso:11073:10101', code: '149546' }] }, valueInteger: 64 });
+  assert.deepEqual(errorsOf(validate(r)).filter((i) => i.rule.endsWith(':binding')), []);
+});
 breaks('vital signs fixed value: heart rate in a unit other than /min', () => {
   const r = good.heartRate();
   r.valueQuantity.code = '/s';

@@ -107,11 +107,17 @@ function codingsOf(value, type) {
   return typeof value === 'string' ? [{ code: value }] : [];
 }
 
+// The types a binding applies to (R4 eld-11: coded elements, string, uri; Quantity by its unit code), as the HL7
+// validator checks them: a binding on a choice such as Observation.component.value[x] says nothing about an
+// integer or a Period in it.
+const BINDABLE = new Set(['code', 'Coding', 'CodeableConcept', 'Quantity', 'Duration', 'Age', 'Count', 'Distance', 'string', 'uri']);
+
 // A required binding: some coding of the value is in the value set. Sets the R4 files cannot enumerate are
 // recorded in ctx.unchecked instead of failing.
 function checkBinding(it, el, path, ctx, rule) {
   const b = el.binding;
-  if (!b || b.strength !== 'required' || !b.valueSet || it.value === undefined || it.value === null || it.value === '') return;
+  if (!b || b.strength !== 'required' || !b.valueSet || !BINDABLE.has(it.type)) return;
+  if (it.value === undefined || it.value === null || it.value === '') return;
   const vs = expandValueSet(b.valueSet);
   if (!vs) {
     ctx.unchecked.add(`binding ${b.valueSet.split('|')[0]}`);

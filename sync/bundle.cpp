@@ -20,7 +20,9 @@ nlohmann::json batch_bundle(const std::vector<BundleEntry>& entries) {
       request = {{"method", "POST"}, {"url", string_member(e.resource, "resourceType")}};
       if (!e.if_none_exist.empty()) request["ifNoneExist"] = e.if_none_exist;
     }
-    bundle["entry"].push_back({{"resource", e.resource}, {"request", request}});
+    nlohmann::json entry = {{"resource", e.resource}, {"request", request}};
+    if (!e.full_url.empty()) entry["fullUrl"] = e.full_url;
+    bundle["entry"].push_back(std::move(entry));
   }
   return bundle;
 }
@@ -131,6 +133,8 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
     } else if (o.status == 408 || o.status == 429 || o.status >= 500 || o.status == 0) {
       o.fate = EntryFate::retry;
       if (o.reason.empty()) o.reason = "entry status " + status;
+    } else if (says_reference_missing(o.reason)) {
+      o.fate = EntryFate::missing_reference;
     } else {
       o.fate = EntryFate::dead;
       if (o.reason.empty()) o.reason = "entry status " + status;
@@ -145,6 +149,12 @@ Result<std::vector<EntryOutcome>> read_batch_response_body(std::string_view body
   auto response = parse_peer_json(body, "FHIR batch-response");
   if (!response) return response.error();
   return read_batch_response(*response, entries);
+}
+
+bool says_reference_missing(std::string_view outcome) {
+  // The wording HAPI JPA has used since its first referential-integrity check; the code came with 6.0.
+  return outcome.find("HAPI-1094") != std::string_view::npos ||
+         outcome.find("not found, specified in path") != std::string_view::npos;
 }
 
 std::optional<long> retry_after_seconds(const std::string& header) {

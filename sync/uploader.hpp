@@ -2,10 +2,20 @@
 // The hub's single uploader. Each pass sends, in this order: alerts the server lags behind on (each after
 // the Observations it cites), then pending readings oldest first, spot measurements one by one and
 // configured high-rate streams as one aggregate per period. Everything goes as conditional creates in
-// batch Bundles; each entry's outcome is recorded through the pipeline (the only writer). It owns retry
-// timing, credentials, request compression and the bundle size; the mappings and the HTTP adapter only
-// report outcomes.
+// batch Bundles (alerts as conditional updates); each entry's outcome is recorded through the pipeline
+// (the only writer). It owns retry timing, credentials, request compression and the bundle size; the
+// mappings and the HTTP adapter only report outcomes.
+//
+// What is dead-lettered: only a reading the server refused for itself (a per-entry 4xx, or a whole-request
+// refusal of a request carrying that reading alone, plain, while other requests go through). A refusal of
+// the request as a whole (the coding, credentials, the address, a proxy) or a missing Patient/Device is a
+// failure to back off from: everything stays pending.
+//
+// The code is in uploader.cpp (lifecycle, loop, status), uploader_readings.cpp (collecting and sending
+// readings, isolating a refused entry) and alert_upload.cpp (DetectedIssues).
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,16 +33,12 @@
 #include "sync/aggregation.hpp"
 #include "sync/auth.hpp"
 #include "sync/bundle.hpp"
+#include "sync/compression.hpp"
+#include "sync/fhir_mapping.hpp"
 #include "sync/http_client.hpp"
+#include "sync/patient_check.hpp"
 
 namespace carehub::sync {
-
-enum class Compression {
-  off,
-  // gzip request bodies until the server answers 415 Unsupported Media Type, then plain for this run.
-  automatic,
-  on,  // always gzip
-};
 
 struct UploaderOptions {
   std::string base_url;  // ".../fhir/R4"; empty: uploading is off and readings stay buffered
@@ -44,6 +50,16 @@ struct UploaderOptions {
   std::shared_ptr<TokenSource> auth;  // null: no Authorization header
   Compression compression = Compression::automatic;
   std::vector<AggregationRule> aggregate;
+  // The kit's Patient (/hub/patient): looked up at start, so a wrong one shows in status before any
+  // reading waits on it. Every patient a reading or alert is sent under is looked up as well.
+  std::string patient;
+  // The hub's PhgDevice: its EUI-64 system id (16 hex digits; empty: none) and time-synchronisation method
+  // (an MDC code; 0: not stated). See fhir::hub_device.
+  std::string hub_system_id;
+  int hub_time_sync_mdc = 0;
+  // Every Observation a reading becomes (fhir::observations). A seam for tests only.
+  std::function<std::vector<fhir::ObservationEntry>(const StoredReading&, const fhir::References&)> observations =
+      fhir::observations;
 };
 
 struct SyncStatus {
@@ -56,6 +72,10 @@ struct SyncStatus {
   std::optional<TimePoint> next_attempt;  // set while backing off
   std::size_t bundle_size = 0;            // now (adaptive)
   bool gzip = false;                      // request bodies are compressed now
+  std::string gzip_refused;               // why gzip went off for this server (empty: it did not)
+  // Set while the server lacks a resource the uploads reference (a Patient: /hub/patient or a binding is
+  // wrong): what is missing and what to do. Readings stay pending; cleared once it exists.
+  std::string config_error;
 };
 
 class Uploader {
@@ -91,6 +111,7 @@ class Uploader {
     ok,         // one outcome per entry
     failed,     // recorded; back off
     retry_now,  // the bundle was resized or is being split to isolate a refused entry: try again at once
+    refused,    // a request carrying one unit alone, plain, was refused as a whole: the unit is suspect
   };
 
   void run();
@@ -100,10 +121,26 @@ class Uploader {
   // The next units of the backlog, oldest first, at most bundle_size_; closed aggregation windows whole.
   Result<std::vector<Unit>> collect_units(std::optional<TimePoint>& next_window_close);
   bool send_units(std::vector<Unit> units);
-  Exchange exchange(const std::vector<BundleEntry>& entries, std::vector<EntryOutcome>& outcomes);
-  Result<HttpResponse> post_bundle(const nlohmann::json& bundle);
+  // `units`: how many readings (or alerts) the entries carry; one alone can be suspect, more are split.
+  Exchange exchange(const std::vector<BundleEntry>& entries, std::size_t units, std::vector<EntryOutcome>& outcomes,
+                    std::string& refusal);
+  // Posts a batch; a refused gzip body is retried plain once (BodyCoding).
+  BodyCoding::Sent post_bundle(const nlohmann::json& bundle);
   Result<HttpResponse> send_authorized(HttpRequest req);
+  // The server's reference for a sensor's Device, created on first use.
   Result<std::string> ensure_device(const std::string& device_id);
+  // The same for the hub's own Device. Kept apart from the sensors: a sensor id is peer input (an MQTT
+  // publisher may name any "device"), and none may ever resolve to the gateway's Device.
+  Result<std::string> ensure_hub();
+  // False when `patient` is missing on the server (remembered in patients_.missing()); an error when the
+  // server could not say.
+  Result<bool> patient_exists(const std::string& patient);
+  // Dead-letters the suspects now that another request went through (so the server takes requests).
+  bool confirm_suspects();
+  // Records outcomes of a bundle whose entries came from `sending` (first_entry[i]: unit i's first entry).
+  bool record_outcomes(const std::vector<Unit>& sending, const std::vector<std::size_t>& first_entry,
+                       const std::vector<EntryOutcome>& outcomes);
+  void set_config_error(const std::string& error);
   void record_failure(const std::string& error, std::optional<std::chrono::milliseconds> retry_after);
   void record_success(std::size_t bundle_entries);
 
@@ -128,12 +165,18 @@ class Uploader {
   std::optional<std::chrono::steady_clock::time_point> next_window_mono_;  // an aggregation window closes
 
   // Upload-thread state.
-  std::unordered_map<std::string, std::string> device_refs_;  // device id -> "Device/<server id>"
+  std::unordered_map<std::string, std::string> device_refs_;  // sensor device id -> "Device/<server id>"
+  std::string hub_ref_;                                         // "Device/<server id>" of the hub, once created
   std::unordered_map<std::string, Device> registry_;
   std::size_t isolate_remaining_ = 0;  // entries to send one per bundle after a refused bundle
+  // Readings (seq -> the server's answer) whose request, carrying them alone and plain, was refused as
+  // a whole. Dead-lettered once another request goes through; if none does, the refusal was the
+  // request's, and they go back to pending with a backoff. Skipped while suspect.
+  std::map<std::int64_t, std::string> suspects_;
   std::size_t bundle_size_;            // adaptive, 1..options_.bundle_size
   int good_bundles_ = 0;               // in a row at this size
-  bool gzip_;
+  BodyCoding coding_;
+  PatientCheck patients_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::thread thread_;
 };

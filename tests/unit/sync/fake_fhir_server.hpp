@@ -105,6 +105,9 @@ class FakeFhirServer {
     std::multiset<std::string> answered_2xx;           // identifiers of entries answered 2xx
     std::set<std::string> locations;                   // every location handed out
     std::vector<std::string> updates;                  // URLs of PUT entries, in order
+    std::map<std::string, json> resources;             // "Type/id" -> what the server holds now
+    std::vector<std::string> reads;                    // URLs of GET requests (patient look-ups), in order
+    std::size_t lost_answers = 0;                      // requests processed whose answer was dropped
   };
 
   void on_request(RequestHook hook) {
@@ -118,6 +121,18 @@ class FakeFhirServer {
   void on_entry(EntryHook hook) {
     std::lock_guard lock(mu_);
     entry_hook_ = std::move(hook);
+  }
+  // Requests for which `pred` holds are processed in full, then answered with a transport error: the
+  // answer is lost on the way back (a connection reset after the server committed).
+  void lose_answers(std::function<bool(const json& bundle)> pred) {
+    std::lock_guard lock(mu_);
+    lose_ = std::move(pred);
+  }
+  // GET Patient/<id> answers 404 for these ("Patient/<id>"); every other Patient exists.
+  void set_patient_missing(const std::string& patient, bool missing) {
+    std::lock_guard lock(mu_);
+    if (missing) missing_patients_.insert(patient);
+    else missing_patients_.erase(patient);
   }
   // Requests after the first `n` wait until release() or cancel().
   void hold_after(std::size_t n) {
@@ -152,6 +167,18 @@ class FakeFhirServer {
   Result<HttpResponse> handle(const HttpRequest& request) {
     std::unique_lock lock(mu_);
     if (cancelled_) return make_error(Errc::unavailable, "request cancelled");
+    if (request.method == "GET") {
+      // Look-ups are not bundles: kept apart, so counts and holds of the tests stay about uploads.
+      state_.reads.push_back(request.url);
+      cv_.notify_all();
+      const auto at = request.url.find("/Patient/");
+      if (at == std::string::npos) return HttpResponse{404, "{}", {}};
+      const auto patient = request.url.substr(at + 1);
+      if (missing_patients_.contains(patient)) {
+        return HttpResponse{404, R"({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]})", {}};
+      }
+      return HttpResponse{200, json{{"resourceType", "Patient"}, {"id", patient.substr(8)}}.dump(), {}};
+    }
     ++state_.count;
     const auto bundle = json::parse(request_body(request), nullptr, false);
     if (state_.requests.size() < kKeep) {
@@ -171,6 +198,11 @@ class FakeFhirServer {
       }
     }
     auto response = answer(bundle);
+    if (lose_ && lose_(bundle)) {
+      ++state_.lost_answers;
+      cv_.notify_all();
+      return make_error(Errc::unavailable, "connection reset by peer (the answer was lost)");
+    }
     cv_.notify_all();
     return response;
   }
@@ -203,7 +235,19 @@ class FakeFhirServer {
     if (e.contains("request") && e["request"].value("method", "") == "PUT") {
       const auto url = e["request"].value("url", "");
       state_.updates.push_back(url);
-      return {"200 OK", url + "/_history/2", nullptr};
+      const auto q = url.find('?');
+      if (q == std::string::npos) {
+        state_.resources[url] = e["resource"];
+        return {"200 OK", url + "/_history/2", nullptr};
+      }
+      // R4 conditional update: replace the one match, or create when there is none. The condition is
+      // the query, so a conditional create and a conditional update on the same identifier meet.
+      const auto condition = url.substr(q + 1);
+      if (auto it = state_.by_condition.find(condition); it != state_.by_condition.end()) {
+        state_.resources[it->second] = e["resource"];
+        return {"200 OK", it->second + "/_history/2", nullptr};
+      }
+      return created(e, condition);
     }
     const std::string condition = e.contains("request") ? e["request"].value("ifNoneExist", "") : "";
     if (!condition.empty()) {
@@ -211,10 +255,15 @@ class FakeFhirServer {
         return {"200 OK", it->second + "/_history/1", nullptr};
       }
     }
+    return created(e, condition);
+  }
+
+  EntryReply created(const json& e, const std::string& condition) {
     const auto logical = resource_type(e) + "/" + std::to_string(next_id_++);
     if (!condition.empty()) state_.by_condition[condition] = logical;
     for (const auto& id : e["resource"].value("identifier", json::array())) state_.by_identifier[id.value("value", "")] = logical;
     state_.locations.insert(logical);
+    state_.resources[logical] = e["resource"];
     return {"201 Created", logical + "/_history/1", nullptr};
   }
 
@@ -224,6 +273,8 @@ class FakeFhirServer {
   RequestHook request_hook_;
   RawHook raw_hook_;
   EntryHook entry_hook_;
+  std::function<bool(const json&)> lose_;
+  std::set<std::string> missing_patients_;
   std::size_t hold_after_ = static_cast<std::size_t>(-1);
   bool released_ = false;
   bool cancelled_ = false;

@@ -1,5 +1,5 @@
 // The resources of a real run, checked by something other than the FHIR peer: carehubd with readings of every
-// kind (typed in, and room sensors from the openHAB stand-in), a wearable's aggregated stream and an acknowledged
+// kind (typed in, room sensors from the openHAB stand-in, MQTT from a real mosquitto), a wearable's aggregated stream and an acknowledged
 // red alert uploads to the local FHIR peer; every Observation, Device and DetectedIssue the server then holds is
 // exported by plain FHIR search and run through tests/conformance/check.mjs (R4 invariants on the fhirpath R4
 // engine, vital-signs profiles, PHD IG profiles). Zero failures expected: it is how issue 13's conformance is
@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/fhir_peer.hpp"
+#include "tests/support/mosquitto_peer.hpp"
 #include "tests/support/openhab_peer.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -56,6 +58,26 @@ json openhab_config(const std::string& url) {
           {"tags", {{{"tag", "Motion"}, {"kind", "motion"}}}}};
 }
 
+// A bare number on a topic (the device is mqtt-<topic>) and a reading-json publisher naming its own device.
+json mqtt_config(const MosquittoPeer& broker) {
+  return {{"broker", broker.url()},
+          {"client_id", "carehub-conformance"},
+          {"retry_base_ms", 50},
+          {"retry_cap_ms", 500},
+          {"subscriptions",
+           {{{"topic", "home/kitchen/humidity"}, {"qos", 1}, {"format", "number"}, {"kind", "room-humidity"}},
+            {{"topic", "home/readings"}, {"qos", 1}, {"format", "reading-json"}}}}};
+}
+
+bool wait_connected(DaemonProcess& d, const std::string& source, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (d.status()["sources"][source]["state"] != "connected") {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
 std::size_t buffered(DaemonProcess& d) {
   const auto out = d.ctl({"measurements", "--json", "--limit", "100000"}).out;
   return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
@@ -76,13 +98,21 @@ TEST(ConformanceRun, EveryResourceTheServerHoldsAfterARealRunPassesTheConformanc
   FhirPeer peer(dir.file("fhir.log"));
   peer.put("Patient/test-patient", {{"resourceType", "Patient"}, {"id", "test-patient"}});
   OpenhabPeer openhab(dir.file("openhab.log"), home_items(), dir.file("items.json"), 1);
+  std::filesystem::create_directories(dir.file("broker"));
+  MosquittoPeer broker(dir.file("broker"));
   DaemonProcess d(dir, peer.base_url());
   write_file(dir.file("rules.json"), kRules);
   d.config()["rules"] = {{"file", "rules.json"}};
   d.config()["sources"]["openhab"] = openhab_config(openhab.url());
+  d.config()["sources"]["mqtt"] = mqtt_config(broker);
   d.config()["fhir"]["aggregate"] = json::array({{{"kind", "heart-rate"}, {"period_s", 60}, {"devices", {"wearable-1"}}}});
   ASSERT_TRUE(d.start()) << d.log();
   ASSERT_TRUE(wait_buffered(d, 4)) << "the four openHAB items' states\n" << d.log();
+  ASSERT_TRUE(wait_connected(d, "mqtt")) << d.log();
+  ASSERT_TRUE(broker.publish("home/kitchen/humidity", "48.5"));
+  const auto hr = json{{"kind", "heart-rate"}, {"time", format_rfc3339(now_ms() - 3h)}, {"device", "watch-1"}, {"values", {{"value", 66}}}};
+  ASSERT_TRUE(broker.publish("home/readings", hr.dump()));
+  ASSERT_TRUE(wait_buffered(d, 6)) << "the two MQTT readings\n" << d.log();
 
   // Every kind once, typed in; a minute of a wearable's 1 Hz heart rate (one aggregate); an extreme blood
   // pressure and its confirming repeat (a red alert with evidence), then acknowledged (the amended revision).
@@ -132,7 +162,7 @@ TEST(ConformanceRun, EveryResourceTheServerHoldsAfterARealRunPassesTheConformanc
     resources += n;
     exported.push_back(std::move(page));
   }
-  EXPECT_GE(resources, 11u + 4u + 1u + 2u + 2u + 1u) << "spot readings, openHAB, aggregate, evidence, Devices, alert";
+  EXPECT_GE(resources, 11u + 4u + 2u + 1u + 2u + 2u + 1u) << "spot readings, openHAB, MQTT, aggregate, evidence, Devices, alert";
   write_file(dir.file("export.json"), exported.dump(1));
 
   const auto checker = source_dir() / "tests" / "conformance" / "check.mjs";

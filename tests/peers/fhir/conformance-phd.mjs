@@ -141,8 +141,16 @@ export function phdIssues(resource, url, path, issue) {
   for (const [rule, expression, message, severity] of profile.rules) {
     let fn = compiled.get(expression);
     if (!fn) compiled.set(expression, (fn = fhirpath.compile({ base: profile.type, expression }, r4, { traceFn: () => {} })));
-    const r = fn(resource, { resource, rootResource: resource });
-    if (!(r.length === 1 && r[0] === true)) issue(severity ?? 'error', path, rule, message);
+    let r;
+    let text = message;
+    try {
+      r = fn(resource, { resource, rootResource: resource });
+    } catch (e) {
+      // Malformed input the engine cannot navigate (e.g. a string where an object belongs): the rule does not hold.
+      r = [];
+      text = `${message} (could not be evaluated: ${String(e.message ?? e).split('\n')[0]})`;
+    }
+    if (!(r.length === 1 && r[0] === true)) issue(severity ?? 'error', path, rule, text);
   }
   // dataAbsentReason.coding from data-absent-reason (required), on the Observation and on compound components.
   if (profile.type === 'Observation') {

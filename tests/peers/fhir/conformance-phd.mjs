@@ -130,7 +130,7 @@ export const PHD_PROFILES = new Map([
 ]);
 
 const compiled = new Map();
-// The issues `resource` has against one PHD profile (by url); null if the url is not a PHD profile we transcribed.
+// Reports the issues `resource` has against one PHD profile (by url); false if the url is not one transcribed here.
 export function phdIssues(resource, url, path, issue) {
   const profile = PHD_PROFILES.get(url.split('|')[0]);
   if (!profile) return false;

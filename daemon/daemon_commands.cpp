@@ -38,8 +38,11 @@ Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
       auto& slot = results[index[k]];
       switch (stored->status[k]) {
         case IngestStatus::stored:
-          // Kept but quarantined (a time far after its receipt): say so, or the technician believes it counts.
-          if (!stored->errors[k].empty()) {
+          // Kept but unassigned (no patient with certainty) or quarantined (a time far after its receipt):
+          // say which, or the technician believes it counts. The pipeline's message names it first.
+          if (stored->errors[k].starts_with("unassigned: ")) {
+            slot = {{"status", "unassigned"}, {"uid", stored->uids[k]}, {"error", stored->errors[k]}};
+          } else if (!stored->errors[k].empty()) {
             slot = {{"status", "quarantined"}, {"uid", stored->uids[k]}, {"error", stored->errors[k]}};
           } else {
             slot = {{"status", "stored"}, {"uid", stored->uids[k]}};
@@ -64,7 +67,9 @@ Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
     else if (*state == "synced") q.state = SyncState::synced;
     else if (*state == "dead") q.state = SyncState::dead;
     else if (*state == "quarantined") q.state = SyncState::quarantined;
-    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, found \"" + *state + "\"");
+    else if (*state == "unassigned") q.state = SyncState::unassigned;
+    else if (*state == "discarded") q.state = SyncState::discarded;
+    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, unassigned, discarded, found \"" + *state + "\"");
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
   std::lock_guard lock(reader_mu_);

@@ -57,10 +57,14 @@ int add_readings(const Context& ctx, const std::vector<nlohmann::json>& readings
       } else if (r["status"] == "quarantined") {
         std::cerr << "carehubctl: " << (line ? "stdin line " + std::to_string(line) + ": " : "") << "kept but "
                   << text(r["error"]) << " (never judged nor uploaded; see carehubctl measurements --state quarantined)\n";
+      } else if (r["status"] == "unassigned") {
+        std::cerr << "carehubctl: " << (line ? "stdin line " + std::to_string(line) + ": " : "") << "kept but "
+                  << text(r["error"]) << " (never judged nor uploaded until assigned; see carehubctl readings unassigned)\n";
       } else {
         std::cout << text(r["status"]) << " " << text(r["uid"]) << "\n";
       }
-      if (r["status"] == "rejected" || r["status"] == "quarantined") rc = 2;
+      // Kept but not counted (quarantined, unassigned) is not what the technician asked for: exit 2.
+      if (r["status"] == "rejected" || r["status"] == "quarantined" || r["status"] == "unassigned") rc = 2;
     }
   }
   return rc;
@@ -123,7 +127,7 @@ Runner add_measure_commands(CLI::App& app, Context& ctx) {
   auto state = std::make_shared<std::string>();
   list->add_flag("--json", *json_out, "one reading JSON object per line");
   list->add_option("--limit", *limit, "how many")->capture_default_str();
-  list->add_option("--state", *state, "pending, synced, dead or quarantined");
+  list->add_option("--state", *state, "pending, synced, dead, quarantined, unassigned or discarded");
 
   return [=, &ctx]() -> int {
     if (*add) return run_add(ctx, *o);

@@ -68,6 +68,7 @@ class AttributionCommands : public ::testing::Test {
     auto r = call("measure.add", {{"readings", {reading}}});
     EXPECT_TRUE(r) << r.error().message;
     if (!r) return {};
+    last_status_ = (*r)["results"][0].value("status", std::string{});
     return (*r)["results"][0].value("uid", std::string{});
   }
 
@@ -81,6 +82,7 @@ class AttributionCommands : public ::testing::Test {
   ManualClock clock_{*parse_rfc3339("2026-11-21T10:00:00Z")};
   Logger log_{LogLevel::error};
   std::unique_ptr<Daemon> daemon_;
+  std::string last_status_;  // of the newest add_bp
 };
 
 TEST_F(AttributionCommands, AnUnclaimedReadingWaitsUnjudgedUntilAssignedThenHF5JudgesIt) {
@@ -94,6 +96,10 @@ TEST_F(AttributionCommands, AnUnclaimedReadingWaitsUnjudgedUntilAssignedThenHF5J
   // Measured a minute before the slot was bound: from the device's memory, nobody's yet.
   const auto uid = add_bp(210, 120, clock_.now() - std::chrono::minutes(1));
   ASSERT_FALSE(uid.empty());
+  EXPECT_EQ(last_status_, "unassigned") << "measure add says the reading does not count yet";
+  auto m = call("measurements", {{"state", "unassigned"}});
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ((*m)["readings"].size(), 1u);
   auto s = status();
   EXPECT_EQ(s["buffer"]["unassigned"], 1) << s["buffer"].dump();
   EXPECT_EQ(s["buffer"]["pending"], 0) << "never queued for upload under a patient";

@@ -427,7 +427,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
         }
         const auto who = attribution_.attribute(r);
         r.patient = who.patient;
-        auto uid = reading_uid(r);
+        auto uid = reading_uid(r, options_.hub_id);
         // A producer that did not stamp the receipt is bounded by this clock instead: it is when we got it.
         const TimePoint receipt = r.received == TimePoint{} ? wall_now() : r.received;
         const auto quarantine = implausible_future(r, receipt, options_.max_future);

@@ -97,7 +97,7 @@ std::future<Result<std::vector<AssignedReading>>> Pipeline::assign_readings(std:
             outcome](StoreWriter& w) -> Result<std::vector<AlertEvent>> {
              const TimePoint now = wall_now();
              std::vector<StoredReading> judged;
-             auto r = w.assign_readings(uids, patient, who, now, &judged);
+             auto r = w.assign_readings(uids, patient, who, now, &judged, options_.hub_id);
              if (!r) return r.error();
              *outcome = std::move(*r);
              std::vector<AlertEvent> events;

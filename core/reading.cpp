@@ -55,10 +55,27 @@ std::optional<std::string> implausible_future(const Reading& r, TimePoint receiv
          " s): a device clock set ahead?";
 }
 
-std::string reading_uid(const Reading& r) {
+bool hardware_device_id(std::string_view id) {
+  if (id.size() != 4 + 17 || !id.starts_with("ble-")) return false;
+  for (std::size_t i = 4; i < id.size(); ++i) {
+    const char c = id[i];
+    const bool separator = (i - 4) % 3 == 2;
+    if (separator ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string fleet_device_id(std::string_view device_id, std::string_view hub_id) {
+  if (hub_id.empty() || hardware_device_id(device_id)) return std::string(device_id);
+  return std::string(hub_id) + "/" + std::string(device_id);
+}
+
+std::string reading_uid(const Reading& r, std::string_view hub_id) {
   // %.10g: stable across JSON round trips and unit conversions, far finer than any sensor's resolution.
-  std::string key = "carehub-reading-v1\n" + r.patient + "\n" + r.device + "\n" + std::string(to_string(r.kind)) +
-                    "\n" + std::to_string(to_epoch_ms(r.time));
+  // Only the device line changes with the hub, and not at all for a BLE device: a BLE reading's uid is the
+  // one it had before hub ids entered, so de-duplication of a device's resent memory holds across the upgrade.
+  std::string key = "carehub-reading-v1\n" + r.patient + "\n" + fleet_device_id(r.device, hub_id) + "\n" +
+                    std::string(to_string(r.kind)) + "\n" + std::to_string(to_epoch_ms(r.time));
   for (const auto& [name, value] : r.values) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.10g", value);

@@ -52,11 +52,22 @@ inline constexpr Millis kDefaultMaxFuture = std::chrono::minutes(5);
 // or the pipeline's clock for a producer that did not stamp one. Empty when the time is plausible.
 std::optional<std::string> implausible_future(const Reading& r, TimePoint received, Millis tolerance);
 
-// The de-duplication identity (PHD style): a name-based UUID over patient, device, kind, effective time
-// and values. The same measurement gets the same id on every retry, restart and re-pairing. An unassigned
+// Fleet identity (design.md invariant 9): a BLE device's id ("ble-" and its address as six lower-case hex
+// pairs) names one physical device wherever it is relayed; any other id ("manual", "openhab-<Item>",
+// "mqtt-<topic>", a JSON publisher's name) is only unique within its hub, so it is qualified by the hub's id
+// ("hub-0001/manual"). /hub/id cannot hold '/', so the qualified form is unambiguous. An empty hub id leaves
+// every id as it is. sync/fhir_mapping uses the same rule for the Device identifier.
+bool hardware_device_id(std::string_view device_id);
+std::string fleet_device_id(std::string_view device_id, std::string_view hub_id);
+
+// The de-duplication identity (PHD style): a name-based UUID over patient, the device's fleet identity
+// (fleet_device_id with `hub_id`), kind, effective time and values. The same measurement gets the same id on
+// every retry, restart and re-pairing; the same values typed or streamed on two hubs of one fleet get two.
+// A BLE device's readings keep one id whichever hub relays them (the PHD IG's conditional-create identifier
+// dedups one measurement uploaded through two gateways); hub_id "" gives the ids of before. An unassigned
 // reading (empty patient) also names its user slot: two users measuring alike in the same second on one
 // device are two readings. Assigning it gives it the id it would have had under its patient.
-std::string reading_uid(const Reading& r);
+std::string reading_uid(const Reading& r, std::string_view hub_id = {});
 // An RFC 9562 version 8 UUID from the SHA-256 of `key`: the identity of anything derived from readings.
 std::string name_uuid(std::string_view key);
 

@@ -178,9 +178,12 @@ class StoreWriter {
   // was not believed); the old uid stays an alias of the new one. When that record is already stored under
   // the patient, the unassigned copy is removed (its alias names the stored one). Returns the outcome per
   // uid, in the order asked; `assigned` receives what the rules must now judge (new readings only).
+  // `hub_id` is the pipeline's (PipelineOptions::hub_id): an assigned reading gets the uid it would have had
+  // if it had been attributed on arrival.
   Result<std::vector<AssignedReading>> assign_readings(const std::vector<std::string>& uids, const std::string& patient,
                                                        const std::string& who, TimePoint now,
-                                                       std::vector<StoredReading>* assigned = nullptr);
+                                                       std::vector<StoredReading>* assigned = nullptr,
+                                                       std::string_view hub_id = {});
   // Marks them discarded, with who, when and why. Returns how many changed (a discarded one stays as it was).
   Result<std::int64_t> discard_readings(const std::vector<std::string>& uids, const std::string& who,
                                         const std::string& reason, TimePoint now);

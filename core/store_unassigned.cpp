@@ -136,7 +136,8 @@ constexpr std::string_view kRowQuery =
 
 Result<std::vector<AssignedReading>> StoreWriter::assign_readings(const std::vector<std::string>& uids,
                                                                   const std::string& patient, const std::string& who,
-                                                                  TimePoint now, std::vector<StoredReading>* assigned) {
+                                                                  TimePoint now, std::vector<StoredReading>* assigned,
+                                                                  std::string_view hub_id) {
   if (patient.empty()) return make_error(Errc::invalid_argument, "assigning readings needs a patient");
   const auto asked = unique(uids);
   auto select = cached(std::string(kRowQuery));
@@ -156,7 +157,7 @@ Result<std::vector<AssignedReading>> StoreWriter::assign_readings(const std::vec
     auto& row = (*rows)[i];
     const auto& old_uid = asked[i];
     row.reading.patient = patient;
-    const auto uid = reading_uid(row.reading);
+    const auto uid = reading_uid(row.reading, hub_id);
     auto found = (*exists)->bind(1, uid).step();
     if (!found) return found.error();
     const bool already = *found && (*exists)->int64(0) != row.seq;

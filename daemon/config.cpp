@@ -213,6 +213,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));
   c.upload.hub_id = c.hub_id;
   c.pipeline.default_patient = c.patient;
+  c.pipeline.hub_id = c.hub_id;  // reading uids: a hub-local device is qualified by the hub (core/reading.hpp)
   return c;
 }
 

@@ -95,9 +95,11 @@ std::optional<TimePoint> opt_time(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor) {
+std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor,
+                     std::string_view hub_id) {
   std::string key = "carehub-alert-v1\n";
   key.append(rule).append("\n").append(patient).append("\n").append(event).append("\n").append(anchor);
+  if (!hub_id.empty()) key.append("\nhub=").append(hub_id);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   EVP_Digest(key.data(), key.size(), digest.data(), &len, EVP_sha256(), nullptr);
@@ -119,12 +121,13 @@ struct Engine::Context {
   // The hub's clock, for what must never be believed "after now" (equal to `now` except in judge_assigned).
   TimePoint hub_now = now;
   std::vector<std::string> raised{};  // ids of the alerts raised here (not those only changed)
+  std::string_view hub_id{};          // the Engine's: enters every alert id
 
   Alert make(const Rule& rule, const std::string& patient, std::string event, Severity severity,
              const std::string& anchor, std::vector<std::string> readings, std::string text, std::string audience,
              bool requires_ack) const {
     Alert a;
-    a.id = alert_id(rule.id, patient, event + "/" + std::string(to_string(severity)), anchor);
+    a.id = alert_id(rule.id, patient, event + "/" + std::string(to_string(severity)), anchor, hub_id);
     a.rule = rule.id;
     a.patient = patient;
     a.event = std::move(event);
@@ -196,8 +199,8 @@ struct Engine::Context {
   }
 };
 
-Engine::Engine(RuleSet rules, Logger& log, Counters& counters)
-    : log_(log), counters_(counters), rules_(std::make_shared<const RuleSet>(std::move(rules))) {}
+Engine::Engine(RuleSet rules, Logger& log, Counters& counters, std::string hub_id)
+    : log_(log), counters_(counters), rules_(std::make_shared<const RuleSet>(std::move(rules))), hub_id_(std::move(hub_id)) {}
 
 void Engine::set_rules(RuleSet rules) {
   auto next = std::make_shared<const RuleSet>(std::move(rules));
@@ -214,6 +217,7 @@ Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const
                                                        TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
+  c.hub_id = hub_id_;
   // A reading is judged no later than `now` (design.md invariant 8). The pipeline quarantines readings
   // dated beyond their receipt, but a device clock a minute fast still arrives "from the future", and a
   // reading that slipped through must not open an episode, set an inactivity deadline or a trend window
@@ -247,6 +251,7 @@ Result<std::vector<AlertEvent>> Engine::judge_assigned(StoreWriter& store, const
                                                        TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
+  c.hub_id = hub_id_;
   // In the order they were measured; none later than now (invariant 8, as in in_transaction).
   std::vector<StoredReading> order(assigned.begin(), assigned.end());
   for (auto& r : order) r.reading.time = std::min(r.reading.time, now);
@@ -508,6 +513,7 @@ Result<void> Engine::trend(Context& c, const Rule& rule, const StoredReading& r)
 Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
+  c.hub_id = hub_id_;
   auto due = store.rule_states_due(now);
   if (!due) return due.error();
   for (const auto& s : *due) {

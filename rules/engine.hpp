@@ -47,7 +47,8 @@ namespace carehub::rules {
 
 class Engine final : public BatchHook {
  public:
-  Engine(RuleSet rules, Logger& log, Counters& counters);
+  // `hub_id` (/hub/id) enters every alert id: an alert is this hub's state machine, never another hub's.
+  Engine(RuleSet rules, Logger& log, Counters& counters, std::string hub_id = {});
 
   // Thread-safe (SIGHUP): the next transaction uses the new rules; stored episodes carry on.
   void set_rules(RuleSet rules);
@@ -79,9 +80,14 @@ class Engine final : public BatchHook {
   Counters& counters_;
   mutable std::mutex mu_;
   std::shared_ptr<const RuleSet> rules_;
+  const std::string hub_id_;
 };
 
-// Deterministic alert ids: the same episode gets the same id after a restart or a replay.
-std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor);
+// Deterministic alert ids: the same episode gets the same id after a restart or a replay. The hub id keeps
+// two hubs of one patient apart (design.md invariant 9): the same BLE device's readings have one uid on both,
+// and an inactivity notice anchors on no reading at all, yet each hub acknowledges and reminds on its own.
+// An empty hub id gives the ids of before.
+std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor,
+                     std::string_view hub_id = {});
 
 }  // namespace carehub::rules

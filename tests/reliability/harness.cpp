@@ -53,7 +53,8 @@ std::string uid_of_line(const nlohmann::json& line) {
   auto r = reading_from_json(line, from_epoch_ms(0));
   if (!r) throw std::runtime_error("bad reading line " + line.dump() + ": " + r.error().message);
   if (r->patient.empty()) r->patient = kPatient;
-  return reading_uid(*r);
+  // carehubd qualifies a hub-local device ("manual") by its hub: the id DaemonProcess configures.
+  return reading_uid(*r, "hub-test");
 }
 
 std::vector<std::string> add_readings(test::DaemonProcess& d, const std::vector<nlohmann::json>& lines,

@@ -189,6 +189,46 @@ TEST(ReadingUid, DiffersWhenAnyIdentifyingFieldDiffers) {
   }
 }
 
+// design.md invariant 9 (issue 13): hubs of one fleet upload to one server. Golden values computed apart from
+// carehub: uuid8(sha256("carehub-reading-v1\nPatient/p1\n<device>\nblood-pressure\n1763719200000\ndiastolic=80\n
+// systolic=120")) with python's hashlib, bytes 6 and 8 set to version 8 and the RFC 9562 variant.
+TEST(ReadingUid, AHubLocalDeviceIsQualifiedByTheHubSoTwoHubsNeverShareAReading) {
+  auto r = blood_pressure();
+  r.device = "manual";
+  EXPECT_EQ(reading_uid(r, "hub-0001"), "5a90bd44-a696-8d24-aba1-5a7766886038") << "the device line is \"hub-0001/manual\"";
+  EXPECT_EQ(reading_uid(r), "7dc158ff-2eb1-8101-a9d1-df8c2e3b68e4") << "no hub: the uid carehub always gave";
+  for (const char* device : {"manual", "openhab-LivingRoom_Temperature", "mqtt-home/scale", "kitchen-scale",
+                             "ble-AA-BB-CC-DD-EE-FF", "ble-aa-bb", "ble-aa-bb-cc-dd-ee-fg"}) {
+    r.device = device;
+    EXPECT_NE(reading_uid(r, "hub-0001"), reading_uid(r, "hub-0002")) << device << " is only unique within its hub";
+    EXPECT_EQ(reading_uid(r, "hub-0001"), reading_uid(r, "hub-0001")) << device;
+  }
+}
+
+TEST(ReadingUid, ABleDevicesReadingIsOneMeasurementWhicheverHubRelaysIt) {
+  // The PHD IG's conditional-create identifier: the same measurement through two gateways is one Observation.
+  // Unchanged from before hub ids entered, so a device's memory resent after the upgrade is still a duplicate.
+  const auto r = blood_pressure();
+  EXPECT_EQ(reading_uid(r, "hub-0001"), "64eb9fe2-04ec-8b55-b48f-956d7d62e23e");
+  EXPECT_EQ(reading_uid(r, "hub-0002"), reading_uid(r, "hub-0001"));
+  EXPECT_EQ(reading_uid(r), reading_uid(r, "hub-0001"));
+}
+
+TEST(FleetDeviceId, OnlyABluetoothAddressIsUniqueByItself) {
+  EXPECT_EQ(fleet_device_id("ble-a4-c1-38-00-00-01", "hub-0001"), "ble-a4-c1-38-00-00-01");
+  EXPECT_EQ(fleet_device_id("manual", "hub-0001"), "hub-0001/manual");
+  EXPECT_EQ(fleet_device_id("openhab-Hall_Motion", "hub-0001"), "hub-0001/openhab-Hall_Motion");
+  EXPECT_EQ(fleet_device_id("mqtt-home/scale", "hub-0001"), "hub-0001/mqtt-home/scale");
+  EXPECT_EQ(fleet_device_id("ble-A4-C1-38-00-00-01", "hub-0001"), "hub-0001/ble-A4-C1-38-00-00-01")
+      << "not the form the BLE driver gives: a name someone chose";
+  EXPECT_EQ(fleet_device_id("manual", ""), "manual");
+  EXPECT_TRUE(hardware_device_id("ble-00-11-22-aa-bb-ff"));
+  for (const char* id : {"ble-00-11-22-aa-bb", "ble-00-11-22-aa-bb-ff-", "ble-00:11:22:aa:bb:ff", "ble-0011-22-aa-bb-ff",
+                         "BLE-00-11-22-aa-bb-ff", "", "manual"}) {
+    EXPECT_FALSE(hardware_device_id(id)) << id;
+  }
+}
+
 TEST(ReadingUid, IgnoresWhenAndHowTheHubReceivedTheReading) {
   // A device resending its memory on reconnect delivers the same measurement again, later.
   auto resent = blood_pressure();

@@ -504,6 +504,22 @@ TEST(AlertIds, AreDeterministicAcrossRuns) {
   EXPECT_EQ(alert_id("HF5", "Patient/a", "alert", "x").size(), 19u);
 }
 
+// design.md invariant 9: two hubs of one patient (the same BLE cuff, or an inactivity notice that anchors on no
+// reading) raise the same episode; each is its own hub's alert, acknowledged and reminded there.
+TEST(AlertIds, TheHubIdKeepsTwoHubsAlertsApart) {
+  EXPECT_NE(alert_id("HF5", "Patient/a", "alert", "x", "hub-0001"), alert_id("HF5", "Patient/a", "alert", "x", "hub-0002"));
+  EXPECT_EQ(alert_id("HF5", "Patient/a", "alert", "x", ""), alert_id("HF5", "Patient/a", "alert", "x"));
+  // The same reading on two hubs' engines: two alerts; the same hub after a restart: the same one.
+  std::vector<std::string> ids;
+  for (const char* hub : {"hub-0001", "hub-0002", "hub-0001"}) {
+    Harness h(kHF5);
+    h.engine = std::make_unique<Engine>(rules_from(kHF5), h.log, h.counters, hub);
+    ids.push_back(h.arrive(bp(200, 130, kT0)).front().alert.id);
+  }
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_EQ(ids[0], ids[2]);
+}
+
 TEST(Acknowledge, AnUnknownOrClosedAlertIsRefusedWithAReason) {
   Harness h(kHF5);
   auto tx = h.store->begin();

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Checks FHIR resources against R4, the R4 vital-signs profiles and the PHD IG (tests/peers/fhir/conformance.mjs).
-//   node tests/conformance/check.mjs [--warnings] [--quiet] [FILE...]     (no FILE, or "-": standard input)
+//   node tests/conformance/check.mjs [--warnings] [--quiet] [--strict] [FILE...]   (no FILE, or "-": stdin)
+// --strict: a rule that could not be evaluated (an expression the engine refuses, a value set the R4 files
+// cannot enumerate) fails the run too, instead of only being listed.
 // A FILE holds JSON (a resource, a Bundle, or an array of them) or markdown whose ```json fences hold them.
 // A searchset Bundle (a FHIR search answer) is the server's, not ours: its entry resources are checked one by
 // one instead. Prints one line per failure naming the source, the resource, the path and the rule; exits
@@ -11,9 +13,10 @@ import { validateDetailed } from '../peers/fhir/conformance.mjs';
 const args = process.argv.slice(2);
 const showWarnings = args.includes('--warnings');
 const quiet = args.includes('--quiet');
+const strict = args.includes('--strict');
 const files = args.filter((a) => !a.startsWith('--') || a === '-');
-if (args.some((a) => a.startsWith('--') && !['--warnings', '--quiet'].includes(a))) {
-  process.stderr.write('usage: check.mjs [--warnings] [--quiet] [FILE...]\n');
+if (args.some((a) => a.startsWith('--') && !['--warnings', '--quiet', '--strict'].includes(a))) {
+  process.stderr.write('usage: check.mjs [--warnings] [--quiet] [--strict] [FILE...]\n');
   process.exit(2);
 }
 
@@ -82,10 +85,8 @@ for (const file of files.length ? files : ['-']) {
     }
   }
 }
-if (!quiet) {
-  process.stderr.write(`conformance: ${checked} resource(s) checked, ${failed} with errors\n`);
-  if (unchecked.size) process.stderr.write(`conformance: not evaluated: ${[...unchecked].join('; ')}\n`);
-}
+if (!quiet) process.stderr.write(`conformance: ${checked} resource(s) checked, ${failed} with errors\n`);
+if (unchecked.size && (!quiet || strict)) process.stderr.write(`conformance: not evaluated: ${[...unchecked].join('; ')}\n`);
 // Nothing checked is an error too: a document that lost its examples must not pass as conformant.
 if (checked === 0) process.stderr.write('conformance: no resource found in the input\n');
-process.exit(unreadable || checked === 0 ? 2 : failed ? 1 : 0);
+process.exit(unreadable || checked === 0 ? 2 : failed || (strict && unchecked.size) ? 1 : 0);

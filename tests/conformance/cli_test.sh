@@ -45,5 +45,11 @@ expect "unparsable JSON" 2 "bad.json: not JSON" -- "$node" "$check" "$tmp/bad.js
 expect "a missing file" 2 "cannot read" -- "$node" "$check" "$tmp/none.json"
 printf '# A doc\n\nno examples\n' >"$tmp/empty.md"
 expect "no resource at all is not a pass" 2 "no resource found" -- "$node" "$check" "$tmp/empty.md"
+# A required binding to a value set the R4 files cannot enumerate (mimetypes: all of BCP 13) is listed; --strict
+# fails on it.
+unbindable='{"resourceType":"Binary","contentType":"text/plain"}'
+printf '%s' "$unbindable" >"$tmp/unbindable.json"
+expect "not evaluated is listed" 0 "not evaluated: .*binding" -- "$node" "$check" "$tmp/unbindable.json"
+expect "--strict fails on what was not evaluated" 1 "not evaluated" -- "$node" "$check" --strict --quiet "$tmp/unbindable.json"
 expect "an unknown option" 2 "usage" -- "$node" "$check" --frobnicate
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }

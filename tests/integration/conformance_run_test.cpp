@@ -166,7 +166,7 @@ TEST(ConformanceRun, EveryResourceTheServerHoldsAfterARealRunPassesTheConformanc
   write_file(dir.file("export.json"), exported.dump(1));
 
   const auto checker = source_dir() / "tests" / "conformance" / "check.mjs";
-  const auto r = run_process({"/usr/bin/env", "node", checker.string(), dir.file("export.json")}, {}, {}, 60s);
+  const auto r = run_process({"/usr/bin/env", "node", checker.string(), "--strict", dir.file("export.json")}, {}, {}, 60s);
   EXPECT_NE(r.err.find("conformance: " + std::to_string(resources) + " resource(s) checked"), std::string::npos) << r.err;
   EXPECT_EQ(r.exit_code, 0) << "conformance failures:\n" << r.out << r.err;
   std::cout << r.err;  // "conformance: N resource(s) checked, 0 with errors" and what could not be evaluated

@@ -24,8 +24,13 @@ const FIXED_EXPRESSIONS = new Map([
   ['enableWhen.count() > 2 implies enableBehavior.exists()', 'enableWhen.count() >= 2 implies enableBehavior.exists()'],
   ["generated='generated' implies source.empty()", "generation='generated' implies source.empty()"],
 ]);
-const FIXED_KEYS = new Map([['vs-1', '$this is dateTime implies $this.toString().length() >= 10']]);
-const fixup = (c) => FIXED_KEYS.get(c.key) ?? FIXED_EXPRESSIONS.get(c.expression) ?? c.expression;
+// dom-3 filters descendants with the function as(), which the FHIRPath spec (and fhirpath.js) make an error on a
+// collection of more than one item; the Java engine filters instead. ofType() is that filter.
+const FIXED_KEYS = new Map([
+  ['vs-1', () => '$this is dateTime implies $this.toString().length() >= 10'],
+  ['dom-3', (expression) => expression.replaceAll('descendants().as(', 'descendants().ofType(').replaceAll('.where(as(canonical)', '.where(ofType(canonical)')],
+]);
+const fixup = (c) => FIXED_KEYS.get(c.key)?.(c.expression) ?? FIXED_EXPRESSIONS.get(c.expression) ?? c.expression;
 const quiet = { traceFn: () => {} }; // dom-3's trace() would print to stdout
 
 const compiled = new Map();

@@ -2,6 +2,8 @@
 // Devices: fhir_device.cpp; the code table: fhir_codes.cpp.
 #include "sync/fhir_mapping.hpp"
 
+#include "core/reading.hpp"
+
 namespace carehub::fhir {
 
 std::string observation_identifier(const std::string& uid) { return "urn:uuid:" + uid; }
@@ -42,20 +44,9 @@ std::optional<Flag> flag_from_band(std::string_view band) {
   return std::nullopt;
 }
 
+// One rule for the whole fleet: the Device's identifier must name what the reading's uid names (core).
 std::string fleet_device_id(std::string_view device_id, std::string_view hub_id) {
-  // "ble-" and six lower-case hex pairs: the device's Bluetooth address, the same physical device for every
-  // hub that relays it (the PHD IG wants one Device per PHD, told apart from its gateways by gatewayDevice).
-  const auto hardware = [&] {
-    if (device_id.size() != 4 + 17 || device_id.substr(0, 4) != "ble-") return false;
-    for (std::size_t i = 4; i < device_id.size(); ++i) {
-      const char c = device_id[i];
-      const bool sep = (i - 4) % 3 == 2;
-      if (sep ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-  };
-  if (hub_id.empty() || hardware()) return std::string(device_id);
-  return std::string(hub_id) + "/" + std::string(device_id);
+  return carehub::fleet_device_id(device_id, hub_id);
 }
 
 std::string dashed_hex(std::string_view id) {

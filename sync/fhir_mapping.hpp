@@ -72,6 +72,7 @@ std::vector<ObservationEntry> observations(const StoredReading& stored, const Re
 // Sensor identities are unique across the fleet (design.md invariant 9): anything not globally unique by
 // itself (a manual entry, an openHAB item, an MQTT topic) is qualified by the hub's id ("hub-0001/manual");
 // a BLE device's own id ("ble-aa-bb-cc-dd-ee-ff", from its address) names one physical device already.
+// core's carehub::fleet_device_id, the rule reading_uid uses too.
 std::string fleet_device_id(std::string_view device_id, std::string_view hub_id);
 // A Personal Health Device as the PHD IG means it: a BLE device with its address or system id, whose Device
 // Information Service gave manufacturer and model (PhdDevice requires both). Its Device claims PhdDevice

@@ -74,16 +74,18 @@ struct Context {
   json coincident_id;  // the coincident-timestamp Observation's identifier, or null
 };
 
+// Only when the hub kept the device's time: a clock it did not believe says nothing that identifies.
 bool has_phd_identifier(const Context& ctx, const c::Measure& m) {
-  return ctx.phd && ctx.stored.reading.device_time && !m.mdc.empty();
+  const Reading& r = ctx.stored.reading;
+  return ctx.phd && r.device_time && *r.device_time == r.time && !m.mdc.empty();
 }
 
 // Everything but the value: identity, profiles, categories, code, subject, time, device, gateway.
 json skeleton(const Context& ctx, const c::Measure& m, const std::string& uid) {
   const Reading& r = ctx.stored.reading;
-  json ids = json::array();
+  // The urn:uuid first: it is what the resource is created on and what derived Observations cite.
+  json ids = json::array({identifier(kIdentifierSystem, observation_identifier(uid))});
   if (has_phd_identifier(ctx, m)) ids.push_back(identifier(kPhdIdentifierSystem, phd_identifier(*ctx.refs.device, r, m.mdc.code)));
-  ids.push_back(identifier(kIdentifierSystem, observation_identifier(uid)));
 
   json code = json::array({coding(m.loinc)});
   if (!m.loinc_extra.empty()) code.push_back(coding(m.loinc_extra));
@@ -172,7 +174,11 @@ std::string derived_uid(const std::string& parent_uid, std::string_view componen
   return name_uuid("carehub-derived-v1\n" + parent_uid + "\n" + std::string(component));
 }
 
-// The query the entry is created on: the PHD IG's identifier when there is one, else the urn:uuid.
+// The query the entry is created on: its urn:uuid, never the PHD IG's identifier. That one has no values in
+// it, and the BLE driver keeps two records of one device second that differ in their values (record_guard):
+// created on the IG's identifier, the second would match the first and be marked synced, yet never stored.
+// The reading uid names device, time and values, and is the same on every hub for a BLE device, so two
+// carehub gateways relaying one PHD still make one Observation.
 std::string if_none_exist(const json& obs) {
   const auto& id = obs["identifier"][0];
   return identifier_query(id["system"].get<std::string>(), id["value"].get<std::string>());

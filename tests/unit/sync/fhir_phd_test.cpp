@@ -86,23 +86,44 @@ TEST_F(PhdObservation, ClaimsTheCompoundProfileAndBpForABloodPressure) {
   EXPECT_FALSE(obs.contains("valueQuantity")) << "PhdCompoundNumericObservation: value[x] 0..0";
 }
 
-TEST_F(PhdObservation, CarriesThePhdIdentifierAndIsCreatedOnIt) {
+TEST_F(PhdObservation, CarriesThePhdIdentifierButIsCreatedOnItsUuid) {
   const auto entries = observations(stored(Kind::body_temperature, {{"value", 36.9}}), refs());
   const auto& obs = entries[0].resource;
+  EXPECT_EQ(obs["identifier"][0], json({{"system", "urn:ietf:rfc:3986"}, {"value", std::string("urn:uuid:") + kUid}}));
   // device (address, hex, no separators) - patient logical id - MDC type - device time in s since 2000.
-  const std::string value = "00E5DEAD77C3-p1-150364-848570400";
-  EXPECT_EQ(obs["identifier"][0], json({{"system", std::string(kPhd) + "PhdBaseObservation"}, {"value", value}}));
-  EXPECT_EQ(obs["identifier"][1], json({{"system", "urn:ietf:rfc:3986"}, {"value", std::string("urn:uuid:") + kUid}}));
-  EXPECT_EQ(entries[0].if_none_exist, "identifier=http://hl7.org/fhir/uv/phd/StructureDefinition/PhdBaseObservation|" + value);
+  EXPECT_EQ(obs["identifier"][1],
+            json({{"system", std::string(kPhd) + "PhdBaseObservation"}, {"value", "00E5DEAD77C3-p1-150364-848570400"}}));
+  EXPECT_EQ(entries[0].if_none_exist, observation_if_none_exist(kUid));
+}
+
+// The BLE driver keeps two records of one device second that differ in their values (record_guard.cpp).
+// The IG's identifier has no values: created on it, the second would match the first and be lost.
+TEST_F(PhdObservation, TwoReadingsOfOneDeviceSecondWithDifferentValuesAreTwoResources) {
+  auto a = stored(Kind::body_temperature, {{"value", 36.9}});
+  auto b = stored(Kind::body_temperature, {{"value", 37.4}});
+  a.uid = reading_uid(a.reading);
+  b.uid = reading_uid(b.reading);
+  const auto ea = observations(a, refs());
+  const auto eb = observations(b, refs());
+  EXPECT_EQ(ea[0].resource["identifier"][1], eb[0].resource["identifier"][1]) << "the IG's identifier cannot tell them apart";
+  EXPECT_NE(ea[0].if_none_exist, eb[0].if_none_exist);
 }
 
 TEST_F(PhdObservation, BuildsTheIdentifierFromTheDevicesOwnTimeAndSystemId) {
   device.system_id = "FEEDABEEDEAD77C3";
   auto s = stored(Kind::body_temperature, {{"value", 36.9}});
-  s.reading.time = *parse_rfc3339("2026-11-21T10:05:00Z");  // the hub corrected the time
-  s.reading.device_time = *parse_rfc3339("2026-11-21T10:00:00.250Z");
-  EXPECT_EQ(observation(s, refs())["identifier"][0]["value"], "FEEDABEEDEAD77C3-p1-150364-848570400.250")
-      << "the PHD's timestamp, never the hub's corrected one, so every gateway builds the same";
+  s.reading.time = *parse_rfc3339("2026-11-21T10:00:00.250Z");
+  s.reading.device_time = s.reading.time;
+  EXPECT_EQ(observation(s, refs())["identifier"][1]["value"], "FEEDABEEDEAD77C3-p1-150364-848570400.250");
+}
+
+TEST_F(PhdObservation, LeavesThePhdIdentifierOutWhenTheHubDidNotBelieveTheDevicesClock) {
+  auto s = stored(Kind::body_temperature, {{"value", 36.9}});
+  s.reading.device_time = *parse_rfc3339("2019-01-01T00:00:00Z");  // a reset clock: the hub used the receive time
+  const auto entries = observations(s, refs());
+  EXPECT_EQ(entries[0].resource["identifier"].size(), 1u);
+  ASSERT_EQ(entries.size(), 2u) << "the coincident timestamp still records the correction";
+  EXPECT_EQ(entries[1].resource["valueDateTime"], "2019-01-01T00:00:00Z");
 }
 
 TEST_F(PhdObservation, WithoutADeviceTimeIsCreatedOnItsUuid) {
@@ -147,8 +168,8 @@ TEST_F(PhdObservation, DerivedObservationsShareTheDeviceTimeAndTheCoincidentTime
   const auto& pulse = entries[1].resource;
   EXPECT_EQ(pulse["meta"]["profile"], json::array({std::string(kPhd) + "PhdNumericObservation", std::string(kVitals) + "heartrate"}));
   EXPECT_TRUE(has_coding(pulse["code"], "urn:iso:std:iso:11073:10101", "149546")) << "MDC_PULS_RATE_NON_INV";
-  EXPECT_EQ(pulse["identifier"][0]["value"], "00E5DEAD77C3-p1-149546-848570400");
-  EXPECT_EQ(pulse["derivedFrom"][0]["identifier"], entries[0].resource["identifier"][0]) << "cites the panel's PHD identifier";
+  EXPECT_EQ(pulse["identifier"][1]["value"], "00E5DEAD77C3-p1-149546-848570400");
+  EXPECT_EQ(pulse["derivedFrom"][0]["identifier"], entries[0].resource["identifier"][0]) << "cites the panel's urn:uuid";
   EXPECT_EQ(pulse["extension"][1], entries[0].resource["extension"][1]);
 }
 

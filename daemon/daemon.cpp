@@ -113,7 +113,7 @@ Result<void> Daemon::open() {
   pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
   readings_commands_ = std::make_unique<ReadingsCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
   binding_commands_ = std::make_unique<BindingCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
-  engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_);
+  engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_, config->hub_id);
   pipeline_->set_batch_hook(*engine_, clock_);
   add_alert_publisher(watchers_);
   if (config->alerts_mqtt) {

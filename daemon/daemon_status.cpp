@@ -70,9 +70,14 @@ Result<nlohmann::json> Daemon::status() {
                {"dead_alerts", alert_sync.dead},
                {"bundle_size", s.bundle_size},
                {"gzip", s.gzip},
+               // A configuration error (the server lacks the Patient) first: backing off would hide that
+               // no retry can help until someone fixes /hub/patient or the server.
                {"state", !s.enabled                       ? "off: no FHIR URL configured, readings stay buffered"
+                         : !s.config_error.empty()    ? "configuration error: " + s.config_error
                          : s.consecutive_failures > 0 ? "backing off"
                                                           : "ok"},
+               {"config_error", s.config_error},
+               {"gzip_refused", s.gzip_refused},
                {"in_flight", s.in_flight},
                {"consecutive_failures", s.consecutive_failures},
                {"last_success", optional_time(s.last_success)},

@@ -76,6 +76,9 @@ void print_status(const nlohmann::json& s) {
               text(y["last_success"]).c_str(), text(y["last_attempt"]).c_str(), text(y["next_attempt"]).c_str(),
               text(field(y, "consecutive_failures")).c_str());
   if (y.contains("last_error") && y["last_error"] != "") std::printf("           last error: %s\n", text(y["last_error"]).c_str());
+  if (field(y, "gzip_refused").is_string() && field(y, "gzip_refused") != "") {
+    std::printf("           gzip off for this server: %s\n", text(field(y, "gzip_refused")).c_str());
+  }
   if (s.contains("sources")) {
     for (const auto& [name, source] : s["sources"].items()) print_source(name, source);
   }

@@ -155,13 +155,16 @@ TEST_F(ACommandLine, StatusShowsUnassignedReadingsAndWhoEachSlotMeasures) {
   answers_.emplace("status", nlohmann::json{
       {"hub", "hub-0042"}, {"patient", "Patient/anna"}, {"uptime_s", 5}, {"config", "c.json"},
       {"buffer", {{"pending", 0}, {"synced", 3}, {"dead", 0}, {"quarantined", 0}, {"unassigned", 2}, {"queued", 0}}},
-      {"sync", {{"state", "ok"}, {"enabled", false}}},
+      {"sync", {{"state", "configuration error: Patient/anna not found"}, {"enabled", true}, {"base_url", "https://fhir"},
+                {"gzip_refused", "HTTP 415 to a gzip body"}}},
       {"devices", {{{"id", "ble-aa-bb-cc-dd-ee-01"}, {"category", "blood-pressure"},
                     {"users", {{{"user", 1}, {"patient", "Patient/anna"}, {"since", "2026-11-21T10:00:00Z"}}}}},
                    {{"id", "ble-aa-bb-cc-dd-ee-02"}, {"category", "scale"}, {"users", nlohmann::json::array()},
                     {"patient", nullptr},
                     {"warning", "it names user slots (a multi-user device) but no slot is bound to a patient: bind"}}}}});
   ASSERT_EQ(run({"status"}), 0) << err_;
+  EXPECT_THAT(out_, HasSubstr("sync       configuration error: Patient/anna not found -> https://fhir"));
+  EXPECT_THAT(out_, HasSubstr("gzip off for this server: HTTP 415 to a gzip body"));
   EXPECT_THAT(out_, HasSubstr("2 unassigned: not attributed to a patient"));
   EXPECT_THAT(out_, HasSubstr("carehubctl readings unassigned"));
   EXPECT_THAT(out_, HasSubstr("user 1 -> Patient/anna since 2026-11-21T10:00:00Z\n           other users: unassigned"));

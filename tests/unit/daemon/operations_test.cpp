@@ -143,6 +143,8 @@ TEST_F(ARunningDaemon, StatusGivesTheWholePictureWithoutReadingValues) {
   EXPECT_TRUE((*s)["buffer"]["wal_bytes"].is_number());
   EXPECT_GT((*s)["buffer"]["disk_free_bytes"].get<std::uint64_t>(), 0u);
   EXPECT_EQ((*s)["sync"]["enabled"], false);
+  EXPECT_EQ((*s)["sync"]["config_error"], "") << "the uploader's configuration error and gzip state are shown";
+  EXPECT_EQ((*s)["sync"]["gzip_refused"], "");
 
   EXPECT_EQ((*s)["alerts"]["open"], 1);
   ASSERT_EQ((*s)["alerts"]["list"].size(), 1u);

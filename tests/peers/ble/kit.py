@@ -10,7 +10,10 @@ PropertiesChanged as bluetoothd does for a notification or indication.
 
 Run with /usr/bin/python3 (needs python3-dbus) and DBUS_SYSTEM_BUS_ADDRESS set to the private bus.
 
-  kit.py setup [--paired] ADDR,NAME,KIND ...   KIND: bp | thermo | glucose
+  kit.py setup [--paired] ADDR,NAME,KIND[,dis][,uds] ...
+                                               KIND: bp | thermo | glucose; dis adds a Device Information
+                                               Service (and Battery1 at 87 %), uds a User Data Service whose
+                                               control point answers as a real one does (see UDS_CONTROL_POINT)
   kit.py notify ADDR UUID HEX                  e.g. notify AA:..:01 2A35 1e780050005d00...
   kit.py disconnect ADDR
   kit.py advertise ADDR RSSI
@@ -43,6 +46,34 @@ KINDS = {
     'thermo': ('1809', [('2a1c', ['indicate']), ('2a1d', ['read']), ('2a2b', ['read', 'write', 'notify'])]),
     'glucose': ('1808', [('2a18', ['notify']), ('2a52', ['write', 'indicate'])]),
 }
+
+
+# Device Information Service (0x180A) values; the serial number and system id end with the address's last byte.
+DIS = [('2a29', b'CareHub Kit Ltd'), ('2a24', b'BPM-2U'), ('2a26', b'1.0.3'), ('2a27', b'B'), ('2a28', b'2.4')]
+
+# User Control Point (0x2A9F) of the kit's UDS devices, run by dbusmock inside WriteValue: Register New User
+# (0x01, consent code) gives the next free index 1, 2, ...; Consent (0x02, index, code) succeeds only with
+# the code that user registered with (else 0x05 User Not Authorized); Delete User Data (0x03) succeeds; any
+# other op code is 0x02 Op Code Not Supported. Each answer is indicated as Response Code (0x20, request op
+# code, response value[, new index]), as UDS 1.0 section 3.4 lays out. Users given in `setup` with
+# uds=INDEX:CODE exist from the start (a monitor registered before the hub came).
+UDS_CONTROL_POINT = """
+v = bytes(args[0])
+users = self.__dict__.setdefault('uds_users', dict(self.props['%(char)s'].get('PresetUsers', {})))
+op = v[0] if v else 0
+if op == 1 and len(v) >= 3:
+    idx = max(list(users.keys()) + [0]) + 1
+    users[idx] = v[1] | (v[2] << 8)
+    r = [0x20, 1, 1, idx]
+elif op == 2 and len(v) >= 4:
+    r = [0x20, 2, 1 if users.get(v[1]) == (v[2] | (v[3] << 8)) else 5]
+elif op == 3:
+    r = [0x20, 3, 1]
+else:
+    r = [0x20, op, 2]
+self.props['%(char)s']['WrittenValue'] = dbus.Array(v, signature='y')
+self.UpdateProperties('%(char)s', {'Value': dbus.Array(r, signature='y')})
+"""
 
 
 def uuid(short):
@@ -102,27 +133,42 @@ def setup(args):
         root.AddAdapter(ADAPTER, 'carehub-hub')
     top = mock(b, '/')
     for spec in specs:
-        addr, name, kind = spec.split(',')
+        addr, name, kind, *features = spec.split(',')
         dev = device_path(addr)
         svc_uuid, chars = KINDS[kind]
-        svc = dev + '/service0010'
+        last = int(addr.split(':')[-1], 16)
         # GATT first, the device last: whoever sees the device sees its services complete.
-        add(top, svc, SERVICE, {'UUID': uuid(svc_uuid), 'Primary': True, 'Device': dbus.ObjectPath(dev)}, [])
-        for i, (c, flags) in enumerate(chars):
-            add(top, svc + '/char%04x' % (0x11 + i), CHAR, {
-                'UUID': uuid(c),
-                'Service': dbus.ObjectPath(svc),
-                'Value': dbus.Array([], signature='y'),
-                'Notifying': False,
-                'Flags': dbus.Array(flags, signature='s'),
-            }, [
-                ('StartNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(True)})" % CHAR),
-                ('StopNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(False)})" % CHAR),
-                ('ReadValue', 'a{sv}', 'ay', "ret = self.props['%s']['Value']" % CHAR),
-                ('WriteValue', 'aya{sv}', '',
-                 "self.props['%s']['WrittenValue'] = dbus.Array(args[0], signature='y')" % CHAR),
-            ])
-        add(top, dev, DEVICE, {
+        services = [('0010', svc_uuid, [(c, flags, b'') for c, flags in chars])]
+        if 'dis' in features:
+            values = DIS + [('2a25', b'SN-%04d' % last), ('2a23', bytes([last, 2, 3, 4, 5, 0x06, 0x07, 0x08]))]
+            services.append(('0020', '180a', [(c, ['read'], v) for c, v in values]))
+        uds = [f for f in features if f.startswith('uds')]
+        if uds:
+            services.append(('0030', '181c', [('2a9f', ['write', 'indicate'], b''), ('2a9a', ['read'], b'\xff'),
+                                              ('2a99', ['read', 'write', 'notify'], b'\0\0\0\0')]))
+        presets = dict((int(i), int(c)) for f in uds if '=' in f for i, c in [f.split('=', 1)[1].split(':')])
+        for sid, suuid, schars in services:
+            svc = dev + '/service' + sid
+            add(top, svc, SERVICE, {'UUID': uuid(suuid), 'Primary': True, 'Device': dbus.ObjectPath(dev)}, [])
+            for i, (c, flags, value) in enumerate(schars):
+                write = "self.props['%s']['WrittenValue'] = dbus.Array(args[0], signature='y')" % CHAR
+                props = {
+                    'UUID': uuid(c),
+                    'Service': dbus.ObjectPath(svc),
+                    'Value': dbus.Array(value, signature='y'),
+                    'Notifying': False,
+                    'Flags': dbus.Array(flags, signature='s'),
+                }
+                if c == '2a9f':
+                    write = UDS_CONTROL_POINT % {'char': CHAR}
+                    props['PresetUsers'] = dbus.Dictionary(presets, signature='yq')
+                add(top, svc + '/char%04x' % (int(sid, 16) + 1 + i), CHAR, props, [
+                    ('StartNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(True)})" % CHAR),
+                    ('StopNotify', '', '', "self.UpdateProperties('%s', {'Notifying': dbus.Boolean(False)})" % CHAR),
+                    ('ReadValue', 'a{sv}', 'ay', "ret = self.props['%s']['Value']" % CHAR),
+                    ('WriteValue', 'aya{sv}', '', write),
+                ])
+        device_props = {
             'Address': addr.upper(),
             'AddressType': 'public',
             'Name': name,
@@ -134,7 +180,8 @@ def setup(args):
             'Connected': False,
             'ServicesResolved': False,
             'RSSI': dbus.Int16(-60),
-        }, [
+        }
+        add(top, dev, DEVICE, device_props, [
             ('Connect', '', '',
              "self.UpdateProperties('%s', {'Connected': dbus.Boolean(True), 'ServicesResolved': dbus.Boolean(True)})" % DEVICE),
             ('Disconnect', '', '',
@@ -142,6 +189,13 @@ def setup(args):
             ('Pair', '', '', "self.UpdateProperties('%s', {'Paired': dbus.Boolean(True)})" % DEVICE),
             ('CancelPairing', '', '', ''),
         ])
+        if 'dis' in features:
+            # bluetoothd's battery plugin shows the Battery Service as Battery1 on the device object.
+            battery = {'Percentage': dbus.Byte(87)}
+            mock(b, dev).AddProperties('org.bluez.Battery1', battery)
+            top.EmitSignal('org.freedesktop.DBus.ObjectManager', 'InterfacesAdded', 'oa{sa{sv}}',
+                           [dbus.ObjectPath(dev),
+                            dbus.Dictionary({'org.bluez.Battery1': dbus.Dictionary(battery, signature='sv')}, signature='sa{sv}')])
     print('ok', flush=True)
 
 

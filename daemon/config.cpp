@@ -212,6 +212,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));
   c.upload.hub_id = c.hub_id;
+  // The hub Device is a PhgDevice (PHD IG): its EUI-64 and how its clock is set (daemon/config_hub.hpp).
+  c.upload.hub_system_id = c.hub_system_id;
+  c.upload.hub_time_sync_mdc = c.hub_time_sync_mdc;
+  // Looked up at every uploader start: a wrong /hub/patient is a configuration error, not a refusal per reading.
+  c.upload.patient = c.patient;
   c.pipeline.default_patient = c.patient;
   c.pipeline.hub_id = c.hub_id;  // reading uids: a hub-local device is qualified by the hub (core/reading.hpp)
   return c;

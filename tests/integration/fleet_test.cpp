@@ -28,6 +28,8 @@ constexpr const char* kPatient = "Patient/fleet-patient";
 constexpr const char* kHubSystem = "urn:carehub:hub";
 constexpr const char* kGateway = "http://hl7.org/fhir/StructureDefinition/observation-gatewayDevice";
 constexpr const char* kAlertSystem = "urn:carehub:alert";
+constexpr const char* kEui64System = "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680";  // PhgDevice's SYSID
+constexpr const char* kFirstHubEui64 = "02-00-5E-00-00-00-00-01";  // hub 1's /hub/system_id; the others derive theirs
 
 // HF5 as in the pilot: an extreme blood pressure asks for a repeat; the confirming repeat raises a red alert.
 constexpr const char* kRules = R"({"categories": {"CVD": {"notify": true}},
@@ -149,6 +151,7 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
     h.id = "fleet-hub-" + std::to_string(i + 1);
     h.daemon = std::make_unique<DaemonProcess>(*h.dir, fhir.base_url());
     h.daemon->config()["hub"] = {{"id", h.id}, {"patient", kPatient}};
+    if (i == 0) h.daemon->config()["hub"]["system_id"] = kFirstHubEui64;
     h.daemon->config()["sources"]["openhab"] = openhab_source(openhab.url());
     h.daemon->config()["rules"] = {{"file", shared.file("rules.json")}};
     ASSERT_TRUE(h.daemon->start()) << h.id << "\n" << h.daemon->log();
@@ -200,6 +203,17 @@ TEST(Fleet, HubsWithTheSameConfigurationShareNoDeviceAndEachReadingArrivesOnceUn
     ASSERT_FALSE(h.device_ref.empty()) << "no hub Device for " << h.id;
     hub_by_ref[h.device_ref] = &h;
   }
+  // Each hub Device carries its own EUI-64 (PhgDevice): the configured one, or one derived from its id.
+  std::set<std::string> eui64s;
+  for (const auto& d : devices) {
+    for (const auto& eui : identifier_values(d, kEui64System)) {
+      if (identifier_values(d, kHubSystem).empty()) continue;
+      EXPECT_TRUE(eui64s.insert(eui).second) << "two hubs share system id " << eui;
+      EXPECT_EQ(eui.size(), 23u) << eui;
+    }
+  }
+  EXPECT_EQ(eui64s.size(), hubs.size());
+  EXPECT_TRUE(eui64s.contains(kFirstHubEui64));
 
   // Every Observation: its gateway is a hub of the fleet, the reading it carries is that hub's, and its
   // sensor Device is used by that hub alone.

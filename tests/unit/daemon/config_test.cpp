@@ -189,6 +189,11 @@ TEST(ConfigHub, WithoutASystemIdTheHubGetsOneDerivedFromItsIdLocallyAdministered
   EXPECT_EQ(dashed_eui64(c->hub_system_id), "0A-8D-8D-B4-52-4B-11-0D");
   EXPECT_EQ(c->hub_time_sync, "sntpv4330");
   EXPECT_EQ(c->hub_time_sync_mdc, 532228);  // MDC_TIME_SYNC_SNTPV4330: systemd-timesyncd
+  // What the rest of the daemon is given: the uploader's hub Device and the pipeline's reading uids.
+  EXPECT_EQ(c->upload.hub_system_id, "0A8D8DB4524B110D");
+  EXPECT_EQ(c->upload.hub_time_sync_mdc, 532228);
+  EXPECT_EQ(c->upload.patient, "Patient/42");
+  EXPECT_EQ(c->pipeline.hub_id, "hub-1");
 }
 
 TEST(ConfigHub, AConfiguredSystemIdIsReadInEveryUsualSpellingAndTimeSyncByName) {

@@ -84,6 +84,10 @@ void FhirPeer::start(const std::string& log_file, const FhirPeerOptions& options
     argv.insert(argv.end(), {"--auth", options.client_id + ":" + options.client_secret, "--token-ttl",
                              std::to_string(options.token_ttl_s)});
   }
+  if (options.no_gzip) argv.emplace_back("--no-gzip");
+  if (options.refuse_numeric_ids) argv.emplace_back("--refuse-numeric-ids");
+  if (options.hl7_invariants) argv.emplace_back("--hl7-invariants");
+  if (!options.check_references) argv.emplace_back("--no-check-references");
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   process_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{}, log_file);
   // Loading the R4 definitions takes a few seconds on these machines.
@@ -179,6 +183,10 @@ void FhirPeer::advance_token_clock(double seconds) {
 
 void FhirPeer::reject(const std::string& identifier, int status) {
   control("POST", "/__control/reject", {{"identifier", identifier}, {"status", status}});
+}
+
+void FhirPeer::lose_answers(const std::string& resource_type, int count, const nlohmann::json& where) {
+  control("POST", "/__control/lose-answers", {{"resourceType", resource_type}, {"count", count}, {"where", where}});
 }
 
 void FhirPeer::clear_rejections() { control("POST", "/__control/reject", {{"clear", true}}); }

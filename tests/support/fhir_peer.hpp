@@ -20,6 +20,11 @@ struct FhirPeerOptions {
   std::string client_secret;
   int token_ttl_s = 300;
   std::vector<std::string> extra_args;  // more server.mjs arguments, e.g. --no-check-references
+  // Modes that behave like real servers (server.mjs --help):
+  bool no_gzip = false;             // 400 to a Content-Encoding: gzip body (Tomcat, nginx without gunzip)
+  bool refuse_numeric_ids = false;  // PUT Type/<digits> of a missing resource: 400 (HAPI-0960)
+  bool hl7_invariants = false;      // every write also passes conformance.mjs, else 422
+  bool check_references = true;     // subject/device/patient/author/extension references must exist (HAPI-1094)
 };
 
 // "Basic <base64>" for an OAuth2 client (RFC 6749 §2.3.1: id and secret form-urlencoded, then joined).
@@ -58,6 +63,10 @@ class FhirPeer {
   // ("system|value") answer `status` with an OperationOutcome; in a batch only that entry fails.
   void reject(const std::string& identifier, int status = 422);
   void clear_rejections();
+  // The next `count` writing requests that carry a resource of `resource_type` (with the top-level fields
+  // of `where`, e.g. {"severity":"high"}) are processed in full and then their connection is closed
+  // without an answer (stats()["lost_answers"] counts them).
+  void lose_answers(const std::string& resource_type, int count = 1, const nlohmann::json& where = nlohmann::json::object());
   // {"requests","resources":{type:n},"tokens":{"issued","rejected_requests"},"rejections":{"rules","rejected"}}
   nlohmann::json stats();
   void reset();  // deletes every resource and zeroes the counters; tokens and rejection rules stay

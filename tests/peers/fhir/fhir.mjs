@@ -102,9 +102,9 @@ function capabilityStatement(resourceTypes) {
 }
 
 /** Builds the router and repository. Call once per process (definitions are global). */
-export function createFhir({ checkReferences = true } = {}) {
+export function createFhir({ checkReferences = true, refuseNumericIds = false, validate = undefined } = {}) {
   const resourceTypes = loadR4Definitions();
-  const repo = new CarehubRepository({ checkReferences });
+  const repo = new CarehubRepository({ checkReferences, validate });
   const router = new FhirRouter();
 
   // Router.find() keeps the first of equally specific routes, so replace the handler in place.
@@ -116,6 +116,16 @@ export function createFhir({ checkReferences = true } = {}) {
   const update = updateRoute.handler;
   updateRoute.handler = async (req, repo, ...rest) => {
     const existed = repo.exists(req.params.resourceType, req.params.id);
+    if (refuseNumericIds && !existed && /^[0-9]+$/.test(req.params.id ?? '')) {
+      // HAPI's default client id strategy (ALPHANUMERIC): numeric ids are the server's to assign. A PUT of
+      // one it does not hold (expunged, migrated, another server's id) would be a client-assigned create.
+      return [
+        badRequest(
+          `HAPI-0960: Can not create resource with ID[${req.params.id}], no resource with this ID exists and clients ` +
+            'may only assign IDs which contain at least one non-numeric character'
+        ),
+      ];
+    }
     const [result, ...more] = await update(req, repo, ...rest);
     return [isOk(result) && !existed ? created : result, ...more];
   };

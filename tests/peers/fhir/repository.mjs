@@ -22,7 +22,7 @@ import {
 import { MemoryRepository } from '@medplum/fhir-router';
 
 /** Reference fields checked for existence; `extension` means top-level extension[].valueReference. */
-const CHECKED_FIELDS = ['subject', 'device'];
+const CHECKED_FIELDS = ['subject', 'device', 'patient', 'author'];
 
 export class CarehubRepository extends MemoryRepository {
   /** `${resourceType}|${system}|${value}` -> Set of ids. Exact (case-sensitive) match, like HAPI. */
@@ -30,10 +30,13 @@ export class CarehubRepository extends MemoryRepository {
   /** Open transaction: { undo: [...], written: [...] }, or null. */
   #tx = null;
   #checkReferences;
+  /** Optional spec-conformant checker (server.mjs --hl7-invariants): resource -> error issues. */
+  #validate;
 
-  constructor({ checkReferences = true } = {}) {
+  constructor({ checkReferences = true, validate = undefined } = {}) {
     super();
     this.#checkReferences = checkReferences;
+    this.#validate = validate;
   }
 
   // MemoryRepository keeps `resources: Map<type, Map<id, Resource>>` (TypeScript-private, plain JS
@@ -69,6 +72,22 @@ export class CarehubRepository extends MemoryRepository {
       );
     }
     validateResource(resource); // throws OperationOutcomeError (HTTP 400) listing every issue
+    if (this.#validate) {
+      // HAPI with request validation refuses with 422 and one issue per finding.
+      const errors = this.#validate(resource);
+      if (errors.length > 0) {
+        throw new OperationOutcomeError({
+          resourceType: 'OperationOutcome',
+          id: 'carehub-test-rejected-422',
+          issue: errors.map((e) => ({
+            severity: 'error',
+            code: 'processing',
+            diagnostics: `${e.rule}: ${e.message}`,
+            expression: [e.path],
+          })),
+        });
+      }
+    }
     if (this.#checkReferences && !this.#tx) {
       this.#assertReferencesExist(resource);
     }
@@ -248,7 +267,11 @@ export class CarehubRepository extends MemoryRepository {
       const [type, id, ...rest] = reference.split('/');
       if (!isResourceType(type) || !id || (rest.length && rest[0] !== '_history')) continue; // absolute URL etc.
       if (!this.#stored(type, id)) {
-        const outcome = badRequest(`Resource ${type}/${id} not found, specified in path: ${resource.resourceType}.${field}`, `${resource.resourceType}.${field}`);
+        // HAPI JPA's wording and code, so a client's handling of it can be tested here.
+        const outcome = badRequest(
+          `HAPI-1094: Resource ${type}/${id} not found, specified in path: ${resource.resourceType}.${field}`,
+          `${resource.resourceType}.${field}`
+        );
         // Inside a transaction this is checked at commit, when the entry is no longer known: name
         // the resource by what the client chose, its identifier.
         const ident = resource.identifier?.[0];

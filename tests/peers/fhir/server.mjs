@@ -2,7 +2,8 @@
 // Local FHIR R4 server for carehub's tests and demo. See README.md.
 //
 //   node --experimental-websocket server.mjs --port 0 [--host 127.0.0.1] [--quiet] [--no-check-references]
-//        [--auth client-id:client-secret [--token-ttl SECONDS]]
+//        [--auth client-id:client-secret [--token-ttl SECONDS]] [--no-gzip] [--refuse-numeric-ids]
+//        [--hl7-invariants]
 //
 // Prints exactly one line, `LISTENING <port>`, on stdout once it accepts connections; logs go to stderr.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -26,7 +27,16 @@ const USAGE = `usage: node --experimental-websocket server.mjs [options]
   --quiet                   no per-request log lines on stderr
   --auth ID:SECRET          OAuth2 client credentials: serve POST /oauth2/token and require
                             Authorization: Bearer <token> on every FHIR request (default: off)
-  --token-ttl SECONDS       lifetime of an access token (default 300)`;
+  --token-ttl SECONDS       lifetime of an access token (default 300)
+Modes that behave like real servers rather than like this peer's defaults:
+  --no-gzip                 no request decompression, like Tomcat or nginx without gunzip in front of HAPI:
+                            a Content-Encoding: gzip body reaches the FHIR parser as is and is refused
+                            with 400 (not 415)
+  --refuse-numeric-ids      PUT Type/<digits> of a resource that does not exist is refused with 400, like
+                            HAPI's default client id strategy ALPHANUMERIC (HAPI-0960)
+  --hl7-invariants          every created or updated resource must also pass ./conformance.mjs (a
+                            spec-conformant FHIRPath engine: R4 invariants, vital-signs and PHD profiles),
+                            as HAPI with request validation does; refused with 422 otherwise`;
 
 function die(message, code = 2) {
   process.stderr.write(`fhir-server: ${message}\n`);
@@ -42,6 +52,9 @@ function parseArgs(argv) {
     quiet: false,
     auth: undefined, // { clientId, clientSecret }
     tokenTtl: 300,
+    noGzip: false,
+    refuseNumericIds: false,
+    hl7Invariants: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -58,6 +71,9 @@ function parseArgs(argv) {
       if (colon <= 0 || colon === v.length - 1) die(`--auth needs client-id:client-secret, both non-empty, not '${v}'`);
       opts.auth = { clientId: v.slice(0, colon), clientSecret: v.slice(colon + 1) };
     } else if (arg === '--token-ttl') opts.tokenTtl = Number(value());
+    else if (arg === '--no-gzip') opts.noGzip = true;
+    else if (arg === '--refuse-numeric-ids') opts.refuseNumericIds = true;
+    else if (arg === '--hl7-invariants') opts.hl7Invariants = true;
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -107,8 +123,8 @@ function send(res, status, body, contentType = FHIR_JSON, headers = {}) {
   res.end(json);
 }
 
-/** Reads the whole body, gunzipping if asked, within `limit` bytes both before and after. */
-async function readBody(req, limit) {
+/** Reads the whole body, gunzipping if asked (unless `noGzip`), within `limit` bytes both before and after. */
+async function readBody(req, limit, noGzip = false) {
   if (Number(req.headers['content-length']) > limit) {
     throw new HttpError(413, 'too-costly', `Request body larger than ${limit} bytes`);
   }
@@ -124,6 +140,15 @@ async function readBody(req, limit) {
   let buf = Buffer.concat(chunks);
 
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (noGzip && encoding !== 'identity') {
+    // What HAPI behind Tomcat answers: the compressed bytes reach its JSON parser (0x1f is gzip's first byte).
+    throw new HttpError(
+      400,
+      'structure',
+      `HAPI-1861: Failed to parse JSON encoded FHIR content: Unexpected character ('\u001f' (code 31)): ` +
+        `expected a valid value (JSON String, Number, Array, Object or token 'null', 'true' or 'false')`
+    );
+  }
   if (encoding === 'gzip' || encoding === 'x-gzip') {
     try {
       buf = await gunzip(buf, { maxOutputLength: limit });
@@ -407,8 +432,32 @@ async function main() {
     throw err;
   }
   const { getStatus } = fhirModule;
-  const { router, repo, config, medplumVersion } = fhirModule.createFhir({ checkReferences: opts.checkReferences });
-  const stats = { requests: 0 };
+  let validate;
+  if (opts.hl7Invariants) {
+    // The conformance checker (tests/peers/fhir/conformance.mjs) is optional: say clearly when it is absent.
+    let conformance;
+    try {
+      conformance = await import('./conformance.mjs');
+    } catch (err) {
+      die(`--hl7-invariants needs ./conformance.mjs (exporting validate) and its packages: ${err.message}`);
+    }
+    if (typeof conformance.validate !== 'function') die('--hl7-invariants: ./conformance.mjs exports no validate function');
+    validate = (resource) => conformance.validate(resource).filter((i) => i.severity === 'error');
+  }
+  const { router, repo, config, medplumVersion } = fhirModule.createFhir({
+    checkReferences: opts.checkReferences,
+    refuseNumericIds: opts.refuseNumericIds,
+    validate,
+  });
+  const stats = { requests: 0, lostAnswers: 0 };
+  // POST /__control/lose-answers: requests that write a resource of this type are processed in full, then
+  // their connection is closed without an answer (a commit whose answer is lost on the way back).
+  // `where` (optional): top-level fields the resource must have, e.g. {"severity":"high"} for a red alert.
+  const lose = { resourceType: undefined, where: {}, count: 0 };
+  const matches = (r) =>
+    r?.resourceType === lose.resourceType && Object.entries(lose.where).every(([k, v]) => JSON.stringify(r[k]) === JSON.stringify(v));
+  const writes = (body) =>
+    matches(body) || (body?.resourceType === 'Bundle' && (body.entry ?? []).some((e) => matches(e?.resource)));
   const tokens = opts.auth ? new TokenService(opts.auth, opts.tokenTtl) : undefined;
   const rejections = new RejectionRules();
 
@@ -440,7 +489,7 @@ async function main() {
       return send(res, 401, outcome(refused.code, refused.text), FHIR_JSON, { 'www-authenticate': refused.challenge });
     }
     let body;
-    if (['POST', 'PUT', 'PATCH'].includes(req.method)) body = await readBody(req, opts.maxBodyBytes);
+    if (['POST', 'PUT', 'PATCH'].includes(req.method)) body = await readBody(req, opts.maxBodyBytes, opts.noGzip);
     else req.resume(); // discard any body of GET/DELETE
     const fhirRequest = {
       method: req.method,
@@ -453,6 +502,12 @@ async function main() {
       config,
     };
     const [result, resource] = await serialized(() => router.handleRequest(fhirRequest, repo));
+    if (lose.count > 0 && req.method !== 'GET' && writes(body)) {
+      lose.count--;
+      stats.lostAnswers++;
+      res.logNote = ' [answer lost: POST /__control/lose-answers]';
+      return res.destroy();
+    }
     const status = RejectionRules.statusOf(result) ?? getStatus(result);
     RejectionRules.fixBatchStatuses(resource);
     const headers = {};
@@ -481,6 +536,7 @@ async function main() {
     if (route === 'GET /__control/stats') {
       return json(200, {
         requests: stats.requests,
+        lost_answers: stats.lostAnswers,
         resources: repo.countByType(),
         tokens: { issued: tokens?.issued ?? 0, rejected_requests: tokens?.rejectedRequests ?? 0 },
         rejections: { rules: rejections.rules.size, rejected: rejections.rejected },
@@ -494,6 +550,14 @@ async function main() {
         if (tokens) tokens.issued = tokens.rejectedRequests = 0;
       });
       return json(200, { reset: true });
+    }
+    if (route === 'POST /__control/lose-answers') {
+      const { resourceType, count, where = {} } = body ?? {};
+      if (typeof resourceType !== 'string' || !Number.isInteger(count) || count < 0 || typeof where !== 'object' || !where) {
+        return json(400, { error: `${route}: want {"resourceType":"DetectedIssue","count":1[,"where":{…}]}, got ${text}` });
+      }
+      await serialized(() => Object.assign(lose, { resourceType, count, where }));
+      return json(200, { resourceType, count, where });
     }
     if (route === 'POST /__control/reject') {
       // Serialized: a rule changes only between requests, never in the middle of a bundle.
@@ -559,6 +623,8 @@ async function main() {
     process.stderr.write(
       `fhir-server: Medplum ${medplumVersion}, FHIR base http://${opts.host}:${port}${FHIR_BASE}, ` +
         `reference checks ${opts.checkReferences ? 'on' : 'off'}, ` +
+        `${opts.noGzip ? 'no request decompression, ' : ''}${opts.refuseNumericIds ? 'numeric client ids refused, ' : ''}` +
+        `${opts.hl7Invariants ? 'HL7 invariants checked, ' : ''}` +
         `${tokens ? `OAuth2 on (token URL http://${opts.host}:${port}${TOKEN_PATH}, ttl ${opts.tokenTtl} s)` : 'no authentication'}\n`
     );
     process.stdout.write(`LISTENING ${port}\n`); // synchronous for pipes and files on Linux

@@ -17,7 +17,8 @@ struct DevicesOptions {
   std::optional<std::int64_t> passkey;
   std::vector<int> users;             // pair: --user N, in the order given
   std::vector<std::string> patients;  // pair: --patient P, the n-th for the n-th --user
-  std::optional<int> user;            // assign/unbind: one slot
+  std::optional<int> user;            // assign/unbind: one slot; users consent: the device's index
+  int consent = 0;                    // users register/consent: the UDS consent code
   bool json = false;
 };
 
@@ -77,6 +78,17 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   unbind->add_option("--user", o->user, "the user slot (1-254)")->required()->check(kUserSlot);
   auto* bindings = devices->add_subcommand("bindings", "which patient each bound user slot measures");
   bindings->add_flag("--json", o->json, "one JSON object per binding");
+  // User Data Service devices (0x181C) keep a user only after it was registered with a consent code.
+  auto* users = devices->add_subcommand("users", "User Data Service devices: register, consent or delete a user on the device")
+                    ->require_subcommand(1);
+  users->add_option("address", o->address, "Bluetooth address")->required();
+  auto* users_register = users->add_subcommand("register", "create a new user on the device (it gives the index) and consent to it");
+  users_register->add_option("--consent", o->consent, "the consent code (0-9999) the user will use")->required()->check(CLI::Range(0, 9999));
+  users_register->add_option("--patient", o->patient, "then bind the new user slot to this patient (Patient/123)");
+  auto* users_consent = users->add_subcommand("consent", "give the hub access to an existing user with its consent code");
+  users_consent->add_option("--user", o->user, "the user index on the device (0-254)")->required()->check(CLI::Range(0, 254));
+  users_consent->add_option("--consent", o->consent, "the user's consent code (0-9999)")->required()->check(CLI::Range(0, 9999));
+  users->add_subcommand("delete", "delete the consented user and its data on the device");
 
   return [=, &ctx]() -> int {
     if (!*devices) return -1;
@@ -170,6 +182,26 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
       if (!r) return fail(r.error());
       std::printf("%s user %s %s: its readings are unassigned from now on\n", text((*r)["device"]).c_str(),
                   text((*r)["user"]).c_str(), (*r)["was_bound"] == true ? "unbound" : "was not bound");
+      return 0;
+    }
+    if (*users) {
+      nlohmann::json args = {{"address", o->address}};
+      args["action"] = *users_register ? "register" : *users_consent ? "consent" : "delete";
+      if (*users_register || *users_consent) args["consent"] = o->consent;
+      if (*users_consent) args["user"] = *o->user;
+      // The device answers only once it connects: the technician presses its button (up to 60 s).
+      std::fprintf(stderr, "press the device's button so it connects...\n");
+      auto r = ctx.call("devices.users", args);
+      if (!r) return fail(r.error());
+      std::printf("%s user %s on %s\n",
+                  *users_register ? "registered and consented" : *users_consent ? "consented" : "deleted",
+                  text((*r)["user"]).c_str(), text((*r)["device"]).c_str());
+      if (*users_register && !o->patient.empty()) {
+        auto b = ctx.call("devices.assign", {{"device", o->address}, {"user", (*r)["user"]}, {"patient", o->patient}});
+        if (!b) return fail(b.error());
+        std::printf("%s user %s now measures %s\n", text((*b)["binding"]["device"]).c_str(), text((*b)["binding"]["user"]).c_str(),
+                    text((*b)["binding"]["patient"]).c_str());
+      }
       return 0;
     }
     if (*bindings) {

@@ -171,6 +171,28 @@ TEST_F(ACommandLine, StatusShowsUnassignedReadingsAndWhoEachSlotMeasures) {
   EXPECT_THAT(out_, HasSubstr("WARNING    ble-aa-bb-cc-dd-ee-02: it names user slots"));
 }
 
+TEST_F(ACommandLine, RegistersAUserDataServiceUserAndBindsItsNewSlot) {
+  answers_.emplace("devices.users", nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"device", "ble-aa-bb-cc-dd-ee-04"},
+                                                   {"action", "register"}, {"user", 3}});
+  answers_.emplace("devices.assign", nlohmann::json{{"binding", {{"device", "ble-aa-bb-cc-dd-ee-04"}, {"user", 3}, {"patient", "Patient/ben"}}}});
+  ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "register", "--consent", "1234", "--patient", "Patient/ben"}), 0) << err_;
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[0].cmd, "devices.users");
+  EXPECT_EQ(sent_[0].args, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"action", "register"}, {"consent", 1234}}));
+  EXPECT_EQ(sent_[1].args, (nlohmann::json{{"device", "AA:BB:CC:DD:EE:04"}, {"user", 3}, {"patient", "Patient/ben"}}))
+      << "the index the device gave is the slot bound";
+  EXPECT_THAT(out_, HasSubstr("registered and consented user 3 on ble-aa-bb-cc-dd-ee-04"));
+  EXPECT_THAT(out_, HasSubstr("ble-aa-bb-cc-dd-ee-04 user 3 now measures Patient/ben"));
+
+  ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "consent", "--user", "1", "--consent", "42"}), 0) << err_;
+  EXPECT_EQ(sent_.back().args, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"action", "consent"}, {"consent", 42}, {"user", 1}}));
+  ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "delete"}), 0) << err_;
+  EXPECT_EQ(sent_.back().args, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"action", "delete"}}));
+  const auto before = sent_.size();
+  EXPECT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "consent", "--user", "1", "--consent", "10000"}), 2);
+  EXPECT_EQ(sent_.size(), before) << "a consent code above 9999 never reaches the device";
+}
+
 TEST_F(ACommandLine, HelpNamesTheNewCommands) {
   EXPECT_EQ(run({"readings", "--help"}), 0);
   EXPECT_THAT(out_, HasSubstr("unassigned"));

@@ -265,6 +265,15 @@ TEST_F(BleUsers, ASecondHandMonitorsThirtyOldRecordsAreAttributedToNobodyUntilAs
   sync();
   const auto after = observations_of(kPatient);
   EXPECT_EQ(std::count_if(after.begin(), after.end(), [](const nlohmann::json& o) { return o["code"]["coding"][0]["code"] == "85354-9"; }), 1);
+
+  // Discarded is still stored: the memory resent once more is recognised, not unassigned again.
+  run_kit({"disconnect", kSecondHand});
+  run_kit({"advertise", kSecondHand, "-50"});
+  ASSERT_TRUE(eventually([&] { return devices()[kSecondHand]["sessions"].get<int>() >= 3 && subscribed(kSecondHand); }))
+      << daemon_->log();
+  for (int i = 0; i < 30; ++i) notify(kSecondHand, bp(140 + i, 90, minutes_ago((32 - i) * 24 * 60)));
+  ASSERT_TRUE(eventually([&] { return devices()[kSecondHand]["resent_dropped"].get<int>() >= 60; })) << daemon_->log();
+  EXPECT_TRUE(unassigned().empty());
 }
 
 TEST_F(BleUsers, AUserDataMonitorIsConsentedOnConnectionAndItsRecordsAreThatUsers) {

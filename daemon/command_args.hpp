@@ -16,9 +16,10 @@ inline constexpr std::size_t kMaxUidsPerRequest = 1000;  // a technician's selec
 inline constexpr std::size_t kMaxUidBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 500;
 inline constexpr std::size_t kMaxByBytes = 64;
-// A user slot a device can name: 1..254. 255 is the Bluetooth "unknown user" (0xFF): never bindable, so
+// A user slot a device can name: 0..254 (the User Data Service index: many monitors count from 1, some
+// from 0). 255 is the Bluetooth "unknown user" (0xFF): never bindable, so
 // such readings always wait for a technician.
-inline constexpr int kMinUserSlot = 1;
+inline constexpr int kMinUserSlot = 0;
 inline constexpr int kMaxUserSlot = 254;
 
 // "Patient/<FHIR id>": the id is 1-64 of [A-Za-z0-9.-] (FHIR R4 id datatype).

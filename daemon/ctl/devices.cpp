@@ -24,7 +24,7 @@ struct DevicesOptions {
 
 // A user slot as a device names it (the User ID of the BP/weight characteristics); 255 means "unknown
 // user" on the wire and is never bound, so its readings always wait for a technician.
-const auto kUserSlot = CLI::Range(1, 254);
+const auto kUserSlot = CLI::Range(0, 254);
 
 void print_binding(const nlohmann::json& b) {
   std::printf("  user %s -> %s since %s (by %s)\n", text(b["user"]).c_str(), text(b["patient"]).c_str(),
@@ -54,7 +54,7 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   pair->add_option("--category", o->category,
                    "blood-pressure, thermometer, pulse-oximeter, scale, glucose-meter, heart-rate")->required();
   pair->add_option("--passkey", o->passkey, "the 6-digit passkey the device shows or its label carries")->check(CLI::Range(0, 999999));
-  pair->add_option("--user", o->users, "a user slot (1-254) of a multi-user device; repeat it with one --patient each")
+  pair->add_option("--user", o->users, "a user slot (0-254) of a multi-user device; repeat it with one --patient each")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(kUserSlot);
@@ -70,12 +70,12 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   auto* assign = devices->add_subcommand(
       "assign", "attribute a device's readings (or, with --user, one user slot's) to a patient from now on");
   assign->add_option("device", o->address, "device id or Bluetooth address")->required();
-  assign->add_option("--user", o->user, "the user slot (1-254) of a multi-user device")->check(kUserSlot);
+  assign->add_option("--user", o->user, "the user slot (0-254) of a multi-user device")->check(kUserSlot);
   assign->add_option("--patient", o->patient, "FHIR reference, e.g. Patient/123")->required();
   assign->add_option("--by", o->by, "your name for the record (your login is recorded anyway)");
   auto* unbind = devices->add_subcommand("unbind", "a user slot measures nobody: its readings are unassigned from now on");
   unbind->add_option("device", o->address, "device id or Bluetooth address")->required();
-  unbind->add_option("--user", o->user, "the user slot (1-254)")->required()->check(kUserSlot);
+  unbind->add_option("--user", o->user, "the user slot (0-254)")->required()->check(kUserSlot);
   auto* bindings = devices->add_subcommand("bindings", "which patient each bound user slot measures");
   bindings->add_flag("--json", o->json, "one JSON object per binding");
   // User Data Service devices (0x181C) keep a user only after it was registered with a consent code.

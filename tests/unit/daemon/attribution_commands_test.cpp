@@ -188,7 +188,7 @@ TEST_F(AttributionCommands, RefusesBadArgumentsWithTheirPathAndCountsThem) {
   refused("readings.discard", {{"uids", {"u-1"}}, {"by", "a\nb"}}, "/args/by");
   refused("readings.unassigned", {{"limit", 0}}, "/args/limit");
   refused("devices.assign", {{"device", kDevice}, {"user", 255}, {"patient", kSpouse}}, "/args/user");
-  refused("devices.assign", {{"device", kDevice}, {"user", 0}, {"patient", kSpouse}}, "/args/user");
+  refused("devices.assign", {{"device", kDevice}, {"user", -1}, {"patient", kSpouse}}, "/args/user");
   refused("devices.unbind", {{"device", kDevice}, {"user", 2}, {"patient", kSpouse}}, "/args/patient");
   auto s = status();
   EXPECT_EQ(s["counters"].value("control_bad_requests", 0), 12) << s["counters"].dump();

@@ -73,11 +73,11 @@ TEST_F(ACommandLine, RefusesAUserWithoutItsPatientBeforeSendingAnything) {
   EXPECT_THAT(err_, HasSubstr("give one --patient for each --user (found 2 --user and 1 --patient)"));
 }
 
-TEST_F(ACommandLine, RefusesTheUnknownUserSlotAndSlotZero) {
+TEST_F(ACommandLine, RefusesTheUnknownUserSlotAndANegativeOne) {
   // 255 is the wire's "unknown user": never bindable, so its readings always wait for a technician.
   EXPECT_EQ(run({"devices", "assign", "ble-aa-bb-cc-dd-ee-01", "--user", "255", "--patient", "Patient/anna"}), 2);
-  EXPECT_THAT(err_, HasSubstr("--user: Value 255 not in range 1 to 254"));
-  EXPECT_EQ(run({"devices", "pair", "AA:BB:CC:DD:EE:01", "--category", "scale", "--user", "0", "--patient", "Patient/anna"}), 2);
+  EXPECT_THAT(err_, HasSubstr("--user: Value 255 not in range 0 to 254"));
+  EXPECT_EQ(run({"devices", "pair", "AA:BB:CC:DD:EE:01", "--category", "scale", "--user", "-1", "--patient", "Patient/anna"}), 2);
   EXPECT_TRUE(sent_.empty());
 }
 

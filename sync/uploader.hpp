@@ -12,7 +12,8 @@
 // failure to back off from: everything stays pending.
 //
 // The code is in uploader.cpp (lifecycle, loop, status), uploader_readings.cpp (collecting and sending
-// readings, isolating a refused entry) and alert_upload.cpp (DetectedIssues).
+// readings, isolating a refused entry), uploader_devices.cpp (Device resources) and alert_upload.cpp
+// (DetectedIssues).
 #include <condition_variable>
 #include <functional>
 #include <map>

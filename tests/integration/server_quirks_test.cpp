@@ -96,6 +96,24 @@ TEST_F(ServerQuirks, AServerThatCannotReadGzipGetsEveryReadingOnceAndNoneDead) {
   EXPECT_NE(daemon().log().find("gzip-refused"), std::string::npos) << daemon().log();
 }
 
+// HAPI with request validation (the HL7 validator's invariants, vital-signs profiles by LOINC code, PHD IG
+// profiles where declared), through conformance.mjs: every kind carehubd sends is accepted.
+TEST_F(ServerQuirks, AServerValidatingLikeTheHl7ValidatorAcceptsEveryReading) {
+  FhirPeerOptions o;
+  o.hl7_invariants = true;
+  o.refuse_numeric_ids = true;
+  start_peer(o);
+  ASSERT_TRUE(daemon().start()) << daemon().log();
+  const auto t = now_ms() - 2h;
+  const auto uids = add(spot_readings(2) + line("heart-rate", t, {{"value", 72}}) +
+                        line("body-temperature", t, {{"value", 36.9}}) + line("glucose", t, {{"value", 104}}) +
+                        line("steps", t, {{"value", 5400}}) + line("room-temperature", t, {{"value", 21.5}}));
+  ASSERT_EQ(uids.size(), 11u);
+  ASSERT_TRUE(sync_now(daemon()));
+  EXPECT_EQ(buffer()["dead"], 0) << daemon().ctl({"sync", "dead", "--json"}).out;
+  expect_each_once(uids);
+}
+
 TEST_F(ServerQuirks, AMissingPatientKeepsEverythingPendingUntilItExistsAndAReloadSendsIt) {
   start_peer({}, /*with_patient=*/false);  // referential integrity on, as HAPI JPA: no Patient/test-patient
   ASSERT_TRUE(daemon().start()) << daemon().log();

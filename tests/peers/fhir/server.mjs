@@ -443,6 +443,8 @@ async function main() {
     }
     if (typeof conformance.validate !== 'function') die('--hl7-invariants: ./conformance.mjs exports no validate function');
     validate = (resource) => conformance.validate(resource).filter((i) => i.severity === 'error');
+    // The first call loads the R4 definitions (~1 s): before LISTENING, not inside a client's request timeout.
+    validate({ resourceType: 'Basic', code: { text: 'warm-up' } });
   }
   const { router, repo, config, medplumVersion } = fhirModule.createFhir({
     checkReferences: opts.checkReferences,

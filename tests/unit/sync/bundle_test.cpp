@@ -57,6 +57,30 @@ TEST(BatchBundle, ReplacesAResourceWithAPutToItsId) {
   EXPECT_EQ(b["entry"][0]["request"], json({{"method", "PUT"}, {"url", "DetectedIssue/12"}}));
 }
 
+TEST(BatchBundle, AConditionalUpdateIsAPutToTheSearchWithItsFullUrl) {
+  const json issue = {{"resourceType", "DetectedIssue"}};
+  BundleEntry e{issue, ""};
+  e.update = "DetectedIssue?identifier=urn:carehub:alert|a";
+  e.full_url = "urn:uuid:00000000-0000-8000-8000-000000000001";
+  const auto b = batch_bundle({e});
+  EXPECT_EQ(b["entry"][0]["request"], json({{"method", "PUT"}, {"url", "DetectedIssue?identifier=urn:carehub:alert|a"}}));
+  EXPECT_EQ(b["entry"][0]["fullUrl"], "urn:uuid:00000000-0000-8000-8000-000000000001");
+  EXPECT_FALSE(batch_bundle({{issue, ""}})["entry"][0].contains("fullUrl")) << "no fullUrl unless given";
+}
+
+// HAPI JPA with referential integrity: the entry is refused for a resource it references, not for itself.
+TEST(ReadBatchResponse, AMissingReferenceIsNotTheEntrysFault) {
+  for (const char* text : {"HAPI-1094: Resource Patient/p1 not found, specified in path: Observation.subject",
+                           "Resource Device/9 not found, specified in path: Observation.device"}) {
+    const json outcome = {{"resourceType", "OperationOutcome"},
+                          {"issue", {{{"severity", "error"}, {"code", "processing"}, {"diagnostics", text}}}}};
+    const auto o = only_outcome(entry("400 Bad Request", "", outcome));
+    EXPECT_EQ(o.fate, EntryFate::missing_reference) << text;
+    EXPECT_THAT(o.reason, HasSubstr("not found, specified in path"));
+  }
+  EXPECT_EQ(only_outcome(entry("400 Bad Request", "", kOutcome)).fate, EntryFate::dead) << "other refusals stay dead";
+}
+
 TEST(ReadBatchResponse, ExplainsA412MultipleMatches) {
   const auto o = only_outcome(entry("412 Precondition Failed", "", kOutcome));
   EXPECT_EQ(o.fate, EntryFate::dead);

@@ -15,6 +15,7 @@ bool has_device_memory(std::string_view source) {
 
 Attributed Attribution::attribute(const Reading& r) const {
   if (!r.patient.empty()) return {r.patient, {}};
+  if (r.user == kUnknownUser) return {{}, "the device does not know whose reading it is (unknown user)"};
   if (auto slots = users_.find(r.device); slots != users_.end() && !slots->second.empty()) {
     if (!r.user) return {{}, "the device has bound user slots and this reading names none"};
     auto b = slots->second.find(*r.user);

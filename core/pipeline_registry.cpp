@@ -56,8 +56,9 @@ std::future<Result<bool>> Pipeline::remove_device(std::string id) {
 
 std::future<Result<void>> Pipeline::bind_user(UserBinding binding) {
   return apply([this, b = std::move(binding)](StoreWriter& w) mutable -> Result<void> {
-    if (b.patient.empty() || b.user < 0 || b.device.empty()) {
-      return make_error(Errc::invalid_argument, "binding a user slot needs a device, a user slot >= 0 and a patient");
+    if (b.patient.empty() || b.user < 0 || b.user >= kUnknownUser || b.device.empty()) {
+      return make_error(Errc::invalid_argument, "binding a user slot needs a device, a user slot 0..254 (255 is the "
+                                                "device's \"unknown user\") and a patient");
     }
     // Pairing again to the same patient keeps the original since: readings between then and now stay hers.
     const auto known = attribution_.binding(b.device, b.user);

@@ -14,6 +14,10 @@ namespace carehub {
 
 // The device id of readings typed in by hand (carehubctl measure add).
 inline constexpr std::string_view kManualDevice = "manual";
+// A multi-user device's "unknown user" (User ID 0xFF in the Blood Pressure and Weight Measurement
+// characteristics): the device itself does not know whose reading it is. Never bindable; such a reading is
+// always stored unassigned (core/attribution.hpp).
+inline constexpr int kUnknownUser = 255;
 
 struct Reading {
   Kind kind = Kind::heart_rate;

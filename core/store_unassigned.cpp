@@ -47,8 +47,9 @@ std::string joined(const std::vector<std::string>& v) {
 }  // namespace
 
 Result<void> StoreWriter::put_binding(const UserBinding& b) {
-  if (b.patient.empty() || b.device.empty() || b.user < 0) {
-    return make_error(Errc::invalid_argument, "a user binding needs a device, a user slot >= 0 and a patient");
+  if (b.patient.empty() || b.device.empty() || b.user < 0 || b.user >= kUnknownUser) {
+    return make_error(Errc::invalid_argument, "a user binding needs a device, a user slot 0..254 (255 is the device's "
+                                              "\"unknown user\") and a patient");
   }
   auto st = cached(
       "INSERT INTO bindings (device, user, patient, since_ms, bound_by) VALUES (?1, ?2, ?3, ?4, ?5)"

@@ -55,17 +55,28 @@ Classified classify(const Rule& rule, const Reading& r) {
   return out;
 }
 
-// Still extreme for a repeat: at or beyond the limit, or within the rule's threshold of it.
-bool still_extreme(const Rule& rule, const Reading& r) {
+// Still extreme for a repeat: at or beyond the limit, or within the rule's threshold of it, on the side
+// the episode opened on (a low reading never confirms a high episode, nor the reverse). An episode stored
+// without a direction (an older carehub) is judged on both sides, as it was then.
+bool still_extreme(const Rule& rule, const Reading& r, std::optional<Direction> side) {
   for (const auto& b : rule.bands) {
     auto it = r.values.find(b.component);
     if (it == r.values.end()) continue;
     const double v = it->second;
-    if (b.extreme_high && v >= *b.extreme_high - b.threshold - kEpsilon) return true;
-    if (b.extreme_low && v <= *b.extreme_low + b.threshold + kEpsilon) return true;
+    if (side != Direction::low && b.extreme_high && v >= *b.extreme_high - b.threshold - kEpsilon) return true;
+    if (side != Direction::high && b.extreme_low && v <= *b.extreme_low + b.threshold + kEpsilon) return true;
   }
   return false;
 }
+
+std::optional<Direction> direction_of(const nlohmann::json& episode) {
+  const auto d = episode.value("direction", std::string{});
+  if (d == "high") return Direction::high;
+  if (d == "low") return Direction::low;
+  return std::nullopt;
+}
+
+
 
 std::string values_text(const Reading& r) {
   std::string out;
@@ -382,7 +393,8 @@ Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r)
       std::vector<std::string> readings = episode.value("readings", std::vector<std::string>{});
       readings.push_back(r.uid);
       const auto request = episode.value("request", std::string{});
-      if (still_extreme(rule, r.reading)) {
+      const auto side = direction_of(episode);
+      if (still_extreme(rule, r.reading, side)) {
         if (auto e = c.close(request, "confirmed", "closed", t, {r.uid}); !e) return e;
         std::string text = rule.text.empty()
                                ? "Your repeated measurement is still at an extreme level (" + values_text(r.reading) +
@@ -392,13 +404,20 @@ Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r)
                               std::move(text), "both", true),
                        c.now);
       }
-      return c.close(request, "resolved", "resolved", t, {r.uid});
+      if (side && cls.band == (*side == Direction::high ? Band::extreme_low : Band::extreme_high)) {
+        // Extreme the other way (SBP 84, then 205): it confirms nothing of this episode, which ends, and is
+        // then judged afresh below: its own episode and repeat request.
+        if (auto e = c.close(request, "not confirmed: extreme the other way", "resolved", t, {r.uid}); !e) return e;
+      } else {
+        return c.close(request, "resolved", "resolved", t, {r.uid});
+      }
+    } else {
+      // Too late to be the repeat (or the deadline passed before the hub heard of it): the no-repeat policy
+      // ends the episode at its deadline or now, whichever came first, then the reading is judged afresh.
+      if (auto e = c.store.erase_rule_state(rule.id, patient, std::string(kEpisode)); !e) return e;
+      const TimePoint at = std::min(deadline, std::max(t, opened));
+      if (auto e = c.no_repeat(rule, patient, episode, at, "not repeated within the confirmation window"); !e) return e;
     }
-    // Too late to be the repeat (or the deadline passed before the hub heard of it): the no-repeat policy
-    // ends the episode at its deadline or now, whichever came first, then the reading is judged afresh.
-    if (auto e = c.store.erase_rule_state(rule.id, patient, std::string(kEpisode)); !e) return e;
-    const TimePoint at = std::min(deadline, std::max(t, opened));
-    if (auto e = c.no_repeat(rule, patient, episode, at, "not repeated within the confirmation window"); !e) return e;
   }
 
   const Outcome outcome = rule.outcome(cls.band);

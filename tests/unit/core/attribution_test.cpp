@@ -118,6 +118,13 @@ TEST_F(AttributionTest, ADeviceWithNoBoundSlotAttributesItsUserReadingsAsADevice
   EXPECT_EQ(a.attribute(bp(kPaired + 1min, 2)).patient, "Patient/p");
 }
 
+TEST_F(AttributionTest, TheDevicesUnknownUserIsAlwaysUnassignedEvenOnADeviceWithoutSlotBindings) {
+  a.set_device(cuff("Patient/p", kPaired));
+  const auto got = a.attribute(bp(kPaired + 1min, kUnknownUser));
+  EXPECT_TRUE(got.patient.empty());
+  EXPECT_THAT(got.unassigned, HasSubstr("unknown user"));
+}
+
 TEST_F(AttributionTest, ADeviceMovedToAnotherPatientStartsAFreshBindingTime) {
   a.set_device(cuff("Patient/p", kPaired));
   const TimePoint later = kPaired + 24h;

@@ -76,6 +76,9 @@ TEST_F(StoreUnassignedTest, BindingsPersistAreReplacedAndRemoved) {
   const auto bad = writer->put_binding({"ble-cuff", 3, "", kTime, ""});
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, Errc::invalid_argument);
+  const auto unknown = writer->put_binding({"ble-cuff", kUnknownUser, "Patient/p", kTime, ""});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_THAT(unknown.error().message, HasSubstr("unknown user"));
 }
 
 TEST_F(StoreUnassignedTest, ForgettingADeviceRemovesItsSlotBindings) {

@@ -55,6 +55,37 @@ TEST(HF5, AnExtremeReadingRequestsARepeatAndAStillExtremeRepeatAfterFourMinutesR
   EXPECT_THAT(names(h.tick_at(kT0 + 10min)), IsEmpty());
 }
 
+// HF5 on both sides (config/rules/hf5.json): a repeat confirms only on the side its episode opened on.
+const std::string kHF5BothSides = R"({
+  "rules": [{"id": "HF5", "type": "confirm-by-repeat", "kind": "blood-pressure",
+             "bands": {"systolic": {"extreme_low": 90, "extreme_high": 200}, "diastolic": {"extreme_high": 130}}}]
+})";
+
+TEST(HF5, ALowEpisodeIsConfirmedByALowRepeat) {
+  Harness h(kHF5BothSides);
+  ASSERT_THAT(names(h.arrive(bp(84, 50, kT0))), ElementsAre("repeat-request/info"));
+  EXPECT_THAT(names(h.arrive(bp(86, 52, kT0 + 3min))), ElementsAre("closed/info", "alert/red"));
+}
+
+TEST(HF5, ALowEpisodeIsNotConfirmedByAHighRepeatWhichOpensItsOwnEpisode) {
+  Harness h(kHF5BothSides);
+  const auto low = h.arrive(bp(84, 50, kT0));
+  ASSERT_THAT(names(low), ElementsAre("repeat-request/info"));
+  const auto high = h.arrive(bp(205, 100, kT0 + 3min));
+  ASSERT_THAT(names(high), ElementsAre("resolved/info", "repeat-request/info"));
+  EXPECT_EQ(high[0].alert.id, low[0].alert.id);
+  EXPECT_EQ(high[0].alert.resolution, "not confirmed: extreme the other way");
+  EXPECT_EQ(high[1].alert.deadline, kT0 + 13min) << "its own episode, from its own time";
+  // The high side is then confirmed by a high repeat, as any high episode.
+  EXPECT_THAT(names(h.arrive(bp(206, 100, kT0 + 5min))), ElementsAre("closed/info", "alert/red"));
+}
+
+TEST(HF5, AHighEpisodeIsNotConfirmedByALowRepeat) {
+  Harness h(kHF5BothSides);
+  h.arrive(bp(205, 100, kT0));
+  EXPECT_THAT(names(h.arrive(bp(85, 50, kT0 + 2min))), ElementsAre("resolved/info", "repeat-request/info"));
+}
+
 TEST(HF5, AcknowledgingTheRedAlertSetsItOffAndStopsReminders) {
   Harness h(kHF5);
   h.arrive(bp(210, 120, kT0));

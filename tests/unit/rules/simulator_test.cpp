@@ -156,5 +156,15 @@ TEST(SimulateShippedHF5, TheShippedLowScenarioFileGivesTheDocumentedEvents) {
                                           "2026-11-21T10:08:00Z acknowledged/red"));
 }
 
+TEST(SimulateShippedHF5, ALowEpisodeIsNotConfirmedByAHighRepeat) {
+  // SBP 84 then SBP 205 three minutes later: two different problems (or a faulty cuff), not a confirmed
+  // low. The low episode closes unconfirmed and the high reading asks for its own repeat.
+  auto out = run_shipped(bp("2026-11-21T10:00:00Z", 84, 52) + bp("2026-11-21T10:03:00Z", 205, 100));
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  ASSERT_THAT(out->summary(), ElementsAre("2026-11-21T10:00:00Z repeat-request/info", "2026-11-21T10:03:00Z resolved/info",
+                                          "2026-11-21T10:03:00Z repeat-request/info"));
+  EXPECT_THAT(out->lines[2]["text"].get<std::string>(), HasSubstr("systolic 205"));
+}
+
 }  // namespace
 }  // namespace carehub::rules

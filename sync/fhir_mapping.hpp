@@ -33,8 +33,8 @@ std::string identifier_query(std::string_view system, std::string_view value);
 std::string observation_identifier(const std::string& uid);
 
 // The conditional-create query on the urn:uuid identifier: "identifier=urn:ietf:rfc:3986|urn:uuid:…". Every
-// Observation carries it; observations() gives the query to use per resource (a PHD measurement is created
-// on the PHD IG's identifier instead, so two gateways relaying one measurement make one Observation).
+// Observation carries it first and is created on it (observations() gives each entry's query); the PHD IG's
+// identifier, carried beside it, has no values in it and would merge two records of one device second.
 std::string observation_if_none_exist(const std::string& uid);
 
 // The v3 interpretation of a value outside a patient's bands (HL7 ObservationInterpretation L, LL, H, HH).

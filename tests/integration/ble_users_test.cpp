@@ -297,10 +297,15 @@ TEST_F(BleUsers, ATechnicianRegistersTheSecondUserOfAUserDataMonitorFromTheHub) 
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   pair({kUds, "--category", "blood-pressure"});
   ASSERT_TRUE(eventually([&] { return subscribed(kUds); })) << daemon_->log();
-  auto reg = daemon_->ctl({"devices", "users", kUds, "register", "--consent", "5678", "--json"});
+  auto reg = daemon_->ctl({"devices", "users", kUds, "register", "--consent", "5678", "--patient", kSpouse});
   ASSERT_EQ(reg.exit_code, 0) << reg.err << reg.out << daemon_->log();
-  EXPECT_NE(reg.out.find("\"user\":2"), std::string::npos) << reg.out;
+  EXPECT_NE(reg.out.find("registered and consented user 2 on " + id_of(kUds)), std::string::npos) << reg.out;
   ASSERT_TRUE(eventually([&] { return kit(*bus_, {"written", kUds, "2A9F"}).out == "02022e16\n"; })) << "consented as user 2";
+  // The device now shows user 2's data: a record without a User ID is user 2's, so the spouse's.
+  notify(kUds, bp(126, 77, seconds_from_now(2)));
+  sync();
+  EXPECT_TRUE(has_systolic(observations_of(kSpouse), 126)) << daemon_->log();
+  EXPECT_FALSE(has_systolic(observations_of(kPatient), 126));
   auto wrong = daemon_->ctl({"devices", "users", kUds, "consent", "--user", "1", "--consent", "9999"});
   EXPECT_NE(wrong.exit_code, 0);
   EXPECT_NE(wrong.err.find("user_not_authorized"), std::string::npos) << wrong.err;

@@ -353,6 +353,11 @@ void Manager::subscribe(DeviceSession& d) {
   }
   // A UDS device shows the data of the user who consented last: consent first (a code that worked
   // before, or the configured one), then ask for stored records, which are then that user's.
+  if (d.ucp_path.empty() && !d.uds.idle()) {
+    // Requests that waited for this connection: the device turned out to have no User Data Service.
+    d.uds.fail_all(d.device.address + " has no User Data Service (no user control point 0x2A9F): its users are chosen "
+                                      "on the device itself");
+  }
   if (opts.consent && d.uds.consents().empty()) d.uds.remember(opts.consent->first, opts.consent->second);
   if (!d.ucp_path.empty() && d.uds.idle() && !d.uds.consents().empty()) {
     const auto& [user, code] = *d.uds.consents().begin();

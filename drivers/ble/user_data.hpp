@@ -48,7 +48,7 @@ class UserDataSession {
   bool on_response(const gatt::UcpResponse& r);
   // Fails every request whose deadline passed (one in flight included: the device never answered).
   void expire(Time now);
-  // Fails everything (the device disconnected, bluetoothd went away): the next connection starts clean.
+  // Fails everything (the device disconnected, bluetoothd went away, it has no UDS): answered with `why`.
   void fail_all(const std::string& why);
   // The write of the request in flight failed.
   void write_failed(const std::string& why);

@@ -130,6 +130,17 @@ TEST_F(AUdsDevice, ARequestWaitsForTheDeviceToConnectAndExpiresAtItsDeadline) {
   EXPECT_NE(answer->error().message.find("press its button"), std::string::npos);
 }
 
+TEST_F(AUdsDevice, ARequestForADeviceWithoutUserDataIsRefusedWhenItConnects) {
+  bluez_.tree.erase(ucp_path(kBp1));
+  start();
+  std::optional<Result<UdsAnswer>> answer;
+  manager_->user_data(kBp1, {UdsRequest::Op::register_user, -1, 7}, [&](Result<UdsAnswer> r) { answer = std::move(r); }, later());
+  EXPECT_FALSE(answer) << "waits for the connection";
+  connect();
+  ASSERT_TRUE(answer && !*answer);
+  EXPECT_NE(answer->error().message.find("no User Data Service"), std::string::npos) << answer->error().message;
+}
+
 TEST_F(AUdsDevice, AMalformedAnswerIsCountedAndAnswersNothing) {
   start();
   connect();

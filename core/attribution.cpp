@@ -28,6 +28,12 @@ Attributed Attribution::attribute(const Reading& r) const {
     }
     return {b->second.patient, {}};
   }
+  if (r.user) {
+    // A multi-user device none of whose slots is bound (paired without --user): its patient may not be
+    // the one who measured (issue 14's incident: the spouse's slot 2 on the patient's record).
+    return {{}, "the device names user slot " + std::to_string(*r.user) + " but none of its slots is bound (carehubctl "
+                "devices assign " + r.device + " --user " + std::to_string(*r.user) + " --patient …)"};
+  }
   auto d = devices_.find(r.device);
   if (d == devices_.end()) return {default_patient_, {}};
   if (d->second.since && r.time < *d->second.since && has_device_memory(r.source)) {

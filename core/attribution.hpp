@@ -8,12 +8,14 @@
 //  3. A device with at least one bound user slot attributes per slot: a reading from a bound slot, measured
 //     at or after the binding's `since`, is that patient's. A reading from a slot not bound, one naming no
 //     slot, or one measured before its slot was bound (the device's memory of an earlier user) is
-//     unassigned. Removing the last slot binding returns the device to rule 4.
-//  4. Otherwise the device's patient (Device.patient, else the hub's patient) — unless the device keeps a
+//     unassigned.
+//  4. A reading naming a user slot from a device none of whose slots is bound is unassigned: a multi-user
+//     device paired without --user cannot say the device's patient measured it.
+//  5. Otherwise the device's patient (Device.patient, else the hub's patient) — unless the device keeps a
 //     memory (everything but the sources below) and the reading was measured before the device was
 //     registered or moved to its current patient (Device.bound_since): a second-hand device's history, or
 //     the previous patient's readings still in its memory, are unassigned.
-//  5. Sources without a device memory (manual entry, MQTT, openHAB, the simulator) deliver what is
+//  6. Sources without a device memory (manual entry, MQTT, openHAB, the simulator) deliver what is
 //     measured now; their readings take the device's (or the hub's) patient whatever their time, as
 //     before. A device the registry does not know (an openHAB item) takes the hub's patient.
 // "Measured" is the reading's effective time (the device's own clock when believed, else its receipt).

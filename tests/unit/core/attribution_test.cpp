@@ -110,12 +110,16 @@ TEST_F(AttributionTest, LeavesAnUnboundSlotOfABoundDeviceUnassignedNotTheDevices
   EXPECT_THAT(nameless.unassigned, HasSubstr("names none"));
 }
 
-TEST_F(AttributionTest, ADeviceWithNoBoundSlotAttributesItsUserReadingsAsADevice) {
+TEST_F(AttributionTest, AUserSlotOfADeviceWithNoBoundSlotIsUnassignedNotTheDevicesPatient) {
   a.set_device(cuff("Patient/p", kPaired));
-  EXPECT_EQ(a.attribute(bp(kPaired + 1min, 2)).patient, "Patient/p");
+  const auto got = a.attribute(bp(kPaired + 1min, 2));
+  EXPECT_TRUE(got.patient.empty());
+  EXPECT_THAT(got.unassigned, HasSubstr("names user slot 2 but none of its slots is bound"));
+  EXPECT_THAT(got.unassigned, HasSubstr("devices assign ble-cuff --user 2 --patient"));
   a.set_binding({"ble-cuff", 1, "Patient/p", kPaired, ""});
-  a.remove_binding("ble-cuff", 1);  // the last slot binding gone: back to the device's binding
-  EXPECT_EQ(a.attribute(bp(kPaired + 1min, 2)).patient, "Patient/p");
+  a.remove_binding("ble-cuff", 1);  // the last slot binding gone: unassigned again, never the device's patient
+  EXPECT_TRUE(a.attribute(bp(kPaired + 1min, 1)).patient.empty());
+  EXPECT_EQ(a.attribute(bp(kPaired + 1min)).patient, "Patient/p") << "a reading naming no slot: the device's";
 }
 
 TEST_F(AttributionTest, TheDevicesUnknownUserIsAlwaysUnassignedEvenOnADeviceWithoutSlotBindings) {
@@ -145,7 +149,8 @@ TEST_F(AttributionTest, ForgettingADeviceForgetsItsSlotBindings) {
   a.set_binding({"ble-cuff", 1, "Patient/p", kPaired, ""});
   a.forget_device("ble-cuff");
   EXPECT_FALSE(a.binding("ble-cuff", 1).has_value());
-  EXPECT_EQ(a.attribute(bp(kPaired - 24h, 1)).patient, "Patient/kit");  // unknown again: today's default
+  EXPECT_EQ(a.attribute(bp(kPaired - 24h)).patient, "Patient/kit");  // unknown again: today's default
+  EXPECT_TRUE(a.attribute(bp(kPaired - 24h, 1)).patient.empty()) << "a slot never falls to the default";
 }
 
 }  // namespace

@@ -192,6 +192,17 @@ TEST_F(PipelineAttributionTest, ATwoUserMonitorGivesUserOneToThePatientAndKeepsU
   EXPECT_EQ(in(SyncState::unassigned).size(), 2u);
 }
 
+// Issue 14's incident: a two-user monitor paired the old way (no --user). The spouse's 210/120 on slot 2 was
+// stored as the patient's, judged by his HF5 and uploaded into his record.
+TEST_F(PipelineAttributionTest, AMonitorPairedWithoutUserSlotsNeverPutsASlotsReadingsOnTheDevicesPatient) {
+  register_cuff("Patient/p");
+  const auto result = ingest({bp(kPaired + 1min, 2, 210), bp(kPaired + 3min, 2, 208), bp(kPaired + 5min, 1, 125)});
+  for (const auto& e : result.errors) EXPECT_THAT(e, HasSubstr("none of its slots is bound"));
+  EXPECT_EQ(in(SyncState::unassigned).size(), 3u);
+  EXPECT_THAT(in(SyncState::pending), IsEmpty());
+  EXPECT_EQ(judged(), 0u);
+}
+
 TEST_F(PipelineAttributionTest, BindingASlotAgainToItsPatientKeepsItsTimeAndToAnotherStartsAnew) {
   register_cuff("Patient/p");
   wait(pipeline->bind_user({"ble-cuff", 2, "Patient/spouse", {}, "tech"}));

@@ -100,7 +100,10 @@ TEST_F(SyncEndToEnd, EveryKindAnAggregateAndAnAlertAreAcceptedByTheValidatingSer
   ASSERT_TRUE(sync());
 
   for (const auto& uid : spot_uids) EXPECT_EQ(peer_->count_by_identifier("Observation", kIdSystem, "urn:uuid:" + uid), 1u);
-  EXPECT_EQ(peer_->count("Observation"), 11u + 2u + 2u) << "spot readings, two aggregates, the alert's evidence";
+  // A reading's derived measurements are Observations of their own (derivedFrom): the cuff's pulse, the
+  // scale's height and BMI, the oximeter's pulse.
+  EXPECT_EQ(peer_->count("Observation"), 11u + 4u + 2u + 2u)
+      << "spot readings and their 4 derived ones, two aggregates, the alert's evidence";
   const auto periods = peer_->get("Observation?code=8867-4&_count=100");
   std::size_t aggregates = 0;
   for (const auto& e : periods.value("entry", json::array())) aggregates += e["resource"].contains("effectivePeriod") ? 1 : 0;

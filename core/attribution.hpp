@@ -19,6 +19,12 @@
 //     measured now; their readings take the device's (or the hub's) patient whatever their time, as
 //     before. A device the registry does not know (an openHAB item) takes the hub's patient.
 // "Measured" is the reading's effective time (the device's own clock when believed, else its receipt).
+// RACP memory dumps and the resend guard: a dump is judged record by record like any reading, so a second-hand
+// meter's history lands unassigned while what was measured since pairing attributes. Unassigned readings are
+// stored (with their device time), so the BLE resend guard finds them like any other and a reconnect's resend
+// is dropped; an assigned reading keeps its old uid as an alias (reading_aliases), so a resend still computing
+// the unassigned uid is a duplicate, not a second copy. A device clock the driver does not believe gives the
+// receive time, which is after the pairing: such a record attributes (it was received, so measured, since).
 #include <map>
 #include <optional>
 #include <string>

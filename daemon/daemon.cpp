@@ -200,6 +200,15 @@ void Daemon::reload(Config config) {
   config.hub_id = running->hub_id;
   config.patient = running->patient;
   config.upload.hub_id = running->hub_id;
+  // The hub's identity is restart-only too (restart_only_changes): the uploader a reload rebuilds must
+  // send the same hub Device and look up the same patient as the running one, not the file's new values.
+  config.hub_system_id = running->hub_system_id;
+  config.hub_system_id_derived = running->hub_system_id_derived;
+  config.hub_time_sync = running->hub_time_sync;
+  config.hub_time_sync_mdc = running->hub_time_sync_mdc;
+  config.upload.hub_system_id = running->upload.hub_system_id;
+  config.upload.hub_time_sync_mdc = running->upload.hub_time_sync_mdc;
+  config.upload.patient = running->upload.patient;
   std::shared_ptr<sync::Uploader> fresh;
   if (sync_changed) {
     auto uploader = make_uploader(config);

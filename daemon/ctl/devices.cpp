@@ -82,6 +82,7 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   auto* users = devices->add_subcommand("users", "User Data Service devices: register, consent or delete a user on the device")
                     ->require_subcommand(1);
   users->add_option("address", o->address, "Bluetooth address")->required();
+  users->add_flag("--json", o->json, "print carehubd's answer as JSON (the user index the device gave)");
   auto* users_register = users->add_subcommand("register", "create a new user on the device (it gives the index) and consent to it");
   users_register->add_option("--consent", o->consent, "the consent code (0-9999) the user will use")->required()->check(CLI::Range(0, 9999));
   users_register->add_option("--patient", o->patient, "then bind the new user slot to this patient (Patient/123)");
@@ -193,14 +194,16 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
       std::fprintf(stderr, "press the device's button so it connects...\n");
       auto r = ctx.call("devices.users", args);
       if (!r) return fail(r.error());
-      std::printf("%s user %s on %s\n",
+      if (o->json) std::cout << r->dump() << "\n";
+      else std::printf("%s user %s on %s\n",
                   *users_register ? "registered and consented" : *users_consent ? "consented" : "deleted",
                   text((*r)["user"]).c_str(), text((*r)["device"]).c_str());
       if (*users_register && !o->patient.empty()) {
         auto b = ctx.call("devices.assign", {{"device", o->address}, {"user", (*r)["user"]}, {"patient", o->patient}});
         if (!b) return fail(b.error());
-        std::printf("%s user %s now measures %s\n", text((*b)["binding"]["device"]).c_str(), text((*b)["binding"]["user"]).c_str(),
-                    text((*b)["binding"]["patient"]).c_str());
+        if (o->json) std::cout << b->dump() << "\n";
+        else std::printf("%s user %s now measures %s\n", text((*b)["binding"]["device"]).c_str(), text((*b)["binding"]["user"]).c_str(),
+                         text((*b)["binding"]["patient"]).c_str());
       }
       return 0;
     }

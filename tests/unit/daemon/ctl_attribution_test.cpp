@@ -186,6 +186,8 @@ TEST_F(ACommandLine, RegistersAUserDataServiceUserAndBindsItsNewSlot) {
 
   ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "consent", "--user", "1", "--consent", "42"}), 0) << err_;
   EXPECT_EQ(sent_.back().args, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"action", "consent"}, {"consent", 42}, {"user", 1}}));
+  ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "register", "--consent", "5678", "--json"}), 0) << err_;
+  EXPECT_EQ(nlohmann::json::parse(out_)["user"], 3) << "--json: the answer, for scripts";
   ASSERT_EQ(run({"devices", "users", "AA:BB:CC:DD:EE:04", "delete"}), 0) << err_;
   EXPECT_EQ(sent_.back().args, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:04"}, {"action", "delete"}}));
   const auto before = sent_.size();

@@ -136,7 +136,9 @@ ALTER TABLE readings ADD COLUMN unassigned_reason TEXT;
 ALTER TABLE readings ADD COLUMN resolved_by TEXT;
 ALTER TABLE readings ADD COLUMN resolved_ms INTEGER;
 ALTER TABLE readings ADD COLUMN discard_reason TEXT;
-CREATE INDEX readings_unassigned ON readings (seq) WHERE sync_state IN (4, 5);
+-- One partial index per state: SQLite uses a partial index only when the query's WHERE names its exact term.
+CREATE INDEX readings_unassigned ON readings (seq) WHERE sync_state = 4;
+CREATE INDEX readings_discarded ON readings (seq) WHERE sync_state = 5;
 CREATE TABLE reading_aliases (
   old_uid TEXT PRIMARY KEY,
   uid     TEXT NOT NULL

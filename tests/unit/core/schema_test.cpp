@@ -174,6 +174,21 @@ TEST(SchemaMigrate, UpgradesAVersion5BufferKeepingItsReadingsDevicesAlertsAndCou
               ::testing::ElementsAre(UserBinding{"ble-cuff", 2, "Patient/spouse", from_epoch_ms(1795255300000), "tech"}));
 }
 
+// `carehubctl readings unassigned` on a buffer of a million readings must not scan them all.
+TEST(SchemaMigrate, ListingUnassignedOrDiscardedReadingsUsesTheirOwnIndex) {
+  test::TempDir dir;
+  auto db = open_db(dir.file("plan.db"));
+  ASSERT_TRUE(schema::migrate(db).has_value());
+  for (const auto& [state, index] : {std::pair{4, "readings_unassigned"}, std::pair{5, "readings_discarded"}}) {
+    auto st = db.prepare("EXPLAIN QUERY PLAN SELECT seq, uid FROM readings WHERE seq > 0 AND sync_state = " +
+                         std::to_string(state) + " ORDER BY seq LIMIT 100");
+    ASSERT_TRUE(st.has_value());
+    std::string plan;
+    while (st->step().value()) plan += st->text(3) + "\n";
+    EXPECT_THAT(plan, HasSubstr(index)) << plan;
+  }
+}
+
 TEST(SchemaMigrate, RefusesADatabaseFromANewerCarehubWithAClearMessage) {
   test::TempDir dir;
   auto db = open_db(dir.file("newer.db"));

@@ -19,7 +19,7 @@ namespace carehub::ble {
 // Reading::user means "a device without users", which its device binding attributes; a reading from a
 // multi-user device that does not know whose it is must stay unassigned (design.md invariant 7), and
 // no binding may ever name this slot.
-inline constexpr int kUnknownUserSlot = 0xFF;
+inline constexpr int kUnknownUserSlot = kUnknownUser;  // core's name for it (core/reading.hpp): 255
 
 struct TimeOptions {
   // Devices send local time without a zone. true: read it as UTC (tests, devices set to UTC).

@@ -51,6 +51,7 @@ TEST(BleConvert, TheUnknownUserIsKeptAsSlot255NeverAsNoUser) {
   auto c = run(0x2A35, "08d200780096" "00" "ff");
   ASSERT_EQ(c.readings.size(), 1u);
   EXPECT_EQ(c.readings[0].user, std::optional<int>(kUnknownUserSlot));
+  static_assert(kUnknownUserSlot == 255 && kUnknownUserSlot == kUnknownUser);
 }
 
 TEST(BleConvert, AMonitorWithoutUserIdHasNoUserSlot) {

@@ -82,14 +82,16 @@ Runner add_devices_commands(CLI::App& app, Context& ctx) {
   auto* users = devices->add_subcommand("users", "User Data Service devices: register, consent or delete a user on the device")
                     ->require_subcommand(1);
   users->add_option("address", o->address, "Bluetooth address")->required();
-  users->add_flag("--json", o->json, "print carehubd's answer as JSON (the user index the device gave)");
   auto* users_register = users->add_subcommand("register", "create a new user on the device (it gives the index) and consent to it");
   users_register->add_option("--consent", o->consent, "the consent code (0-9999) the user will use")->required()->check(CLI::Range(0, 9999));
   users_register->add_option("--patient", o->patient, "then bind the new user slot to this patient (Patient/123)");
   auto* users_consent = users->add_subcommand("consent", "give the hub access to an existing user with its consent code");
   users_consent->add_option("--user", o->user, "the user index on the device (0-254)")->required()->check(CLI::Range(0, 254));
   users_consent->add_option("--consent", o->consent, "the user's consent code (0-9999)")->required()->check(CLI::Range(0, 9999));
-  users->add_subcommand("delete", "delete the consented user and its data on the device");
+  auto* users_delete = users->add_subcommand("delete", "delete the consented user and its data on the device");
+  for (auto* sub : {users_register, users_consent, users_delete}) {
+    sub->add_flag("--json", o->json, "print carehubd's answer as JSON (the user index the device gave)");
+  }
 
   return [=, &ctx]() -> int {
     if (!*devices) return -1;

@@ -101,7 +101,7 @@ kit setup A4:C1:38:00:00:01,BP7150,bp A4:C1:38:00:00:02,BP7150,bp A4:C1:38:00:00
 cat >"$work/carehubd-ble.json" <<JSON
 {"hub": {"id": "hub-demo-0001", "patient": "Patient/demo-patient"},
  "store": {"path": "$work/ble-buffer.db"}, "control": {"socket": "$work/ble-control.sock"},
- "fhir": {"base_url": "$fhir"}, "log": {"level": "info"},
+ "fhir": {"base_url": "$fhir"}, "log": {"level": "info"}, "rules": {"file": "$here/config/rules/hf5.json"},
  "sources": {"ble": {"adapter": "hci0", "device_time": "utc", "reconnect": {"base_ms": 200, "cap_ms": 5000}}}}
 JSON
 build/daemon/carehubd --config "$work/carehubd-ble.json" 2>"$work/carehubd-ble.log" &
@@ -109,22 +109,40 @@ ble_pids="$! $ble_pids"
 blectl() { echo "\$ carehubctl $*"; build/daemon/carehubctl --socket "$work/ble-control.sock" "$@"; }
 for _ in $(seq 100); do build/daemon/carehubctl --socket "$work/ble-control.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
 blectl devices scan --seconds 2
-blectl devices pair A4:C1:38:00:00:01 --category blood-pressure
+# Monitor 1 is shared: the patient measures as its user 1, the spouse (not a patient) as user 2. Only
+# user 1 is bound; the spouse's readings stay unassigned (never judged, never uploaded: issue 14).
+blectl devices pair A4:C1:38:00:00:01 --category blood-pressure --user 1 --patient Patient/demo-patient
 blectl devices pair A4:C1:38:00:00:02 --category blood-pressure
 blectl devices pair A4:C1:38:00:00:03 --category thermometer
 for a in 01 02; do kit wait-notifying "A4:C1:38:00:00:$a" 2A35 >/dev/null; done
 kit wait-notifying A4:C1:38:00:00:03 2A1C >/dev/null
-echo "the devices indicate their measurements (and monitor 1 resends its memory, and sends a corrupt packet):"
-kit notify A4:C1:38:00:00:01 2A35 "$(kit hex-bp 142 91 77 3)" >/dev/null
-kit notify A4:C1:38:00:00:02 2A35 "$(kit hex-bp 118 76 64 3)" >/dev/null
-kit notify A4:C1:38:00:00:03 2A1C "$(kit hex-temp 374 2)" >/dev/null
-kit notify A4:C1:38:00:00:01 2A35 "$(kit hex-bp 150 95 80 30)" >/dev/null   # older: resent from memory
+# A device's memory from before its pairing is not the patient's: these measurements are taken after it
+# (the device clock counts whole seconds, so the next second is the first one surely after the pairing).
+sleep 1
+# A Blood Pressure Measurement with a User ID (flags 0x0E: mmHg, time stamp, pulse, user), MINUTES_AGO.
+bp_user() { /usr/bin/python3 -c 'import datetime, struct, sys
+s, d, p, ago, u = (float(a) for a in sys.argv[1:])
+t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=ago)
+print((struct.pack("<BHHH", 0x0E, int(s), int(d), (int(s) + 2 * int(d)) // 3) +
+       struct.pack("<HBBBBB", t.year, t.month, t.day, t.hour, t.minute, t.second) + struct.pack("<HB", int(p), int(u))).hex())' "$@"; }
+echo "the devices indicate their measurements (the spouse measures as user 2 of monitor 1, monitor 1 resends"
+echo "its memory from before the pairing, and sends a corrupt packet):"
+kit notify A4:C1:38:00:00:01 2A35 "$(bp_user 142 91 77 0 1)" >/dev/null
+kit notify A4:C1:38:00:00:01 2A35 "$(bp_user 210 120 81 0 2)" >/dev/null   # the spouse: raises nothing for the patient
+kit notify A4:C1:38:00:00:02 2A35 "$(kit hex-bp 118 76 64 0)" >/dev/null
+kit notify A4:C1:38:00:00:03 2A1C "$(kit hex-temp 374 0)" >/dev/null
+kit notify A4:C1:38:00:00:01 2A35 "$(bp_user 150 95 80 30 1)" >/dev/null   # older: from memory, before the pairing
 kit notify A4:C1:38:00:00:01 2A35 0678 >/dev/null                           # malformed
 for _ in $(seq 100); do
-  [ "$(build/daemon/carehubctl --socket "$work/ble-control.sock" measurements --json | wc -l)" -ge 3 ] && break; sleep 0.1
+  [ "$(build/daemon/carehubctl --socket "$work/ble-control.sock" measurements --json | wc -l)" -ge 5 ] && break; sleep 0.1
 done
 blectl devices list
 blectl measurements
+echo "the readings the hub could not attribute with certainty wait for the technician (HF5 judged none of them):"
+blectl readings unassigned
+spouse=$(build/daemon/carehubctl --socket "$work/ble-control.sock" readings unassigned --json | jq -r 'select(.user == 2) | .uid' | head -n 1)
+blectl readings discard "$spouse" --reason "the spouse (user 2), not a patient"
+blectl alerts
 blectl sync now --wait 30
 ble_cleanup
 unset DBUS_SYSTEM_BUS_ADDRESS

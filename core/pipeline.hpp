@@ -29,7 +29,7 @@ struct PipelineOptions {
   std::size_t max_batch = 5000;        // readings in one transaction
   Millis heartbeat{1000};              // the loop runs at least this often, idle or not
   std::string default_patient;         // the kit's patient, for devices not bound to another one
-  std::string hub_id;                  // /hub/id: qualifies hub-local device ids in reading uids (reading_uid)
+  std::string hub_id{};                // /hub/id: qualifies hub-local device ids in reading uids (reading_uid)
   // A reading whose time is later than its receipt plus this is stored quarantined (implausible_future).
   Millis max_future = kDefaultMaxFuture;
 };

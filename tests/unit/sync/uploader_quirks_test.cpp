@@ -94,12 +94,13 @@ TEST_F(UploaderQuirksTest, ARefusalOfEveryRequestAsAWholeDeadLettersNothing) {
   });
   auto o = options();
   o.compression = Compression::off;
-  start_uploader(o);
-  uploader->wake();
+  start_uploader(o);  // its first pass finds the pending readings; a wake() here could add a second pass
   ASSERT_TRUE(wait_failure_logged());
   EXPECT_EQ(counts().dead, 0) << "readings were dead-lettered for a refusal of the request itself";
   EXPECT_EQ(counts().pending, 3);
-  EXPECT_EQ(counter("sync_request_refusals"), 1u);
+  // At least one: the uploader may already be in its next pass (a commit or a wake can start one), and
+  // every pass refused as a whole is counted; what must never happen is a dead letter.
+  EXPECT_GE(counter("sync_request_refusals"), 1u);
   EXPECT_THAT(uploader->status().last_error, HasSubstr("no reading is blamed"));
 }
 
@@ -179,11 +180,12 @@ TEST_F(UploaderPatientTest, AnEntryRefusedForAMissingReferenceIsNeverDeadLettere
   EXPECT_EQ(counts().pending, 2);
   EXPECT_THAT(uploader->status().config_error, HasSubstr("HAPI-1094"));
   EXPECT_GE(counter("sync_missing_references"), 2u);
-  const auto reads_before = server->state().reads.size();
   patient_missing = false;
   ASSERT_TRUE(uploader->wait_idle(kPatience));
   EXPECT_EQ(counts().pending, 0);
-  EXPECT_GT(server->state().reads.size(), reads_before) << "what was known to exist is looked up again";
+  // The look-up at start, then at least one after the refusal (when is the uploader's business: it retries on
+  // its short test backoff, so counting reads at any moment in between would race with it).
+  EXPECT_GE(server->state().reads.size(), 2u) << "what was known to exist is looked up again";
 }
 
 TEST_F(UploaderPatientTest, LooksUpEachPatientOnce) {
@@ -245,12 +247,14 @@ TEST_F(UploaderMultiEntryTest, AReadingRetriesUntilAllItsObservationsAreSyncedWi
   std::atomic<bool> fail{true};
   const auto bmi = identifier(uids[0] + "-bmi");
   server->on_entry([&](const json& e) -> std::optional<EntryReply> {
-    if (identifier_of(e) == bmi && fail.exchange(false)) return EntryReply{"503 Service Unavailable", "", nullptr};
+    if (identifier_of(e) == bmi && fail.load()) return EntryReply{"503 Service Unavailable", "", nullptr};
     return std::nullopt;
   });
   start();
   ASSERT_TRUE(wait_failure_logged());
   EXPECT_EQ(stored(uids[0]).state, SyncState::pending) << "synced while one of its Observations was not";
+  fail = false;  // only now: the uploader retries on its short test backoff meanwhile, every try refused
+  uploader->wake();
   ASSERT_TRUE(uploader->wait_idle(kPatience));
   EXPECT_EQ(stored(uids[0]).state, SyncState::synced);
   EXPECT_EQ(created(uids[0]), 3u);
@@ -280,16 +284,20 @@ TEST_F(UploaderQuirksTest, AnAcknowledgementAfterALostAnswerLeavesTheServerHoldi
   const auto uids = ingest({heart_rate(150, 0)});
   auto alert = red_alert(uids);
   put_alert(alert);
+  // Every answer about the alert is lost until the acknowledgement is stored: the uploader retries on
+  // its short test backoff, and whether it managed one resend or five, it never learns of the create.
   std::atomic<bool> lose{true};
-  server->lose_answers([&](const json& b) { return has_resource(b, "DetectedIssue") && lose.exchange(false); });
+  server->lose_answers([&](const json& b) { return has_resource(b, "DetectedIssue") && lose.load(); });
   start_uploader();
   ASSERT_TRUE(wait_failure_logged());
-  ASSERT_EQ(server->state().lost_answers, 1u);
+  ASSERT_GE(server->state().lost_answers, 1u);
   EXPECT_EQ(alert_sync().pending, 1);
 
   alert.state = AlertState::acknowledged;
   alert.acknowledged = kNow + std::chrono::minutes(5);
   put_alert(alert);
+  lose = false;
+  uploader->wake();
   ASSERT_TRUE(uploader->wait_idle(kPatience));
   EXPECT_EQ(alert_sync().pending, 0);
   std::vector<json> held;

@@ -52,6 +52,14 @@ Result<std::shared_ptr<sync::Uploader>> Daemon::make_uploader(const Config& conf
     log_.warning("sync", "tls-verification-off",
                  {{"setting", "/fhir/tls_verify=false"}, {"risk", "the FHIR server and token endpoint are not authenticated"}});
   }
+  // The rules in force when a reading is sent (a reload replaces them without a new uploader).
+  options.bands = [this](const Reading& r) {
+    std::map<std::string, std::string> out;
+    const auto running = this->config();
+    if (!running) return out;
+    for (const auto& [component, band] : rules::component_bands(running->rules, r)) out[component] = std::string(to_string(band));
+    return out;
+  };
   auto reader = StoreReader::open(config.store);
   if (!reader) return reader.error();
   return std::make_shared<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config.http, &counters_), clock_,

@@ -18,25 +18,6 @@ enum class Direction { low, high };
 
 bool extreme(Band b) { return b == Band::extreme_low || b == Band::extreme_high; }
 
-Band classify(const ComponentBands& b, double v) {
-  if (b.extreme_high && v >= *b.extreme_high) return Band::extreme_high;
-  if (b.extreme_low && v <= *b.extreme_low) return Band::extreme_low;
-  if (b.optimal_high && v > *b.optimal_high) return Band::high;
-  if (b.optimal_low && v < *b.optimal_low) return Band::low;
-  return Band::optimal;
-}
-
-int rank(Band b) {
-  switch (b) {
-    case Band::extreme_low:
-    case Band::extreme_high: return 2;
-    case Band::low:
-    case Band::high: return 1;
-    case Band::optimal: return 0;
-  }
-  return 0;
-}
-
 struct Classified {
   Band band = Band::optimal;
   std::string component;  // the component that decided it
@@ -49,8 +30,8 @@ Classified classify(const Rule& rule, const Reading& r) {
   for (const auto& b : rule.bands) {
     auto it = r.values.find(b.component);
     if (it == r.values.end()) continue;
-    const Band band = classify(b, it->second);
-    if (rank(band) > rank(out.band)) out = {band, b.component, it->second};
+    const Band band = band_of(b, it->second);
+    if (band_rank(band) > band_rank(out.band)) out = {band, b.component, it->second};
   }
   return out;
 }

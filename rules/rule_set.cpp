@@ -229,6 +229,41 @@ Rule read_rule(JsonReader& in, const nlohmann::json& r, const std::string& path,
 
 }  // namespace
 
+Band band_of(const ComponentBands& b, double v) {
+  if (b.extreme_high && v >= *b.extreme_high) return Band::extreme_high;
+  if (b.extreme_low && v <= *b.extreme_low) return Band::extreme_low;
+  if (b.optimal_high && v > *b.optimal_high) return Band::high;
+  if (b.optimal_low && v < *b.optimal_low) return Band::low;
+  return Band::optimal;
+}
+
+int band_rank(Band b) {
+  switch (b) {
+    case Band::extreme_low:
+    case Band::extreme_high: return 2;
+    case Band::low:
+    case Band::high: return 1;
+    case Band::optimal: return 0;
+  }
+  return 0;
+}
+
+std::map<std::string, Band> component_bands(const RuleSet& rules, const Reading& r) {
+  std::map<std::string, Band> out;
+  for (const Rule* rule : rules.for_patient(r.patient)) {
+    if (rule->type != RuleType::bands || rule->kind != r.kind) continue;
+    for (const auto& b : rule->bands) {
+      const auto it = r.values.find(b.component);
+      if (it == r.values.end()) continue;
+      const Band band = band_of(b, it->second);
+      if (band == Band::optimal) continue;
+      auto [slot, fresh] = out.try_emplace(b.component, band);
+      if (!fresh && band_rank(band) > band_rank(slot->second)) slot->second = band;
+    }
+  }
+  return out;
+}
+
 std::string_view to_string(Band b) {
   for (const auto& [v, name] : kBandNames) {
     if (v == b) return name;

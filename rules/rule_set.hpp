@@ -12,6 +12,7 @@
 
 #include "core/alert.hpp"
 #include "core/kind.hpp"
+#include "core/reading.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 
@@ -34,6 +35,11 @@ struct ComponentBands {
   // is not a resolution when the threshold is 5 (it only stops flapping around the limit).
   double threshold = 0;
 };
+
+// The band of one value under one component's limits (extreme limits included in the extreme band).
+Band band_of(const ComponentBands& b, double v);
+// How far from optimal a band is: 0 optimal, 1 low/high, 2 extreme.
+int band_rank(Band b);
 
 struct Timing {
   Millis repeat_deadline{std::chrono::minutes(10)};  // no repeat by then: the no-repeat policy
@@ -77,6 +83,11 @@ struct RuleSet {
   const Rule* find(const std::string& id, const std::string& patient) const;
   bool notifies(const std::string& category) const;
 };
+
+// Where each component of `r` falls under the bands rules for its patient and kind: the worst band per
+// component over those rules, optimal ones left out. The uploader flags the Observation with it
+// (interpretation H/HH/L/LL), so a dashboard shows the judgement the rules made without knowing them.
+std::map<std::string, Band> component_bands(const RuleSet& rules, const Reading& r);
 
 // Errors: one line per problem, each "FILE: /json/path: what was expected, found what".
 Result<RuleSet> parse_rules(std::string_view text, const std::string& source);

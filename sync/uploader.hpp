@@ -58,6 +58,10 @@ struct UploaderOptions {
   // (an MDC code; 0: not stated). See fhir::hub_device.
   std::string hub_system_id;
   int hub_time_sync_mdc = 0;
+  // The rules' band of each component of a reading ("extreme_high", "low"...; optimal ones absent), from the
+  // rule set in force (the daemon fills it from rules::component_bands: sync knows nothing of the rules).
+  // Each becomes the Observation's interpretation (H/HH/L/LL). Empty: no interpretation.
+  std::function<std::map<std::string, std::string>(const Reading&)> bands{};
   // Every Observation a reading becomes (fhir::observations). A seam for tests only.
   std::function<std::vector<fhir::ObservationEntry>(const StoredReading&, const fhir::References&)> observations =
       fhir::observations;

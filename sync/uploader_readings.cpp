@@ -195,6 +195,12 @@ bool Uploader::send_units(std::vector<Unit> units) {
     if (u.window) {
       entries.push_back({aggregate_observation(u.members, *u.window, refs), fhir::observation_if_none_exist(aggregate_uid(u.members))});
     } else {
+      // Out-of-band values are flagged as the rules judged them, so a dashboard sees what the hub saw.
+      if (options_.bands) {
+        for (const auto& [component, band] : options_.bands(first.reading)) {
+          if (const auto flag = fhir::flag_from_band(band)) refs.flags[component] = *flag;
+        }
+      }
       // A reading may become several Observations (derived height, BMI, pulse): all go, in one bundle.
       for (auto& o : options_.observations(first, refs)) entries.push_back({std::move(o.resource), std::move(o.if_none_exist)});
     }

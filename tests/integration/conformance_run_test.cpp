@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "core/time.hpp"
@@ -163,6 +164,20 @@ TEST(ConformanceRun, EveryResourceTheServerHoldsAfterARealRunPassesTheConformanc
     exported.push_back(std::move(page));
   }
   EXPECT_GE(resources, 11u + 4u + 2u + 1u + 2u + 2u + 1u) << "spot readings, openHAB, MQTT, aggregate, evidence, Devices, alert";
+  // The alert's evidence is flagged as the rules judged it (systolic 210 and 208 >= 200: HH), so a dashboard
+  // that knows nothing of the hub's rules still shows them; the ordinary 128/82 is not flagged.
+  std::map<double, json> bp_by_systolic;
+  for (const auto& e : exported[0]["entry"]) {
+    const auto& o = e["resource"];
+    for (const auto& c : o.value("component", json::array())) {
+      if (c["code"]["coding"][0]["code"] == "8480-6") bp_by_systolic[c["valueQuantity"]["value"].get<double>()] = o;
+    }
+  }
+  ASSERT_EQ(bp_by_systolic.count(210), 1u);
+  ASSERT_EQ(bp_by_systolic.count(128), 1u);
+  EXPECT_NE(bp_by_systolic[210].dump().find(R"("code":"HH")"), std::string::npos) << bp_by_systolic[210].dump();
+  EXPECT_NE(bp_by_systolic[208].dump().find(R"("code":"HH")"), std::string::npos) << bp_by_systolic[208].dump();
+  EXPECT_EQ(bp_by_systolic[128].dump().find("interpretation"), std::string::npos) << bp_by_systolic[128].dump();
   write_file(dir.file("export.json"), exported.dump(1));
 
   const auto checker = source_dir() / "tests" / "conformance" / "check.mjs";

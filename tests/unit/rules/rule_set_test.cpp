@@ -119,5 +119,33 @@ TEST(ParseRules, ANumberTooLargeForADoubleIsAnErrorNotACrash) {
   EXPECT_NE(r.error().message.find("r.json: not valid JSON: number overflow"), std::string::npos) << r.error().message;
 }
 
+
+// What the uploader flags on an Observation (interpretation): the worst band per component over the rules
+// of the reading's own patient and kind; optimal components are absent.
+TEST(ComponentBands, TakesTheWorstBandPerComponentFromThePatientsOwnRulesOfTheKind) {
+  auto rules = parse_rules(R"({"rules": [
+      {"id": "hf5", "type": "confirm-by-repeat", "kind": "blood-pressure",
+       "bands": {"systolic": {"extreme_low": 90, "extreme_high": 200}, "diastolic": {"extreme_high": 130}}},
+      {"id": "bp-band", "type": "bands", "kind": "blood-pressure",
+       "bands": {"systolic": {"optimal_high": 140}, "diastolic": {"optimal_high": 90}}},
+      {"id": "bp-band", "type": "bands", "kind": "blood-pressure", "patient": "Patient/spouse",
+       "bands": {"systolic": {"optimal_high": 220}}},
+      {"id": "fever", "type": "bands", "kind": "body-temperature", "bands": {"value": {"optimal_high": 37.5}}}]})",
+                           "r.json");
+  ASSERT_TRUE(rules.has_value()) << rules.error().message;
+  Reading r;
+  r.kind = Kind::blood_pressure;
+  r.patient = "Patient/p1";
+  r.values = {{"systolic", 210}, {"diastolic", 95}, {"pulse", 70}};
+  EXPECT_EQ(component_bands(*rules, r), (std::map<std::string, Band>{{"systolic", Band::extreme_high}, {"diastolic", Band::high}}));
+
+  r.values = {{"systolic", 85}, {"diastolic", 60}};
+  EXPECT_EQ(component_bands(*rules, r), (std::map<std::string, Band>{{"systolic", Band::extreme_low}}));
+
+  r.values = {{"systolic", 150}, {"diastolic", 95}};
+  r.patient = "Patient/spouse";  // her own rule replaces the pilot's bp-band: 150 is within her limit
+  EXPECT_EQ(component_bands(*rules, r), (std::map<std::string, Band>{}));
+}
+
 }  // namespace
 }  // namespace carehub::rules

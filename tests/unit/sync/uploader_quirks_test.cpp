@@ -122,6 +122,26 @@ TEST_F(UploaderQuirksTest, ReadingRefusedAloneIsDeadLetteredOnceAnotherRequestGo
   EXPECT_THAT(sizes, ElementsAre(3u, 3u, 1u, 1u, 1u));  // gzipped, then plain, then one by one
 }
 
+// The rules' judgement reaches the clinician's view: an out-of-band value is flagged on its Observation.
+TEST_F(UploaderQuirksTest, FlagsAnOutOfBandValueAsTheRulesJudgedIt) {
+  const auto uids = ingest({heart_rate(150, 0), heart_rate(70, 1)});
+  auto o = options();
+  o.bands = [](const Reading& r) {
+    return r.values.at("value") > 120 ? std::map<std::string, std::string>{{"value", "extreme_high"}}
+                                      : std::map<std::string, std::string>{};
+  };
+  start_uploader(o);
+  ASSERT_TRUE(uploader->wait_idle(kPatience));
+  std::map<double, json> by_value;
+  for (const auto& b : observation_bundles(server->state())) {
+    for (const auto& e : b["entry"]) by_value[e["resource"]["valueQuantity"]["value"].get<double>()] = e["resource"];
+  }
+  ASSERT_EQ(by_value.size(), 2u);
+  ASSERT_TRUE(by_value[150].contains("interpretation")) << by_value[150].dump();
+  EXPECT_EQ(by_value[150]["interpretation"][0]["coding"][0]["code"], "HH");
+  EXPECT_FALSE(by_value[70].contains("interpretation")) << by_value[70].dump();
+}
+
 // ---- A Patient the server does not have (HAPI: referential integrity) ----
 
 class UploaderPatientTest : public UploaderQuirksTest {

@@ -142,6 +142,9 @@ class Uploader {
   Result<bool> patient_exists(const std::string& patient);
   // Dead-letters the suspects now that another request went through (so the server takes requests).
   bool confirm_suspects();
+  // Dead-letters readings (seq, reason), counts and logs them with `why`; false (a recorded failure) when
+  // the buffer could not take it.
+  bool dead_letter(const std::vector<std::pair<std::int64_t, std::string>>& dead, const std::string& why);
   // Records outcomes of a bundle whose entries came from `sending` (first_entry[i]: unit i's first entry).
   bool record_outcomes(const std::vector<Unit>& sending, const std::vector<std::size_t>& first_entry,
                        const std::vector<EntryOutcome>& outcomes);

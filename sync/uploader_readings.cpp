@@ -212,20 +212,7 @@ bool Uploader::send_units(std::vector<Unit> units) {
     sending.push_back(std::move(u));
   }
   if (!refused.empty()) {
-    auto r = pipeline_
-                 .apply([&refused](StoreWriter& w) -> Result<void> {
-                   for (const auto& [seq, reason] : refused) {
-                     if (auto m = w.mark_dead(seq, reason); !m) return m;
-                   }
-                   return {};
-                 })
-                 .get();
-    if (!r) {
-      record_failure("recording refused readings: " + r.error().message, std::nullopt);
-      return false;
-    }
-    counters_.add("sync_dead", refused.size());
-    log_.warning("sync", "dead-lettered", {{"readings", refused.size()}, {"reason", refused.front().second}});
+    if (!dead_letter(refused, refused.front().second)) return false;
     if (entries.empty()) return true;
   }
 
@@ -249,9 +236,18 @@ bool Uploader::send_units(std::vector<Unit> units) {
 
 bool Uploader::confirm_suspects() {
   if (suspects_.empty()) return true;
+  if (!dead_letter({suspects_.begin(), suspects_.end()},
+                   "refused alone while other requests went through; see carehubctl sync dead")) {
+    return false;
+  }
+  suspects_.clear();
+  return true;
+}
+
+bool Uploader::dead_letter(const std::vector<std::pair<std::int64_t, std::string>>& dead, const std::string& why) {
   auto r = pipeline_
-               .apply([this](StoreWriter& w) -> Result<void> {
-                 for (const auto& [seq, reason] : suspects_) {
+               .apply([&dead](StoreWriter& w) -> Result<void> {
+                 for (const auto& [seq, reason] : dead) {
                    if (auto m = w.mark_dead(seq, reason); !m) return m;
                  }
                  return {};
@@ -261,10 +257,8 @@ bool Uploader::confirm_suspects() {
     record_failure("recording refused readings: " + r.error().message, std::nullopt);
     return false;
   }
-  counters_.add("sync_dead", suspects_.size());
-  log_.warning("sync", "dead-lettered", {{"readings", suspects_.size()},
-                                         {"reason", "refused alone while other requests went through; see carehubctl sync dead"}});
-  suspects_.clear();
+  counters_.add("sync_dead", dead.size());
+  log_.warning("sync", "dead-lettered", {{"readings", dead.size()}, {"reason", why}});
   return true;
 }
 

@@ -46,12 +46,12 @@ void print_source(const std::string& name, const nlohmann::json& s) {
 }
 
 void print_status(const nlohmann::json& s) {
-  std::printf("hub        %s (patient %s)\n", text(s["hub"]).c_str(), text(s["patient"]).c_str());
-  std::printf("uptime     %s s, config %s\n", text(s["uptime_s"]).c_str(), text(s["config"]).c_str());
-  const auto& b = s["buffer"];
-  std::printf("buffer     %s pending, %s synced, %s dead, %s quarantined, %s queued\n", text(b["pending"]).c_str(),
-              text(b["synced"]).c_str(), text(b["dead"]).c_str(), text(field(b, "quarantined")).c_str(),
-              text(b["queued"]).c_str());
+  std::printf("hub        %s (patient %s)\n", text(field(s, "hub")).c_str(), text(field(s, "patient")).c_str());
+  std::printf("uptime     %s s, config %s\n", text(field(s, "uptime_s")).c_str(), text(field(s, "config")).c_str());
+  const auto& b = field(s, "buffer");
+  std::printf("buffer     %s pending, %s synced, %s dead, %s quarantined, %s queued\n", text(field(b, "pending")).c_str(),
+              text(field(b, "synced")).c_str(), text(field(b, "dead")).c_str(), text(field(b, "quarantined")).c_str(),
+              text(field(b, "queued")).c_str());
   if (field(b, "unassigned").is_number() && field(b, "unassigned").get<double>() > 0) {
     // A decision only a technician can take: say so on the line a technician reads first.
     std::printf("           %s unassigned: not attributed to a patient (an unbound user slot, a device's memory from "
@@ -62,25 +62,25 @@ void print_status(const nlohmann::json& s) {
     std::printf("           quarantined: dated after they were received (a device clock?), never judged nor uploaded: "
                 "carehubctl measurements --state quarantined\n");
   }
-  std::printf("           disk: %s database + %s log, %s free (%s)\n", bytes_text(b["bytes"]).c_str(),
+  std::printf("           disk: %s database + %s log, %s free (%s)\n", bytes_text(field(b, "bytes")).c_str(),
               bytes_text(field(b, "wal_bytes")).c_str(), bytes_text(field(b, "disk_free_bytes")).c_str(),
-              text(b["path"]).c_str());
+              text(field(b, "path")).c_str());
   const bool detail = field(b, "detail").is_string() && field(b, "detail") != "";
   std::printf("           cap: %s in use of %s, state %s%s%s\n", bytes_text(field(b, "used_bytes")).c_str(),
               field(b, "max_bytes") == 0 ? "no cap" : bytes_text(field(b, "max_bytes")).c_str(),
               text(field(b, "state")).c_str(), detail ? ": " : "", detail ? text(field(b, "detail")).c_str() : "");
-  const auto& y = s["sync"];
-  std::printf("sync       %s%s%s\n", text(y["state"]).c_str(), y["enabled"] == true ? " -> " : "",
-              y["enabled"] == true ? text(y["base_url"]).c_str() : "");
+  const auto& y = field(s, "sync");
+  std::printf("sync       %s%s%s\n", text(field(y, "state")).c_str(), field(y, "enabled") == true ? " -> " : "",
+              field(y, "enabled") == true ? text(field(y, "base_url")).c_str() : "");
   std::printf("           last success %s, last attempt %s, next attempt %s, %s failure(s) in a row\n",
-              text(y["last_success"]).c_str(), text(y["last_attempt"]).c_str(), text(y["next_attempt"]).c_str(),
+              text(field(y, "last_success")).c_str(), text(field(y, "last_attempt")).c_str(), text(field(y, "next_attempt")).c_str(),
               text(field(y, "consecutive_failures")).c_str());
-  if (y.contains("last_error") && y["last_error"] != "") std::printf("           last error: %s\n", text(y["last_error"]).c_str());
+  if (y.contains("last_error") && field(y, "last_error") != "") std::printf("           last error: %s\n", text(field(y, "last_error")).c_str());
   if (field(y, "gzip_refused").is_string() && field(y, "gzip_refused") != "") {
     std::printf("           gzip off for this server: %s\n", text(field(y, "gzip_refused")).c_str());
   }
   if (s.contains("sources")) {
-    for (const auto& [name, source] : s["sources"].items()) print_source(name, source);
+    for (const auto& [name, source] : field(s, "sources").items()) print_source(name, source);
   }
   const auto& a = field(s, "alerts");
   if (a.is_object()) {

@@ -57,3 +57,13 @@ if [ -f "$peer/package-lock.json" ]; then
     cp "$peer/package-lock.json" "$stamp"
   fi
 fi
+# The web UI's vendored chart library (uPlot, pinned in web/package-lock.json); the build copies it into the .deb.
+webdir="$here/web"
+if [ -f "$webdir/package-lock.json" ]; then
+  stamp="$webdir/node_modules/.carehub-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$webdir/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in web"
+    (cd "$webdir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$webdir/package-lock.json" "$stamp"
+  fi
+fi

@@ -12,6 +12,7 @@ packages=(
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
   clang libclang-rt-14-dev curl jq locales
   openssl  # tests/support/test_pki: the certificates of the TLS tests
+  chromium iproute2  # tests/browser: Debian's headless chromium; a network namespace as a home-network tablet
   # packaging test (tests/packaging): cpack's dpkg-shlibdeps, the unit checks, man page rendering
   dpkg-dev systemd init-system-helpers man-db bsdextrautils file
 )
@@ -65,5 +66,15 @@ if [ -f "$webdir/package-lock.json" ]; then
     echo "install-deps: npm ci in web"
     (cd "$webdir" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$webdir/package-lock.json" "$stamp"
+  fi
+fi
+# The browser tests' driver and checker (playwright-core, axe-core; pinned in tests/browser/package-lock.json).
+browser="$here/tests/browser"
+if [ -f "$browser/package-lock.json" ]; then
+  stamp="$browser/node_modules/.carehub-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$browser/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in tests/browser"
+    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$browser/package-lock.json" "$stamp"
   fi
 fi

@@ -1,9 +1,9 @@
 // The technician console in chromium at 1280×800: login, the BLE kit's monitor scanned and paired, a
 // reading the FHIR server refused seen with its OperationOutcome and retried, a red alert acknowledged on
 // the patient's behalf; every section checked with axe-core and photographed for the technician guide.
-import { CONSOLE, axeViolations, launch, screenshot } from './lib/browser.mjs';
+import { CONSOLE, DISPLAY, axeViolations, launch, screenshot } from './lib/browser.mjs';
 import { BleKit, Carehubd, FhirPeer, Web, ago, bp, eventually } from './lib/peers.mjs';
-import { assert, scoped, visible } from './lib/testing.mjs';
+import { assert, hidden, scoped, visible } from './lib/testing.mjs';
 
 const MONITOR = 'A4:C1:38:00:00:01';
 const MONITOR_ID = 'ble-a4-c1-38-00-00-01';
@@ -128,6 +128,11 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
   assert.ok(red, 'HF5 raised its red alert');
   const web = await Web.start(scope, daemon);
   const page = await openConsole(scope, web);
+  // The patient's screen beside it shows the red alert until someone acknowledges it.
+  const display = await page.context().newPage();
+  await display.setViewportSize(DISPLAY);
+  await display.goto(web.url('/display/'));
+  await visible(display, 'red-alert', { attrs: { id: red.id } });
   await logIn(page, web.password);
 
   await section(page, 'alerts');
@@ -140,6 +145,7 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
     'the alert acknowledged in the store');
   assert.match(String(acked.acknowledged_by), /technician/i, 'recorded as a technician on the patient\'s behalf');
   assert.match(String(acked.acknowledged_by), /phoned the patient/, 'with the reason');
+  await hidden(display, 'red-alert');  // gone from the patient's screen too, live
   await eventually(async () => (await fhir.detectedIssue(red.id))?.mitigation?.some((m) => m.action.coding.some((c) => c.code === 'acknowledged')),
     'the acknowledgement on the FHIR peer');
 

@@ -2,8 +2,9 @@
 // beyond the rate limit, plain HTTP from the home network, and patient data to a home-network client
 // that was not paired. Each refusal is checked beside the same request done right, so a server that
 // refused everything (or a test that could not reach it) fails here too.
+import { DISPLAY, axeViolations, launch, screenshot } from './lib/browser.mjs';
 import { Carehubd, HomeNetwork, Web, ago, bp } from './lib/peers.mjs';
-import { assert, scoped } from './lib/testing.mjs';
+import { assert, scoped, visible } from './lib/testing.mjs';
 
 async function post(web, p, body, headers = {}) {
   const r = await fetch(web.url(p), {
@@ -89,9 +90,11 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
   const daemon = new Carehubd(scope);
   await daemon.start();
   await daemon.add(bp(143, 91, ago(5)));
-  const web = await Web.start(scope, daemon, { home: net.hubAddress });
+  // The plain listener on every address, the TLS one on the home network: plain HTTP from the home
+  // network reaches carehub-web, which must refuse it.
+  const web = await Web.start(scope, daemon, { listen: '0.0.0.0:0', home: net.hubAddress });
   const home = `https://${web.homeAddress}`;
-  const plain = `http://${web.homeAddress}`;
+  const plain = `http://${net.hubAddress}:${web.port}`;
 
   // Plain HTTP from the home network: 421 tls-required and nothing else, for every kind of endpoint.
   for (const p of ['/api/display/home', '/api/tech/status', '/api/events', '/display/']) {
@@ -99,6 +102,10 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
     assert.equal(r.status, 421, `plain HTTP ${p}: ${r.err}${r.body.slice(0, 200)}`);
     assert.doesNotMatch(r.body, /143/);
   }
+  // Plain HTTP to the TLS port is no way round it.
+  const wrongPort = await net.curl(`http://${web.homeAddress}/api/display/home`);
+  assert.notEqual(wrongPort.status, 200, 'plain HTTP to the TLS port');
+  assert.doesNotMatch(wrongPort.body, /143/);
   const login = await net.curl(`${plain}/api/tech/login`, ['-X', 'POST', '-H', 'Content-Type: application/json',
     '--data', JSON.stringify({ user: 'technician', password: web.password })]);
   assert.equal(login.status, 421, 'no password over plain HTTP');
@@ -110,27 +117,40 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
     assert.ok(r.status === 401 || r.status === 403, `unpaired ${p}: ${r.status} ${r.err}`);
     assert.doesNotMatch(r.body, /143|blood-pressure|test-patient/, `unpaired ${p} leaks: ${r.body.slice(0, 200)}`);
   }
-  // The display's page itself may load (it shows the pairing form), but carries no reading.
-  const page = await net.curl(`${home}/display/`);
-  assert.equal(page.status, 200);
-  assert.doesNotMatch(page.body, /143/);
+  // A tablet on the home network: chromium inside the namespace, over TLS (the hub's self-signed
+  // certificate). Unpaired it gets the pairing form and no reading.
+  const tablet = await (await launch(scope, { executablePath: net.chromium(scope), ignoreHTTPSErrors: true, profile: 'tablet' })).newPage();
+  await tablet.setViewportSize(DISPLAY);
+  await tablet.goto(`${home}/display/`);
+  await visible(tablet, 'pair-display-form');
+  assert.doesNotMatch(await tablet.locator('body').innerText(), /143/, 'no reading on the unpaired tablet');
+  assert.deepEqual(await axeViolations(tablet), [], 'pairing screen: serious or critical accessibility violations');
+  await screenshot(tablet, 'display-pairing');
 
-  // Pairing with the code the hub shows: then the same client gets the data, so the refusals above were
-  // about pairing, not about a client that could not reach the server.
-  const jar = scope.file('tablet-cookies');
-  const req = await net.curl(`${home}/api/pair/request`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', '{}', '-c', jar, '-b', jar]);
-  assert.equal(req.status, 200, `pair request: ${req.body}`);
-  const wrong = await net.curl(`${home}/api/pair/confirm`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', '{"code":"000000"}', '-c', jar, '-b', jar]);
-  assert.equal(wrong.status, 403, 'a wrong pairing code');
-  const { code } = await (await fetch(web.url('/api/pair/code'))).json();
-  assert.match(String(code), /^\d{6}$/, 'the hub shows a 6-digit code');
-  const confirm = await net.curl(`${home}/api/pair/confirm`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', JSON.stringify({ code }), '-c', jar, '-b', jar]);
-  assert.equal(confirm.status, 204, `pair confirm: ${confirm.body}`);
-  assert.match(confirm.headers, /carehub_display=[^;]+;.*Secure/i);
-  const paired = await net.curl(`${home}/api/display/home`, ['-b', jar]);
-  assert.equal(paired.status, 200, `paired: ${paired.body}`);
-  assert.match(paired.body, /143/);
-  // The code was used once.
+  // A wrong code is refused.
+  await tablet.getByTestId('pair-display-request').click();
+  await tablet.getByTestId('pair-display-code').fill('000000');
+  await tablet.getByTestId('pair-display-submit').click();
+  await tablet.waitForFunction(() => document.querySelector('[data-testid="pair-display-error"]')?.textContent.trim().length > 0);
+
+  // The hub's own screen (loopback) shows the code the tablet asked for; typed on the tablet, it pairs,
+  // and the same client now gets the data: the refusals above were about pairing, not reachability.
+  const hubScreen = await (await launch(scope, { profile: 'hub' })).newPage();
+  await hubScreen.setViewportSize(DISPLAY);
+  await hubScreen.goto(web.url('/display/'));
+  await tablet.getByTestId('pair-display-request').click();
+  const codeBox = await visible(hubScreen, 'hub-pair-code-value', { ms: 10000 });
+  const code = (await codeBox.textContent()).trim();
+  assert.match(code, /^\d{6}$/, 'the hub shows a 6-digit code');
+  await screenshot(hubScreen, 'display-hub-pair-code');
+  await tablet.getByTestId('pair-display-code').fill(code);
+  await tablet.getByTestId('pair-display-submit').click();
+  await visible(tablet, 'display-home');
+  await tablet.waitForFunction(() => /143/.test(document.querySelector('[data-testid="latest-readings"]')?.textContent ?? ''));
+  const cookie = (await tablet.context().cookies()).find((c) => c.name === 'carehub_display');
+  assert.ok(cookie?.httpOnly && cookie.secure && cookie.sameSite === 'Strict', `the display cookie: ${JSON.stringify(cookie)}`);
+
+  // The code was used once: another client cannot pair with it.
   const again = await net.curl(`${home}/api/pair/confirm`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', JSON.stringify({ code })]);
   assert.equal(again.status, 403, 'a used code');
 });

@@ -21,9 +21,12 @@ const SHOTS = process.env.CAREHUB_SCREENSHOTS === 'docs'
 
 // A fresh chromium for one test (its own profile directory): a persistent context is the only way
 // Playwright accepts a user data directory. Closed by the scope.
-export async function launch(scope, { executablePath = '/usr/bin/chromium', locale = 'en-GB' } = {}) {
-  const context = await chromium.launchPersistentContext(scope.file('chromium-profile'), {
+// `executablePath` may be a wrapper (a chromium inside a network namespace); `ignoreHTTPSErrors` for a
+// hub's self-signed certificate, which a real tablet accepts once by its fingerprint.
+export async function launch(scope, { executablePath = '/usr/bin/chromium', locale = 'en-GB', ignoreHTTPSErrors = false, profile = 'chromium-profile' } = {}) {
+  const context = await chromium.launchPersistentContext(scope.file(profile), {
     executablePath,
+    ignoreHTTPSErrors,
     headless: true,
     viewport: DISPLAY,
     locale,

@@ -170,13 +170,15 @@ export class BleKit {
 // carehub-web against `daemon`'s control socket on a free loopback port (and, with `home`, on the home
 // network address given, with a generated TLS certificate). Technician password: `password`.
 export class Web {
-  static async start(scope, daemon, { password = 'correct horse battery', home, language, args = [] } = {}) {
+  // `listen` is the plain-HTTP listener (loopback by default; 0.0.0.0 makes it reachable from the home
+  // network, where it must refuse everything but loopback peers).
+  static async start(scope, daemon, { password = 'correct horse battery', listen = '127.0.0.1:0', home, language, args = [] } = {}) {
     const web = new Web();
     const hash = await run([WEB, '--hash-password'], { input: `${password}\n` });
     if (hash.code !== 0) throw new Error(`carehub-web --hash-password: ${hash.code} ${hash.err}`);
     fs.writeFileSync(scope.file('web-password'), hash.out.trim() + '\n', { mode: 0o600 });
     const argv = [WEB, '--socket', daemon.socket, '--static', path.join(ROOT, 'web', 'static'),
-      '--listen', '127.0.0.1:0', '--password-hash-file', scope.file('web-password')];
+      '--listen', listen, '--password-hash-file', scope.file('web-password')];
     if (home) argv.push('--home-network', `${home}:0`, '--tls-generate', scope.file('tls'));
     if (language) argv.push('--language', language);
     argv.push(...args);
@@ -184,8 +186,10 @@ export class Web {
     scope.logs.push(log);
     web.proc = new Child('carehub-web', argv, { log });
     scope.defer(() => web.proc.stop());
-    const local = await web.proc.waitLine((l) => /^LISTENING 127\.0\.0\.1:\d+$/.test(l));
-    web.origin = `http://${local.line.slice(10)}`;
+    const plain = await web.proc.waitLine((l) => /^LISTENING [0-9.]+:\d+$/.test(l));
+    web.listen = plain.line.slice(10);
+    web.port = Number(web.listen.split(':')[1]);
+    web.origin = `http://127.0.0.1:${web.port}`;
     if (home) {
       const h = await web.proc.waitLine((l) => l.startsWith('LISTENING home '));
       web.homeAddress = h.line.slice('LISTENING home '.length);
@@ -248,6 +252,14 @@ export class HomeNetwork {
     await ip('-n', n.ns, 'link', 'set', 'eth0', 'up');
     await ip('-n', n.ns, 'link', 'set', 'lo', 'up');
     return n;
+  }
+
+  // A chromium that runs inside the client's namespace (Playwright talks to it over a pipe, which
+  // `ip netns exec` passes on): a tablet on the home network.
+  chromium(scope) {
+    const wrapper = scope.file('chromium-in-netns');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${this.ns} /usr/bin/chromium "$@"\n`, { mode: 0o755 });
+    return wrapper;
   }
 
   // curl from the client's namespace: {code, status, headers, body}. `args` are more curl arguments.

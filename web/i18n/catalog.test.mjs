@@ -47,6 +47,7 @@ test('every key the pages name exists in en.json', () => {
 test('the kinds, categories and severities the pages build keys for are in en.json', () => {
   const built = ['blood-pressure', 'body-weight', 'body-temperature', 'spo2', 'glucose', 'heart-rate'].map((k) => `kind.${k}`)
     .concat(['blood-pressure', 'thermometer', 'pulse-oximeter', 'scale', 'glucose-meter', 'heart-rate'].map((c) => `cat.${c}`))
-    .concat(['red', 'amber', 'info'].map((s) => `sev.${s}`));
+    .concat(['red', 'amber', 'info'].map((s) => `sev.${s}`))
+    .concat(['blood-pressure', 'thermometer', 'pulse-oximeter', 'scale', 'glucose-meter', 'heart-rate'].map((c) => `devname.${c}`));
   assert.deepEqual(built.filter((k) => !(k in en)), []);
 });

@@ -1,7 +1,7 @@
 // The calm home screen: everything is fine (or: look at the message above), the latest measurement of
 // each kind with when it was taken, and the devices that need the patient's help.
 import { h, replace, byTestId } from '/common/dom.js';
-import { t } from '/common/i18n.js';
+import { t, has } from '/common/i18n.js';
 import { ago, dateTime, shortDateTime } from '/common/format.js';
 import { describe, PATIENT_KINDS } from './readings.js';
 
@@ -36,8 +36,14 @@ function renderLatest(latest = []) {
   else replace(list, shown.map(latestItem));
 }
 
+// The patient knows "the scale", not "ble-aa-bb-…": the device's kind when the hub says it, else its name.
+function deviceName(item) {
+  if (item.category && has(`devname.${item.category}`)) return t(`devname.${item.category}`);
+  return item.name || item.model || item.id;
+}
+
 function attentionText(item) {
-  const device = item.name || item.id;
+  const device = deviceName(item);
   if (item.reason === 'battery-low') return t('devices.battery-low', { device, battery: item.battery });
   if (item.reason === 'not-seen') {
     return t('devices.not-seen', { device, when: item.last_seen ? dateTime(item.last_seen) : '-' });

@@ -1,10 +1,9 @@
 // The patient display: finds out who it is (the hub's own screen, a paired tablet, or not yet paired),
 // loads the hub's language, then keeps the screen in step with the hub through the live feed.
 import * as api from '/common/api.js';
-import { loadLanguage } from '/common/i18n.js';
+import { loadLanguage, t } from '/common/i18n.js';
 import { byTestId } from '/common/dom.js';
 import { connectLive } from '/common/live.js';
-import { t } from '/common/i18n.js';
 import { startClock } from './clock.js';
 import { renderHome } from './home.js';
 import { renderRepeat } from './repeat.js';
@@ -14,8 +13,13 @@ import { showPairing, watchHubCode } from './pairing.js';
 
 let screen = 'home';
 let refreshTimer = null;
+// Live means all three hold: the event stream is open, carehub-web reaches carehubd, and the last read of
+// the home screen worked. Anything else shows the unobtrusive "reconnecting" line.
+const link = { stream: false, daemon: true, fetched: false };
 
-function setConnection(state) {
+function updateConnection(change = {}) {
+  Object.assign(link, change);
+  const state = link.stream && link.daemon && link.fetched ? 'live' : 'reconnecting';
   const el = byTestId('connection-state');
   el.dataset.state = state;
   el.textContent = t(state === 'live' ? 'conn.live' : 'conn.reconnecting');
@@ -29,13 +33,13 @@ async function refreshHome() {
     renderHome(home);
     renderRepeat(home.repeat_request);
     renderAlert(home.red_alert);
-    if (home.daemon?.reachable === false) setConnection('reconnecting');
+    updateConnection({ fetched: true, daemon: home.daemon?.reachable !== false });
   } catch (e) {
     // The last screen stays as it was (the patient's data is still true); say we are catching up.
     if (e.status === 401 && e.code === 'pairing-required') return location.reload();
     byTestId('loading').hidden = true;
     if (byTestId('latest-readings').childElementCount === 0) byTestId('unreachable').hidden = false;
-    setConnection('reconnecting');
+    updateConnection({ fetched: false });
     scheduleRefresh(3000);
   }
   if (screen === 'trends') drawTrends().catch(() => {});
@@ -57,8 +61,8 @@ function showScreen(name) {
 
 function onLiveEvent(type, data) {
   if (type === 'hello' || type === 'daemon') {
-    const up = type === 'hello' ? data.daemon : data.reachable;
-    setConnection(up ? 'live' : 'reconnecting');
+    const up = (type === 'hello' ? data.daemon : data.reachable) !== false;
+    updateConnection({ daemon: up });
     if (up) scheduleRefresh(0);
     return;
   }
@@ -77,7 +81,7 @@ function startDisplay(session) {
     events: ['hello', 'reading', 'alert', 'daemon'],
     onEvent: onLiveEvent,
     onResync: () => scheduleRefresh(0),
-    onState: setConnection,
+    onState: (state) => updateConnection({ stream: state === 'live' }),
   });
   refreshHome();
 }
@@ -99,14 +103,14 @@ async function boot() {
     await loadLanguage('en').catch(() => {});
     byTestId('loading').hidden = true;
     byTestId('unreachable').hidden = false;
-    setConnection('reconnecting');
+    updateConnection();
     setTimeout(boot, 3000);
     return;
   }
   api.setCsrf(session.csrf, 'X-CSRF-Token');
   await loadLanguage(session.language);
   startClock();
-  setConnection('reconnecting');
+  updateConnection();
   startDisplay(session);
 }
 

@@ -23,7 +23,7 @@ function forgetButton(device) {
   const ask = h('button', { type: 'button', class: 'danger', testid: 'device-forget' }, t('dev.forget'));
   ask.addEventListener('click', () => {
     const yes = h('button', { type: 'button', class: 'danger', testid: 'device-forget-confirm' }, t('dev.forget'));
-    const no = h('button', { type: 'button', class: 'secondary', testid: 'device-forget-cancel' }, t('no'));
+    const no = h('button', { type: 'button', class: 'secondary', testid: 'device-forget-cancel' }, t('cancel'));
     yes.addEventListener('click', () => run(yes, () => api.post('/api/tech/devices/forget', { address: device.address }),
       { done: (r) => `${t('dev.forget')}: ${r?.forgotten?.address ?? device.address}`, refresh: refreshAll }));
     no.addEventListener('click', () => replace(cell, ask));

@@ -13,13 +13,15 @@ import { initSync, refreshSync } from './sync.js';
 import { initAlerts, refreshAlerts } from './alerts.js';
 import { initConfig } from './config.js';
 import { initEvents, refreshEvents } from './events.js';
+import { initUsers } from './users.js';
+import { initDisplays, refreshDisplays } from './displays.js';
 
 let live = null;
 let built = false;
 let timer = null;
 
 function refreshAll() {
-  return Promise.allSettled([refreshOverview(), refreshDevices(), refreshReadings(), refreshSync(), refreshAlerts(), refreshEvents()]);
+  return Promise.allSettled([refreshOverview(), refreshDevices(), refreshReadings(), refreshSync(), refreshAlerts(), refreshEvents(), refreshDisplays()]);
 }
 
 // Bursts of events (a device emptying its memory) make one refresh.
@@ -39,11 +41,13 @@ function build() {
   built = true;
   initDevices(scheduleRefresh);
   initPairing(scheduleRefresh);
+  initUsers(scheduleRefresh);
   initReadings(scheduleRefresh);
   initSync(scheduleRefresh);
   initAlerts(scheduleRefresh);
   initConfig(scheduleRefresh);
   initEvents();
+  initDisplays(scheduleRefresh);
   byTestId('refresh').addEventListener('click', () => refreshAll());
   byTestId('logout').addEventListener('click', async () => {
     await api.post('/api/tech/logout', {}).catch(() => {});

@@ -65,7 +65,8 @@ struct Poster {
 
 }  // namespace
 
-BaselineResult run_direct_bulk_client(const std::string& base_url, const Workload& workload) {
+BaselineResult run_direct_bulk_client(const std::string& base_url, const Workload& workload,
+                                      const std::set<std::int64_t>* alerted) {
   BaselineResult result;
   Poster poster{sync::make_curl_client({}), base_url, 0};
   // The hub's and the sensors' Devices first, as the uploader does before their Observations.
@@ -106,7 +107,6 @@ BaselineResult run_direct_bulk_client(const std::string& base_url, const Workloa
       sent_alerts.push_back(std::move(p));
       ready.pop_front();
     }
-    const auto first_reading = next;
     std::vector<std::size_t> reading_of;  // entry index -> reading index (-1 for alert entries)
     reading_of.assign(entries.size(), SIZE_MAX);
     for (; next < workload.count && entries.size() < kBundle; ++next) {
@@ -118,7 +118,6 @@ BaselineResult run_direct_bulk_client(const std::string& base_url, const Workloa
         reading_of.push_back(static_cast<std::size_t>(next));
       }
     }
-    (void)first_reading;
     auto out = poster.post(entries);
     if (!out) {
       result.error = out.error().message;
@@ -132,9 +131,11 @@ BaselineResult run_direct_bulk_client(const std::string& base_url, const Workloa
       ++result.observations;
       const auto i = static_cast<std::int64_t>(reading_of[e]);
       // An extreme reading's own Observation (the first of its entries): its alert goes next.
-      if (Workload::extreme(i) && (e == 0 || reading_of[e - 1] != reading_of[e])) {
+      const auto seq = Workload::extreme_seq(i);
+      if (Workload::extreme(i) && (e == 0 || reading_of[e - 1] != reading_of[e]) && (!alerted || alerted->count(seq))) {
+        ++result.alerts;
         const auto& s = readings[static_cast<std::size_t>(i)];
-        ready.push_back({{alert_for(s, Workload::extreme_seq(i)), 1, ""}, (*out)[e].server_id});
+        ready.push_back({{alert_for(s, seq), 1, ""}, (*out)[e].server_id});
       }
     }
     // Each created alert's acknowledgement follows in the next bundle, as the display answers at once.

@@ -118,7 +118,8 @@ bool run_idle(Peers& peers, int idle_seconds, int alerts, const Emit& emit) {
   return true;
 }
 
-bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit) {
+bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit,
+              std::set<std::int64_t>* alerted) {
   peers.reset_fhir();
   Carehubd d(peers, name);
   if (!start_connected(d)) return false;
@@ -154,6 +155,7 @@ bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t c
   std::vector<double> latency;
   for (const auto& [seq, s] : display.seen()) {
     if (auto it = sent.find(seq); it != sent.end()) latency.push_back(ms(s.shown - it->second));
+    if (alerted) alerted->insert(seq);
   }
   const double per1000 = 1000.0 / static_cast<double>(count);
   const nlohmann::json ctx{{"readings", count}, {"rate", rate > 0 ? nlohmann::json(rate) : nlohmann::json("full")}};
@@ -172,16 +174,18 @@ bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t c
   emit(name + "_alert_p99_ms", percentile(latency, 0.99), "ms",
        with({{"samples", latency.size()}, {"expected_alerts", w.alerts()}, {"unmatched", display.unmatched()},
              {"detected_issues_on_peer", issues}}));
+  emit(name + "_alerts_raised", static_cast<double>(latency.size()), "", with({{"extremes", w.alerts()},
+       {"what", "extremes that raised an alert; one arriving while the previous is unacknowledged raises none"}}));
   emit(name + "_rss_max_mib", static_cast<double>(sampler.rss_max_kib()) / 1024.0, "MiB", with({}));
   emit(name + "_rss_hwm_mib", static_cast<double>(status_kib(d.pid(), "VmHWM")) / 1024.0, "MiB", with({}));
   return true;
 }
 
-bool run_baseline(Peers& peers, std::int64_t count, const Emit& emit) {
+bool run_baseline(Peers& peers, std::int64_t count, const Emit& emit, const std::set<std::int64_t>* alerted) {
   peers.reset_fhir();
   const Workload w{now_ms() - count - 60'000, count};
   const double peer0 = cpu_seconds(peers.fhir_pid());
-  const auto r = run_direct_bulk_client(peers.fhir().base_url(), w);
+  const auto r = run_direct_bulk_client(peers.fhir().base_url(), w, alerted);
   const double peer_cpu = cpu_seconds(peers.fhir_pid()) - peer0;
   if (!r.ok) {
     std::cerr << "direct bulk client: " << r.error << "\n";
@@ -189,7 +193,7 @@ bool run_baseline(Peers& peers, std::int64_t count, const Emit& emit) {
   }
   const auto stored = peers.count("Observation");
   emit("baseline_observations_per_s", static_cast<double>(r.observations) / r.seconds, "/s",
-       {{"observations", r.observations}, {"stored_on_peer", stored}, {"alert_revisions", r.alert_revisions},
+       {{"observations", r.observations}, {"stored_on_peer", stored}, {"alerts", r.alerts}, {"alert_revisions", r.alert_revisions},
         {"requests", r.requests}, {"seconds", r.seconds},
         {"client_cpu_s_per_1000", r.cpu_seconds * 1000.0 / static_cast<double>(count)},
         {"peer_cpu_s_per_1000", peer_cpu * 1000.0 / static_cast<double>(count)}});

@@ -3,6 +3,7 @@
 // emptied FHIR peer and the shared broker, so every scenario begins from the same state.
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,10 +20,13 @@ bool run_idle(Peers& peers, int idle_seconds, int alerts, const Emit& emit);
 
 // `count` readings at `rate` per second (0: as fast as the broker acknowledges them), then the drain.
 // Emits under `name` (e.g. "e2e_1000"). Returns false if carehubd failed or the drain did not complete.
-bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit);
+// `alerted` (if given) receives the extremes that raised an alert.
+bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit,
+              std::set<std::int64_t>* alerted = nullptr);
 
-// The direct bulk client on the same resources as `count` readings of a load scenario.
-bool run_baseline(Peers& peers, std::int64_t count, const Emit& emit);
+// The direct bulk client on the same resources as `count` readings of a load scenario: the alerts of the
+// extremes in `alerted` (those carehubd raised; null: every extreme).
+bool run_baseline(Peers& peers, std::int64_t count, const Emit& emit, const std::set<std::int64_t>* alerted);
 
 double percentile(std::vector<double> v, double p);  // nearest rank; 0 for none
 

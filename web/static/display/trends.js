@@ -19,7 +19,8 @@ function chartHeight() {
 function axes(unitDigits) {
   const common = { stroke: '#111111', grid: { stroke: '#d0d0d0' }, ticks: { stroke: '#6b6b6b' }, font: '16px system-ui, sans-serif' };
   return [
-    { ...common, values: (u, splits) => splits.map((s) => shortDate(s * 1000)) },
+    // Room for "30 Nov" under every tick (uPlot's default spacing crowds dates together).
+    { ...common, space: 90, values: (u, splits) => splits.map((s) => shortDate(s * 1000)) },
     { ...common, size: 60, values: (u, splits) => splits.map((s) => number(s, unitDigits)) },
   ];
 }

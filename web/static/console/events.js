@@ -5,9 +5,18 @@ import * as api from '/common/api.js';
 import { text, when, table, fill } from './ui.js';
 
 // Everything but time and type, as key=value, so a new kind of event still shows what it carries.
+// A nested object (an event's `data`) is spread into its own key=value pairs.
 function detail(e) {
-  return Object.entries(e).filter(([k]) => k !== 'time' && k !== 'type')
-    .map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`).join(' ');
+  const pairs = [];
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'time' || k === 'type') continue;
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k2, v2] of Object.entries(v)) pairs.push(`${k2}=${typeof v2 === 'object' && v2 !== null ? JSON.stringify(v2) : v2}`);
+    } else {
+      pairs.push(`${k}=${Array.isArray(v) ? v.join(',') : v}`);
+    }
+  }
+  return pairs.join(' ');
 }
 
 export function initEvents() {

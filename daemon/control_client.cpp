@@ -39,6 +39,8 @@ Result<nlohmann::json> ControlClient::call(const std::string& cmd, const nlohman
   return next();
 }
 
+void ControlClient::interrupt() { ::shutdown(fd_.get(), SHUT_RDWR); }
+
 Result<nlohmann::json> ControlClient::next() {
   for (;;) {
     if (auto nl = buffer_.find('\n'); nl != std::string::npos) {

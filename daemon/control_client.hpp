@@ -14,6 +14,8 @@ class ControlClient {
   Result<nlohmann::json> call(const std::string& cmd, const nlohmann::json& args = nlohmann::json::object());
   // The next response line of a stream (`alerts.watch`): the daemon's result or its error.
   Result<nlohmann::json> next();
+  // Wakes a next() blocked on another thread (it then fails): how a stream's reader is stopped.
+  void interrupt();
 
  private:
   explicit ControlClient(UniqueFd fd) : fd_(std::move(fd)) {}

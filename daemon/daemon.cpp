@@ -352,7 +352,8 @@ Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred& pe
   if (cmd == "sync.dead") return sync_dead(request.args);
   if (cmd == "sync.retry-dead") return sync_retry_dead();
   if (cmd == "alerts") return alerts(request.args);
-  if (cmd == "alerts.ack" || cmd == "alerts.close") return alert_change(cmd, request.args);
+  if (cmd == "alerts.ack" || cmd == "alerts.close") return alert_change(cmd, request.args, peer);
+  if (cmd == "config.check" || cmd == "config.reload") return config_command(cmd, peer);
   if (ReadingsCommands::handles(cmd)) return readings_commands_->handle(cmd, request.args, peer);
   if (BindingCommands::handles(cmd, request.args)) {
     return binding_commands_->handle(cmd, request.args, peer,
@@ -379,7 +380,7 @@ Result<nlohmann::json> Daemon::forward_to_source(const std::string& cmd, const n
   counters_.add("control_bad_requests");
   return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
                                                 "\" (known: status, measure.add, measurements, sync.now, sync.status, "
-                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch, "
+                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch, config.check, config.reload, "
                                                 "readings.unassigned, readings.assign, readings.discard, devices.bindings, "
                                                 "devices.unbind, and devices.* of the BLE source)");
 }

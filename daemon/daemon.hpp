@@ -69,7 +69,9 @@ class Daemon {
   Result<nlohmann::json> sync_dead(const nlohmann::json& args);
   Result<nlohmann::json> sync_retry_dead();
   Result<nlohmann::json> alerts(const nlohmann::json& args);
-  Result<nlohmann::json> alert_change(const std::string& cmd, const nlohmann::json& args);
+  Result<nlohmann::json> alert_change(const std::string& cmd, const nlohmann::json& args, const PeerCred& peer);
+  // config.check: validates the file carehubd was started with; config.reload: the same, then SIGHUP.
+  Result<nlohmann::json> config_command(const std::string& cmd, const PeerCred& peer);
   Result<void> alerts_watch(const Request& request, ControlStream& stream);
   void publish(const std::vector<AlertEvent>& events);
   std::string status_line();

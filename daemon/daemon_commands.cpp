@@ -2,8 +2,13 @@
 // then works through the pipeline (writes) or the shared read connection. Split from daemon.cpp, which
 // keeps the wiring, lifecycle and dispatch; attribution commands live in readings_commands.cpp and
 // binding_commands.cpp.
+#include <signal.h>
+#include <unistd.h>
+
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
+#include "core/time.hpp"
+#include "daemon/command_args.hpp"
 #include "daemon/daemon.hpp"
 #include "rules/alert_json.hpp"
 
@@ -58,10 +63,26 @@ Result<nlohmann::json> Daemon::measure_add(const nlohmann::json& args) {
 
 Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
   JsonReader in;
-  in.only_keys(args, "/args", {"limit", "state"});
+  in.only_keys(args, "/args", {"limit", "state", "kind", "from", "to", "after_seq", "oldest_first", "by_time"});
   ReadingQuery q;
   q.newest_first = true;
   if (auto limit = in.integer(args, "/args", "limit", false, 1, 100000)) q.limit = static_cast<std::size_t>(*limit);
+  // Narrowing for carehub-web: one kind over a time range (the display's 30-day charts), and everything
+  // stored after a sequence number, oldest first (its readings stream: nothing skipped between polls).
+  if (auto kind = in.string(args, "/args", "kind", false)) {
+    if (auto k = kind_from_string(*kind)) q.kind = *k;
+    else in.fail("/args/kind", "expected a measurement kind (blood-pressure, body-weight, ...)");
+  }
+  for (const char* key : {"from", "to"}) {
+    if (auto t = in.string(args, "/args", key, false)) {
+      auto parsed = parse_rfc3339(*t);
+      if (!parsed) in.fail(std::string("/args/") + key, "expected an RFC 3339 time");
+      else (std::string_view(key) == "from" ? q.from : q.to) = *parsed;
+    }
+  }
+  if (auto after = in.integer(args, "/args", "after_seq", false, 0, INT64_MAX)) q.after_seq = *after;
+  if (auto oldest = in.boolean(args, "/args", "oldest_first", false)) q.newest_first = !*oldest;
+  if (auto by_time = in.boolean(args, "/args", "by_time", false)) q.by_time = *by_time;
   if (auto state = in.string(args, "/args", "state", false)) {
     if (*state == "pending") q.state = SyncState::pending;
     else if (*state == "synced") q.state = SyncState::synced;
@@ -79,6 +100,7 @@ Result<nlohmann::json> Daemon::measurements(const nlohmann::json& args) {
   for (const auto& s : *rows) {
     auto j = reading_to_json(s.reading);
     j["uid"] = s.uid;
+    j["seq"] = s.seq;
     j["received"] = format_rfc3339(s.reading.received);
     j["sync"] = to_string(s.state);
     if (!s.server_id.empty()) j["server_id"] = s.server_id;
@@ -184,7 +206,7 @@ void Daemon::publish(const std::vector<AlertEvent>& events) {
 
 Result<Alert> Daemon::acknowledge_alert(const std::string& id, const std::string& by) {
   auto events = pipeline_
-                    ->apply_alerts([this, id](StoreWriter& w) { return engine_->acknowledge(w, id, clock_.now()); })
+                    ->apply_alerts([this, id, by](StoreWriter& w) { return engine_->acknowledge(w, id, clock_.now(), by); })
                     .get();  // durable when it resolves
   if (!events) return events.error();
   log_.notice("rules", "alert-acknowledged", {{"alert", id}, {"by", by}});
@@ -210,15 +232,25 @@ Result<nlohmann::json> Daemon::alerts(const nlohmann::json& args) {
   return nlohmann::json{{"alerts", out}};
 }
 
-Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohmann::json& args) {
+Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohmann::json& args, const PeerCred& peer) {
   JsonReader in;
-  in.only_keys(args, "/args", {"id"});
+  in.only_keys(args, "/args", {"id", "by", "reason"});
   const auto id = in.string(args, "/args", "id", true);
+  // `by` names who acknowledged through the client ("patient (display)" from carehub-web, a technician's
+  // login with the reason they acknowledged for the patient); the peer's uid is kept beside it.
+  const auto by = text_arg(in, args, "by", kMaxByBytes);
+  const auto reason = text_arg(in, args, "reason", kMaxReasonBytes);
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
   if (cmd == "alerts.ack") {
-    auto a = acknowledge_alert(*id, "carehubctl");
+    // Recorded with the alert (and sent to the clinician), so the reason goes with who gave it.
+    const auto decided_by = (by ? who(peer, *by) : who(peer, "carehubctl")) + (reason ? ": " + *reason : "");
+    auto a = acknowledge_alert(*id, decided_by);
     if (!a) return a.error();
-    return rules::alert_to_json(*a);
+    // The reason is the technician's free text: it may mention the patient, so debug level only.
+    if (reason) log_.debug("rules", "alert-acknowledged-reason", {{"alert", *id}, {"reason", *reason}});
+    auto out = rules::alert_to_json(*a);
+    out["acknowledged_by"] = decided_by;
+    return out;
   }
   auto events =
       pipeline_->apply_alerts([this, id = *id](StoreWriter& w) { return engine_->close(w, id, clock_.now()); }).get();
@@ -229,6 +261,22 @@ Result<nlohmann::json> Daemon::alert_change(const std::string& cmd, const nlohma
   if (!a) return a.error();
   if (!*a) return make_error(Errc::not_found, "no alert with id \"" + *id + "\"");
   return rules::alert_to_json(**a);
+}
+
+Result<nlohmann::json> Daemon::config_command(const std::string& cmd, const PeerCred& peer) {
+  // The file carehubd was started with, read again now: what a reload would apply.
+  const auto file = config()->source;
+  if (file.empty()) return make_error(Errc::unavailable, "carehubd runs without a configuration file");
+  auto checked = load_config(file);
+  if (cmd == "config.check") {
+    if (!checked) return nlohmann::json{{"file", file}, {"ok", false}, {"error", checked.error().message}};
+    return nlohmann::json{{"file", file}, {"ok", true}};
+  }
+  if (!checked) return make_error(Errc::invalid_argument, "not reloaded: " + checked.error().message);
+  // The same path as `systemctl reload carehubd`: main() takes SIGHUP and applies the file it reads then.
+  log_.notice("carehubd", "reload-asked", {{"by", who(peer, "")}});
+  if (::kill(::getpid(), SIGHUP) != 0) return make_error(Errc::internal, "cannot signal carehubd to reload");
+  return nlohmann::json{{"file", file}, {"reloading", true}};
 }
 
 Result<void> Daemon::alerts_watch(const Request& request, ControlStream& stream) {

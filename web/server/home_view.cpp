@@ -1,0 +1,95 @@
+#include "web/server/home_view.hpp"
+
+namespace carehub::web {
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+const std::vector<std::string>& display_kinds() {
+  static const std::vector<std::string> kinds = {"blood-pressure", "body-weight", "body-temperature", "spo2",
+                                                 "heart-rate",     "glucose"};
+  return kinds;
+}
+
+bool shown_to_patient(const nlohmann::json& reading, const std::string& patient) {
+  if (!reading.is_object()) return false;
+  const auto sync = str(reading, "sync");
+  if (sync == "unassigned" || sync == "discarded" || sync == "quarantined") return false;
+  const auto owner = str(reading, "patient");
+  // No patient on the hub's configuration: a single-person kit, every attributed reading is theirs.
+  return patient.empty() || owner.empty() || owner == patient;
+}
+
+nlohmann::json latest_reading(const nlohmann::json& rows, const std::string& patient) {
+  if (!rows.is_array()) return nullptr;
+  for (const auto& r : rows) {
+    if (!shown_to_patient(r, patient)) continue;
+    return {{"kind", r.value("kind", "")}, {"time", r.value("time", "")}, {"values", r.value("values", nlohmann::json::object())},
+            {"device", r.value("device", "")}};
+  }
+  return nullptr;
+}
+
+nlohmann::json devices_needing_attention(const nlohmann::json& devices, TimePoint now) {
+  nlohmann::json out = nlohmann::json::array();
+  if (!devices.is_array()) return out;
+  for (const auto& d : devices) {
+    if (!d.is_object()) continue;
+    const auto& battery = d.value("battery", nlohmann::json(nullptr));
+    if (battery.is_number() && battery.get<double>() < 20) {
+      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"reason", "battery-low"}, {"battery", battery}});
+      continue;
+    }
+    const auto seen = str(d, "last_seen");
+    const auto t = seen.empty() ? std::nullopt : parse_rfc3339(seen);
+    if (t && now - *t > std::chrono::hours(72)) {
+      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"reason", "not-seen"}, {"last_seen", seen}});
+    }
+  }
+  return out;
+}
+
+nlohmann::json alert_view(const nlohmann::json& alerts, const std::string& patient, TimePoint now) {
+  nlohmann::json list = nlohmann::json::array();
+  nlohmann::json red = nullptr, repeat = nullptr;
+  if (alerts.is_array()) {
+    for (const auto& a : alerts) {
+      if (!a.is_object() || str(a, "state") != "open") continue;
+      if (!patient.empty() && !str(a, "patient").empty() && str(a, "patient") != patient) continue;
+      // Filtered (notify false) and clinician-only alerts are the clinician's business, not the screen's.
+      if (a.value("notify", true) == false || str(a, "audience") == "clinician") continue;
+      list.push_back({{"id", str(a, "id")}, {"event", str(a, "event")}, {"severity", str(a, "severity")},
+                      {"text", str(a, "text")}, {"raised", str(a, "raised")}, {"rule", str(a, "rule")},
+                      {"requires_ack", a.value("requires_ack", false)}, {"acknowledged", a.value("acknowledged", nlohmann::json(nullptr))}});
+      if (red.is_null() && a.value("requires_ack", false) && a.value("acknowledged", nlohmann::json(nullptr)).is_null()) {
+        red = {{"id", str(a, "id")}, {"text", str(a, "text")}, {"raised", str(a, "raised")}, {"rule", str(a, "rule")},
+               {"reminders", a.value("reminders", 0)}};
+      }
+      const auto deadline = str(a, "deadline");
+      if (repeat.is_null() && str(a, "event") == "repeat-request" && !deadline.empty()) {
+        const auto t = parse_rfc3339(deadline);
+        const long long left = t ? std::chrono::duration_cast<std::chrono::seconds>(*t - now).count() : 0;
+        repeat = {{"id", str(a, "id")}, {"text", str(a, "text")}, {"rule", str(a, "rule")}, {"raised", str(a, "raised")},
+                  {"deadline", deadline}, {"seconds_left", left > 0 ? left : 0}};
+      }
+    }
+  }
+  return {{"alerts", list}, {"red_alert", red}, {"repeat_request", repeat}, {"ok", red.is_null() && repeat.is_null()}};
+}
+
+nlohmann::json series_points(const nlohmann::json& rows, const std::string& patient) {
+  nlohmann::json out = nlohmann::json::array();
+  if (!rows.is_array()) return out;
+  for (const auto& r : rows) {
+    if (!shown_to_patient(r, patient)) continue;
+    out.push_back({{"time", r.value("time", "")}, {"values", r.value("values", nlohmann::json::object())}});
+  }
+  return out;
+}
+
+}  // namespace carehub::web

@@ -12,6 +12,7 @@ packages=(
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
   clang libclang-rt-14-dev curl jq locales
   openssl  # tests/support/test_pki: the certificates of the TLS tests
+  libcpp-httplib-dev libcrypt-dev  # carehub-web: HTTP(S) server with chunked responses for SSE; yescrypt hashes
   chromium iproute2  # tests/browser: Debian's headless chromium; a network namespace as a home-network tablet
   # packaging test (tests/packaging): cpack's dpkg-shlibdeps, the unit checks, man page rendering
   dpkg-dev systemd init-system-helpers man-db bsdextrautils file

@@ -16,6 +16,8 @@ packages=(
   chromium iproute2  # tests/browser: Debian's headless chromium; a network namespace as a home-network tablet
   # packaging test (tests/packaging): cpack's dpkg-shlibdeps, the unit checks, man page rendering
   dpkg-dev systemd init-system-helpers man-db bsdextrautils file
+  # the systemd test (tests/packaging/systemd): a booted Debian 12 container made by debootstrap
+  systemd-container debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do

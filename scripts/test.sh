@@ -57,13 +57,17 @@ bash scripts/install-deps.sh
 stage "build (build/)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 stage "tests (build/)"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile'
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile|systemd'
 # Alone, not beside the other tests: their kill moments and memory readings assume an unloaded machine.
 stage "reliability, short run (build/)"
 CAREHUB_RELIABILITY_CYCLES=${CAREHUB_RELIABILITY_CYCLES:-20} \
   ctest --test-dir build --output-on-failure --timeout 300 -L reliability
 stage "hostile peers, short run (build/)"
 ctest --test-dir build --output-on-failure --timeout 600 -L hostile
+# A booted Debian 12 container (systemd-nspawn, needs root): the .deb under a real systemd. Alone: it
+# boots a whole system. The first run on a machine makes the cached container root (about 2 minutes).
+stage "the hub under a real systemd (build/)"
+ctest --test-dir build --output-on-failure --timeout 900 -L systemd
 
 if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   stage "build with AddressSanitizer + UBSan + fuzzing (build-san/)"

@@ -35,6 +35,12 @@ async function section(page, name) {
   await page.locator(`section#${name}`).waitFor({ state: 'visible' });
 }
 
+// A screenshot of section `name` as the technician sees it after choosing it: scrolled to its top.
+async function shot(page, name, file) {
+  await page.locator(`section#${name}`).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+  await screenshot(page, file);
+}
+
 // The console reads the hub on demand: Refresh, then wait for what should be there.
 async function refresh(page) {
   await page.getByTestId('refresh').click();
@@ -85,7 +91,7 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
     'the monitor in the registry');
   assert.equal(registered.id, MONITOR_ID);
   await assertAccessible(page, 'devices');
-  await screenshot(page, 'console-devices');
+  await shot(page, 'devices', 'console-devices');
 
   // A reading the server will refuse (a rejection rule on its identifier), then the Patient appears and
   // the technician uploads now from the console.
@@ -105,7 +111,7 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
   assert.match(reason, /urn:uuid:/, `the server's OperationOutcome is shown: ${reason}`);
   assert.ok(JSON.stringify(dead).includes('urn:uuid:'), 'the store keeps the same reason');
   await assertAccessible(page, 'upload with a dead letter');
-  await screenshot(page, 'console-sync-dead-letter');
+  await shot(page, 'sync', 'console-sync-dead-letter');
 
   // The server is fixed; Retry re-drives it and it arrives.
   await fhir.clearRejections();
@@ -117,7 +123,7 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
   await page.locator(`[data-testid="dead-letter"][data-id="${uid}"]`).waitFor({ state: 'detached' });
 });
 
-scoped('the technician acknowledges a red alert for the patient with a reason; the readings, configuration and events sections', async (scope) => {
+scoped('the technician acknowledges a red alert for the patient with a reason; the readings, configuration, events and paired-displays sections', async (scope) => {
   const fhir = await FhirPeer.start(scope);
   await fhir.put('Patient/test-patient', { resourceType: 'Patient', id: 'test-patient' });
   const daemon = new Carehubd(scope, { fhirUrl: fhir.base });
@@ -138,7 +144,7 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
   await section(page, 'alerts');
   const row = await visible(page, 'alert-row', { attrs: { id: red.id } });
   await assertAccessible(page, 'alerts');
-  await screenshot(page, 'console-alerts');
+  await shot(page, 'alerts', 'console-alerts');
   await row.getByTestId('alert-ack-reason').fill('phoned the patient, who is resting');
   await row.getByTestId('alert-ack-button').click();
   const acked = await eventually(async () => (await daemon.alerts()).find((a) => a.id === red.id && a.state === 'acknowledged'),
@@ -151,16 +157,21 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
 
   await section(page, 'readings');
   await assertAccessible(page, 'readings');
-  await screenshot(page, 'console-readings');
+  await shot(page, 'readings', 'console-readings');
 
   await section(page, 'config');
   await page.getByTestId('config-check').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="config-result"]')?.textContent.trim().length > 0);
   await assertAccessible(page, 'configuration');
-  await screenshot(page, 'console-config');
+  await shot(page, 'config', 'console-config');
 
   await section(page, 'events');
   await visible(page, 'event-row');
   await assertAccessible(page, 'events');
-  await screenshot(page, 'console-events');
+  await shot(page, 'events', 'console-events');
+
+  await section(page, 'displays');
+  await visible(page, 'web-settings');
+  await assertAccessible(page, 'paired displays');
+  await shot(page, 'displays', 'console-displays');
 });

@@ -4,7 +4,8 @@
 // network namespace standing for a tablet on the home network.
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD, Child, ROOT, eventually, run } from './proc.mjs';
+import net from 'node:net';
+import { BUILD, Child, ROOT, eventually, run, tail } from './proc.mjs';
 
 const CTL = path.join(BUILD, 'daemon', 'carehubctl');
 const WEB = path.join(BUILD, 'web', 'server', 'carehub-web');
@@ -169,6 +170,20 @@ export class BleKit {
 
 // carehub-web against `daemon`'s control socket on a free loopback port (and, with `home`, on the home
 // network address given, with a generated TLS certificate). Technician password: `password`.
+// Whether carehub-web prints `LISTENING <addr>:<port>` for each listener (then tests pass port 0).
+const PRINTS_PORTS = false;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export class Web {
   // `listen` is the plain-HTTP listener (loopback by default; 0.0.0.0 makes it reachable from the home
   // network, where it must refuse everything but loopback peers).
@@ -177,23 +192,36 @@ export class Web {
     const hash = await run([WEB, '--hash-password'], { input: `${password}\n` });
     if (hash.code !== 0) throw new Error(`carehub-web --hash-password: ${hash.code} ${hash.err}`);
     fs.writeFileSync(scope.file('web-password'), hash.out.trim() + '\n', { mode: 0o600 });
+    // Until carehub-web prints the ports it bound (W1), free ports are picked here: a small race with other
+    // processes binding at the same moment, which port 0 would not have.
+    if (!PRINTS_PORTS && listen.endsWith(':0')) listen = listen.replace(/:0$/, `:${await freePort()}`);
+    const homePort = PRINTS_PORTS ? 0 : await freePort();
+    // The source tree's layout (the .deb puts catalogs and the chart library under the pages instead).
     const argv = [WEB, '--socket', daemon.socket, '--static', path.join(ROOT, 'web', 'static'),
-      '--listen', listen, '--password-hash-file', scope.file('web-password')];
-    if (home) argv.push('--home-network', `${home}:0`, '--tls-generate', scope.file('tls'));
+      '--i18n', path.join(ROOT, 'web', 'i18n'), '--uplot', path.join(ROOT, 'web', 'node_modules', 'uplot', 'dist'),
+      '--state-dir', scope.file('web-state'), '--listen', listen, '--password-hash-file', scope.file('web-password')];
+    fs.mkdirSync(scope.file('web-state'), { recursive: true });
+    if (home) argv.push('--home-network', `${home}:${homePort}`, '--tls-generate', scope.file('tls'));
     if (language) argv.push('--language', language);
     argv.push(...args);
     const log = scope.file('carehub-web.log');
     scope.logs.push(log);
     web.proc = new Child('carehub-web', argv, { log });
     scope.defer(() => web.proc.stop());
-    const plain = await web.proc.waitLine((l) => /^LISTENING [0-9.]+:\d+$/.test(l));
-    web.listen = plain.line.slice(10);
-    web.port = Number(web.listen.split(':')[1]);
-    web.origin = `http://127.0.0.1:${web.port}`;
-    if (home) {
-      const h = await web.proc.waitLine((l) => l.startsWith('LISTENING home '));
-      web.homeAddress = h.line.slice('LISTENING home '.length);
+    if (PRINTS_PORTS) {
+      const plain = await web.proc.waitLine((l) => /^LISTENING [0-9.]+:\d+$/.test(l));
+      web.listen = plain.line.slice(10);
+      web.port = Number(web.listen.split(':')[1]);
+      if (home) web.homeAddress = (await web.proc.waitLine((l) => l.startsWith('LISTENING home '))).line.slice('LISTENING home '.length);
+    } else {
+      web.port = Number(listen.split(':')[1]);
+      web.listen = listen;
+      if (home) web.homeAddress = `${home}:${homePort}`;
     }
+    web.origin = `http://127.0.0.1:${web.port}`;
+    // Ready when it answers (a condition, not a pause): the listeners are bound before the first answer.
+    await eventually(async () => (await fetch(web.url('/api/i18n'))).ok || !web.proc.running, 'carehub-web answering', 15000, 20);
+    if (!web.proc.running) throw new Error(`carehub-web exited (${web.proc.exitCode}); its log:\n${tail(log)}`);
     web.password = password;
     return web;
   }

@@ -110,6 +110,7 @@ export function run(argv, { input = '', env = {}, ms = 30000 } = {}) {
       live.delete(p);
       resolve({ code: code ?? 128 + (os.constants.signals[signal] ?? 0), out, err });
     });
+    p.stdin.on('error', () => {});  // a command that exits without reading its stdin
     p.stdin.end(input);
   });
 }

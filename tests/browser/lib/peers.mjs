@@ -201,6 +201,7 @@ export class Web {
       '--i18n', path.join(ROOT, 'web', 'i18n'), '--uplot', path.join(ROOT, 'web', 'node_modules', 'uplot', 'dist'),
       '--state-dir', scope.file('web-state'), '--listen', listen, '--password-hash-file', scope.file('web-password')];
     fs.mkdirSync(scope.file('web-state'), { recursive: true });
+    if (home) fs.mkdirSync(scope.file('tls'), { mode: 0o700 });
     if (home) argv.push('--home-network', `${home}:${homePort}`, '--tls-generate', scope.file('tls'));
     if (language) argv.push('--language', language);
     argv.push(...args);
@@ -220,7 +221,7 @@ export class Web {
     }
     web.origin = `http://127.0.0.1:${web.port}`;
     // Ready when it answers (a condition, not a pause): the listeners are bound before the first answer.
-    await eventually(async () => (await fetch(web.url('/api/i18n'))).ok || !web.proc.running, 'carehub-web answering', 15000, 20);
+    await eventually(async () => !web.proc.running || (await fetch(web.url('/api/i18n'))).ok, 'carehub-web answering', 15000, 20);
     if (!web.proc.running) throw new Error(`carehub-web exited (${web.proc.exitCode}); its log:\n${tail(log)}`);
     web.password = password;
     return web;

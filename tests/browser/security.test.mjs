@@ -150,6 +150,20 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
   const cookie = (await tablet.context().cookies()).find((c) => c.name === 'carehub_display');
   assert.ok(cookie?.httpOnly && cookie.secure && cookie.sameSite === 'Strict', `the display cookie: ${JSON.stringify(cookie)}`);
 
+  const asTablet = (p) => net.curl(home + p, ['-b', `carehub_display=${cookie.value}`]);
+  assert.equal((await asTablet('/api/display/home')).status, 200, 'the tablet\'s cookie works from curl too');
+
+  // The technician revokes the tablet: its cookie gets nothing any more.
+  const tech = await web.tech();
+  const listed = await tech.call('GET', 'displays');
+  assert.equal(listed.status, 200);
+  const displays = listed.body.displays ?? listed.body;
+  assert.equal(displays.length, 1, `one paired display: ${JSON.stringify(listed.body)}`);
+  assert.equal((await tech.call('POST', `displays/${displays[0].id}/revoke`, {})).status, 200);
+  const revoked = await asTablet('/api/display/home');
+  assert.equal(revoked.status, 401, 'a revoked display');
+  assert.doesNotMatch(revoked.body, /143/);
+
   // The code was used once: another client cannot pair with it.
   const again = await net.curl(`${home}/api/pair/confirm`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', JSON.stringify({ code })]);
   assert.equal(again.status, 403, 'a used code');

@@ -54,6 +54,10 @@ install(CODE "
   file(INSTALL DESTINATION \"\${_carehub_etc}\" TYPE FILE RENAME carehubd.json
        FILES \"${PROJECT_SOURCE_DIR}/config/carehubd.example.json\")
   file(INSTALL DESTINATION \"\${_carehub_etc}/rules\" TYPE FILE FILES ${_carehub_rule_files})
+  # 0750 as in tmpfiles.d and the unit's ConfigurationDirectoryMode=: the .deb's own entry for the
+  # directory must not say 0755, or systemd warns at every start until tmpfiles corrects it.
+  file(CHMOD \"\$ENV{DESTDIR}\${_carehub_etc}\" DIRECTORY_PERMISSIONS
+       OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE)
 ")
 
 # --- Debian package ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ security=$(systemd-analyze security --offline=yes --threshold=20 "$unit" 2>&1) &
 score=$(sed -n 's/.*Overall exposure level for carehubd.service: \([0-9.]*\).*/\1/p' <<<"$security")
 if [ "$rc" -eq 0 ] && [ -n "$score" ]; then pass "exposure $score <= 2.0"; else fail "exposure ${score:-unknown} > 2.0 (rc $rc)"; echo "$security" >&2; fi
 # shellcheck disable=SC2016 # $MAINPID is the unit's, not ours
-for needed in 'Type=notify' 'WatchdogSec=30s' 'Restart=on-failure' 'StartLimitBurst=5' 'ExecReload=/bin/kill -HUP $MAINPID' \
+for needed in 'Type=notify' 'WatchdogSec=30s' 'Restart=on-failure' 'StartLimitBurst=5' 'ExecReload=/bin/sh -c '"'"'kill -HUP "$$MAINPID"'"'"'' \
               'User=carehub' 'SupplementaryGroups=bluetooth' 'StateDirectory=carehub' 'RuntimeDirectory=carehub' \
               'ConfigurationDirectory=carehub' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
               'LoadCredential=fhir-client-secret:carehub.fhir-client-secret' 'LoadCredential=mqtt-password:carehub.mqtt-password'; do
@@ -88,6 +88,8 @@ for f in /usr/sbin/carehubd /usr/bin/carehubctl /usr/lib/systemd/system/carehubd
   check "contains $f" has_line "$f" "$work/contents"
 done
 check "nothing under /usr/local" bash -c "! grep -q '^/usr/local' '$work/contents'"
+# 0750 as the unit's ConfigurationDirectoryMode= (systemd warns at every start when they differ).
+check "/etc/carehub is 0750 in the package" test "$(dpkg-deb --contents "$deb" | awk '$6 == "./etc/carehub/" {print $1}')" = drwxr-x---
 dpkg-deb --control "$deb" "$work/ctrl"
 for s in postinst prerm postrm; do
   check "$s is executable" test -x "$work/ctrl/$s"

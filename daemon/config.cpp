@@ -61,9 +61,9 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   }
   if (const auto* fhir = in.object(doc, "", "fhir", false)) {
     c.fhir_section = *fhir;
-    in.only_keys(*fhir, "/fhir", {"base_url", "bundle_size", "retry_base_ms", "retry_cap_ms", "connect_timeout_ms",
-                                  "request_timeout_ms", "ca_file", "tls_verify", "client_cert_file", "client_key_file",
-                                  "bearer_token_file", "oauth2", "gzip", "aggregate"});
+    in.only_keys(*fhir, "/fhir", {"base_url", "bundle_size", "upload_window_ms", "retry_base_ms", "retry_cap_ms",
+                                  "connect_timeout_ms", "request_timeout_ms", "ca_file", "tls_verify", "client_cert_file",
+                                  "client_key_file", "bearer_token_file", "oauth2", "gzip", "aggregate"});
     if (auto v = in.string(*fhir, "/fhir", "base_url", false)) {
       if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://")) {
         in.fail("/fhir/base_url", "expected an http:// or https:// URL, found \"" + *v + "\"");
@@ -72,6 +72,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       c.upload.base_url = *v;
     }
     if (auto v = in.integer(*fhir, "/fhir", "bundle_size", false, 1, 1000)) c.upload.bundle_size = static_cast<std::size_t>(*v);
+    if (auto v = in.integer(*fhir, "/fhir", "upload_window_ms", false, 0, 60000)) c.upload.upload_window = Millis(*v);
     if (auto v = in.integer(*fhir, "/fhir", "retry_base_ms", false, 10, 3600000)) c.upload.backoff.base = Millis(*v);
     if (auto v = in.integer(*fhir, "/fhir", "retry_cap_ms", false, 10, 86400000)) c.upload.backoff.cap = Millis(*v);
     if (auto v = in.integer(*fhir, "/fhir", "connect_timeout_ms", false, 100, 600000)) c.http.connect_timeout = Millis(*v);

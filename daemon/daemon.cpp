@@ -149,9 +149,13 @@ Result<void> Daemon::open() {
   if (watchdog) pipeline_->on_heartbeat([this] { systemd_.watchdog(); });
   pipeline_->on_commit([this](const CommitSummary& s) {
     if (!s.alerts.empty()) publish(s.alerts);  // durable now: only then published (invariant 1)
-    if (s.stored == 0) return;
+    if (s.stored == 0 && s.alerts.empty()) return;
     std::lock_guard lock(uploader_mu_);
-    if (uploader_) uploader_->wake();
+    if (!uploader_) return;
+    // An alert change (an acknowledgement commits no reading) goes at once; readings may wait for the
+    // upload window to share a request.
+    if (!s.alerts.empty()) uploader_->alerts_changed();
+    if (s.stored > 0) uploader_->wake(s.stored);
   });
   pipeline_->start();
 

@@ -45,10 +45,20 @@ void Uploader::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Uploader::wake() {
+void Uploader::wake(std::size_t readings) {
   {
     std::lock_guard lock(mu_);
     woken_ = true;
+    waiting_readings_ += readings;
+  }
+  cv_.notify_all();
+}
+
+void Uploader::alerts_changed() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+    alert_woken_ = true;
   }
   cv_.notify_all();
 }
@@ -92,25 +102,49 @@ void Uploader::run() {
       cv_.wait_for(lock, std::chrono::seconds(30), [&] { return stopping_ || woken_; });
     }
     if (stopping_) return;
+    if (!backing_off && !hold_for_window(lock)) return;
     woken_ = false;
+    alert_woken_ = false;
+    waiting_readings_ = 0;
     skip_backoff_ = false;
     next_window_mono_.reset();
     const auto serving = idle_requests_;
+    // Someone waits for idle: drain to the end, window or not.
+    const bool waited_on = serving > idle_through_;
     lock.unlock();
-    bool idle = false;
-    bool ok = false;
+    Pass pass = Pass::failed;
     for (;;) {  // drain while it goes well
-      ok = upload_once(idle);
-      if (!ok || idle) break;
+      pass = upload_once();
+      if (pass == Pass::failed || pass == Pass::idle) break;
+      // A short bundle took all there was: what comes next starts a window (none: look again at once).
+      if (pass == Pass::short_bundle && options_.upload_window.count() > 0 && !waited_on) break;
       std::lock_guard check(mu_);
       if (stopping_) break;
     }
     lock.lock();
-    if (ok && idle) {
+    caught_up_ = pass == Pass::idle || pass == Pass::short_bundle;
+    if (pass == Pass::idle) {
       idle_through_ = serving;
       idle_cv_.notify_all();
     }
   }
+}
+
+bool Uploader::hold_for_window(std::unique_lock<std::mutex>& lock) {
+  // Only readings that trickle in after the uploader caught up wait; a backlog, an alert, `sync now`,
+  // wait_idle() and a bundle's worth go at once.
+  const auto window = options_.upload_window;
+  const auto must_go = [&] { return stopping_ || skip_backoff_ || alert_woken_ || waiting_readings_ >= bundle_size_; };
+  if (window.count() <= 0 || !caught_up_ || !woken_ || must_go()) return !stopping_;
+  const auto closes = clock_.monotonic() + window;
+  status_.window_closes = clock_.now() + window;
+  const auto waiting = waiting_readings_;
+  lock.unlock();  // the log's sink may call status()
+  log_.debug("sync", "upload-window", {{"readings", waiting}, {"window_ms", window.count()}});
+  lock.lock();
+  clock_.wait_until(lock, cv_, closes, must_go);
+  status_.window_closes.reset();
+  return !stopping_;
 }
 
 void Uploader::record_failure(const std::string& error, std::optional<std::chrono::milliseconds> retry_after) {
@@ -192,61 +226,6 @@ Result<bool> Uploader::patient_exists(const std::string& patient) {
                       {{"patient", patient}, {"action", "its readings and alerts stay pending; check /hub/patient"}});
   }
   return exists;
-}
-
-bool Uploader::upload_once(bool& idle) {
-  if (auto devices = reader_->devices()) {
-    for (auto& d : *devices) registry_[d.id] = std::move(d);
-  }
-  // A new attempt asks again about patients found missing before (the fix may be on the server).
-  patients_.forget_missing();
-  if (!options_.patient.empty()) {
-    if (auto p = patient_exists(options_.patient); !p) {
-      record_failure("looking up the configured patient: " + p.error().message, std::nullopt);
-      return false;
-    }
-  }
-  // Alerts jump the queue: a clinician must not wait for a week's backlog to see one.
-  if (!upload_alerts()) return false;
-
-  std::optional<TimePoint> next_window_close;
-  auto units = collect_units(next_window_close);
-  if (!units) {
-    record_failure("reading the buffer: " + units.error().message, std::nullopt);
-    return false;
-  }
-  if (!units->empty()) return send_units(std::move(*units));
-
-  if (!suspects_.empty()) {
-    // Requests carrying one reading each were refused as a whole, and nothing else went through to
-    // show the server takes requests at all: that is the request's problem (a proxy, the coding, the
-    // server), not the readings'. They stay pending; back off.
-    counters_.add("sync_request_refusals");
-    const auto n = suspects_.size();
-    const auto answer = suspects_.begin()->second.substr(0, 300);
-    suspects_.clear();
-    record_failure("the server refused " + std::to_string(n) +
-                       " request(s) as a whole and accepted none in between, so no reading is blamed "
-                       "(all kept pending); its answer: " + answer,
-                   std::nullopt);
-    return false;
-  }
-  if (!patients_.missing().empty()) {
-    // What is left waits on a Patient the server does not have: a configuration error, not the
-    // readings'. Back off and look again (or after a reload).
-    const auto error = missing_patients_error(patients_.missing());
-    set_config_error(error);
-    record_failure(error, std::nullopt);
-    return false;
-  }
-  set_config_error("");
-  idle = true;
-  std::lock_guard lock(mu_);
-  if (next_window_close) {
-    const auto wait = std::max(*next_window_close - clock_.now(), TimePoint::duration::zero());
-    next_window_mono_ = clock_.monotonic() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
-  }
-  return true;
 }
 
 }  // namespace carehub::sync

@@ -1,19 +1,27 @@
 #pragma once
-// The hub's single uploader. Each pass sends, in this order: alerts the server lags behind on (each after
-// the Observations it cites), then pending readings oldest first, spot measurements one by one and
-// configured high-rate streams as one aggregate per period. Everything goes as conditional creates in
-// batch Bundles (alerts as conditional updates); each entry's outcome is recorded through the pipeline
-// (the only writer). It owns retry timing, credentials, request compression and the bundle size; the
-// mappings and the HTTP adapter only report outcomes.
+// The hub's single uploader. Each request is one batch Bundle carrying, in this order: the newest revision
+// of each alert the server lags behind on (once the Observations it cites are there), the pending
+// readings those alerts cite, then pending readings oldest first (spot measurements one by one, configured
+// high-rate streams as one aggregate per period), up to the bundle size. Alerts ride with the readings
+// rather than jumping the queue in requests of their own: neither waits, and no bundle is split for them.
+// Readings go as conditional creates, alerts as conditional updates; each entry's outcome is recorded
+// through the pipeline (the only writer), one operation per request. It owns retry timing, the upload
+// window, credentials, request compression and the bundle size; the mappings and the HTTP adapter only
+// report outcomes.
+//
+// The upload window: once caught up, readings that trickle in wait up to upload_window for company, so a
+// request carries many instead of one (the server and the hub each pay per request). The window never
+// holds back an alert revision, a full bundle, a backlog being drained, `sync now` or wait_idle().
 //
 // What is dead-lettered: only a reading the server refused for itself (a per-entry 4xx, or a whole-request
 // refusal of a request carrying that reading alone, plain, while other requests go through). A refusal of
 // the request as a whole (the coding, credentials, the address, a proxy) or a missing Patient/Device is a
 // failure to back off from: everything stays pending.
 //
-// The code is in uploader.cpp (lifecycle, loop, status), uploader_readings.cpp (collecting and sending
-// readings, isolating a refused entry), uploader_devices.cpp (Device resources) and alert_upload.cpp
-// (DetectedIssues).
+// The code is in uploader.cpp (lifecycle, loop, window, status), uploader_pass.cpp (what one request
+// carries), uploader_readings.cpp (collecting readings into entries, dead letters), uploader_exchange.cpp
+// (posting a bundle, reading its answer, isolating a refused entry), uploader_outcomes.cpp (recording what
+// the server said), uploader_devices.cpp (Device resources) and alert_upload.cpp (DetectedIssues).
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -21,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -32,6 +41,7 @@
 #include "core/pipeline.hpp"
 #include "core/store.hpp"
 #include "sync/aggregation.hpp"
+#include "sync/alert_mapping.hpp"
 #include "sync/auth.hpp"
 #include "sync/bundle.hpp"
 #include "sync/compression.hpp"
@@ -47,6 +57,8 @@ struct UploaderOptions {
   // The most entries per Bundle. It halves on 413 and on timeouts (never below 1) and doubles back after
   // kGrowAfter good bundles in a row.
   std::size_t bundle_size = 100;
+  // How long readings arriving after the uploader caught up wait for company (see above). 0: none.
+  std::chrono::milliseconds upload_window{200};
   BackoffPolicy backoff;
   std::shared_ptr<TokenSource> auth;  // null: no Authorization header
   Compression compression = Compression::automatic;
@@ -81,6 +93,8 @@ struct SyncStatus {
   // Set while the server lacks a resource the uploads reference (a Patient: /hub/patient or a binding is
   // wrong): what is missing and what to do. Readings stay pending; cleared once it exists.
   std::string config_error;
+  // Set while readings wait for the upload window to close (nothing is wrong: they are being coalesced).
+  std::optional<TimePoint> window_closes;
 };
 
 class Uploader {
@@ -95,8 +109,12 @@ class Uploader {
 
   void start();
   void stop();
-  // New readings or alert changes committed: look at the queue now (cheap; coalesces).
-  void wake();
+  // `readings` new readings committed: they go when the upload window closes, or at once when a bundle's
+  // worth is waiting or the uploader is behind (cheap; coalesces).
+  void wake(std::size_t readings = 1);
+  // An alert was raised or changed (acknowledged, escalated, closed): the next request goes now, carrying
+  // whatever readings are pending. Never waits for the upload window.
+  void alerts_changed();
   // `carehubctl sync now`: skip any backoff wait and try at once.
   void sync_now();
   // Blocks until a pass finds nothing it can send, or the timeout passes. True when idle. Aggregation
@@ -111,6 +129,27 @@ class Uploader {
     std::vector<StoredReading> members;
     std::optional<Window> window;  // set for aggregates
   };
+  // An alert revision going in a request, with the server's references to the evidence it cites.
+  struct AlertItem {
+    AlertToSync alert;
+    fhir::AlertReferences refs;
+  };
+  // The alerts the server lags behind on, sorted by what they wait for.
+  struct AlertPlan {
+    std::vector<AlertItem> ready;  // every reading they cite is on the server (or never will be)
+    std::vector<Unit> evidence;    // pending readings cited by alerts that wait for them
+    bool more = false;             // an alert waits for its evidence, or more wait than one pass reads
+  };
+  // What one request carries: alert revisions first (the clinician's reason to look), then readings.
+  struct Request {
+    std::vector<AlertItem> alerts;
+    std::vector<Unit> units;
+    std::size_t items() const { return alerts.size() + units.size(); }
+  };
+  // How a pass went. short_bundle: it sent less than a full bundle, so the backlog is drained.
+  enum class Pass { failed, idle, short_bundle, more };
+  // How sending a request went.
+  enum class Sent { failed, again, done };
   // How an exchange with the server went.
   enum class Exchange {
     ok,         // one outcome per entry
@@ -120,12 +159,21 @@ class Uploader {
   };
 
   void run();
-  // One pass: false when it failed and the loop should back off.
-  bool upload_once(bool& idle);
-  bool upload_alerts();
-  // The next units of the backlog, oldest first, at most bundle_size_; closed aggregation windows whole.
-  Result<std::vector<Unit>> collect_units(std::optional<TimePoint>& next_window_close);
-  bool send_units(std::vector<Unit> units);
+  // Holds readings that trickle in for the upload window (mu_ held through `lock`); false when stopping.
+  bool hold_for_window(std::unique_lock<std::mutex>& lock);
+  // One pass: one request (or none).
+  Pass upload_once();
+  // Reads the alerts to send and their evidence (one query each).
+  Result<AlertPlan> plan_alerts();
+  // The next `limit` units of the backlog, oldest first, skipping readings in `taken` (and adding the
+  // ones it takes); closed aggregation windows whole.
+  Result<std::vector<Unit>> collect_units(std::size_t limit, std::set<std::int64_t>& taken,
+                                          std::optional<TimePoint>& next_window_close);
+  Sent send(Request request);
+  // Each unit's entries, appended to `entries` (unit i's first is first_entry[i]); units whose Device the
+  // server refuses, or that map to nothing, are dead-lettered and left out of `units`.
+  Sent reading_entries(std::vector<Unit>& units, const std::string& hub, std::vector<BundleEntry>& entries,
+                       std::vector<std::size_t>& first_entry);
   // `units`: how many readings (or alerts) the entries carry; one alone can be suspect, more are split.
   Exchange exchange(const std::vector<BundleEntry>& entries, std::size_t units, std::vector<EntryOutcome>& outcomes,
                     std::string& refusal);
@@ -145,9 +193,12 @@ class Uploader {
   // Dead-letters readings (seq, reason), counts and logs them with `why`; false (a recorded failure) when
   // the buffer could not take it.
   bool dead_letter(const std::vector<std::pair<std::int64_t, std::string>>& dead, const std::string& why);
-  // Records outcomes of a bundle whose entries came from `sending` (first_entry[i]: unit i's first entry).
-  bool record_outcomes(const std::vector<Unit>& sending, const std::vector<std::size_t>& first_entry,
+  // Records, in one pipeline operation, the outcomes of a request: its alerts' entries first (one each),
+  // then its units' (unit i's first is first_entry[i]).
+  bool record_outcomes(const Request& sent, const std::vector<std::size_t>& first_entry,
                        const std::vector<EntryOutcome>& outcomes);
+  // Forgets what exists on the server after it said a referenced resource does not; sets the error.
+  void reference_missing(const std::string& error);
   void set_config_error(const std::string& error);
   void record_failure(const std::string& error, std::optional<std::chrono::milliseconds> retry_after);
   void record_success(std::size_t bundle_entries);
@@ -165,6 +216,9 @@ class Uploader {
   std::condition_variable idle_cv_;
   bool stopping_ = false;
   bool woken_ = false;
+  bool alert_woken_ = false;           // an alert changed since the last pass began: no window
+  std::size_t waiting_readings_ = 0;   // readings committed since the last pass began (wake() counts)
+  bool caught_up_ = false;             // the last pass left nothing (or a short bundle's worth) behind
   bool skip_backoff_ = false;
   std::uint64_t idle_requests_ = 0;  // wait_idle() calls so far
   std::uint64_t idle_through_ = 0;   // the newest request a pass that ended idle had seen

@@ -30,7 +30,7 @@ TEST(Config, AMinimalConfigGetsDocumentedDefaults) {
 TEST(Config, EveryKeyIsRead) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronous":"normal"},
     "control":{"socket":"/tmp/s.sock","group":"techs"},
-    "fhir":{"base_url":"https://fhir.example/R4/","bundle_size":50,"retry_base_ms":200,"retry_cap_ms":9000,
+    "fhir":{"base_url":"https://fhir.example/R4/","bundle_size":50,"upload_window_ms":50,"retry_base_ms":200,"retry_cap_ms":9000,
             "connect_timeout_ms":1500,"request_timeout_ms":2500,"ca_file":"/etc/ca.pem","tls_verify":false,
             "bearer_token_file":"/run/credentials/token"},
     "pipeline":{"queue_capacity":10,"max_batch":5},"log":{"level":"debug"}})",
@@ -40,6 +40,7 @@ TEST(Config, EveryKeyIsRead) {
   EXPECT_EQ(c->control_group, "techs");
   EXPECT_EQ(c->upload.base_url, "https://fhir.example/R4");  // trailing slash dropped
   EXPECT_EQ(c->upload.bundle_size, 50u);
+  EXPECT_EQ(c->upload.upload_window, std::chrono::milliseconds(50));
   EXPECT_EQ(c->upload.backoff.base, std::chrono::milliseconds(200));
   EXPECT_EQ(c->upload.backoff.cap, std::chrono::milliseconds(9000));
   EXPECT_EQ(c->http.connect_timeout, std::chrono::milliseconds(1500));

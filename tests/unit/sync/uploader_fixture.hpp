@@ -102,6 +102,8 @@ class UploaderTest : public ::testing::Test {
     o.base_url = kBaseUrl;
     o.hub_id = kHubId;
     o.backoff = {10ms, 50ms};  // so that a Retry-After always decides the wait
+    // Each wake() sends at once, as these tests expect; uploader_window_test.cpp tests the window.
+    o.upload_window = 0ms;
     return o;
   }
   void start_uploader(UploaderOptions o = options()) {

@@ -560,26 +560,7 @@ TEST_F(UploaderAlertTest, SendsTheEvidenceFirstThenADetectedIssueCitingIt) {
   EXPECT_EQ(alert_sync().pending, 0);
 }
 
-TEST_F(UploaderAlertTest, AlertsJumpAheadOfTheBacklog) {
-  std::vector<Reading> backlog;
-  for (int i = 0; i < 250; ++i) backlog.push_back(heart_rate(60 + i % 40, i));
-  ingest(backlog);
-  const auto evidence = ingest({heart_rate(190, 300)});
-  put_alert(red_alert(evidence));
-  start_uploader();
-  ASSERT_TRUE(uploader->wait_idle(kPatience));
-  const auto st = server->state();
-  // Requests: the hub Device, the evidence, the DetectedIssue, then the backlog.
-  std::size_t first_backlog = st.bundles.size(), issue = st.bundles.size();
-  for (std::size_t i = 0; i < st.bundles.size(); ++i) {
-    if (has_resource(st.bundles[i], "DetectedIssue")) issue = std::min(issue, i);
-    if (has_resource(st.bundles[i], "Observation") && !has_identifier(st.bundles[i], identifier(evidence[0]))) {
-      first_backlog = std::min(first_backlog, i);
-    }
-  }
-  EXPECT_LT(issue, first_backlog);
-  EXPECT_EQ(counts().pending, 0);
-}
+// How an alert goes ahead of the backlog without splitting it: uploader_window_test.cpp.
 
 TEST_F(UploaderAlertTest, AcknowledgementReplacesTheIssueWithAMitigation) {
   const auto uids = ingest({heart_rate(150, 0)});

@@ -7,7 +7,7 @@
 // One JSON object per measurement on stdout (scripts/bench.sh collects them); progress on stderr.
 // Not a test: nothing here asserts a time.
 //   e2e_bench [--rate-seconds S] [--full-readings N] [--idle-alerts N] [--idle-seconds S]
-//             [--hl7-invariants] [--only idle,100,1000,full,baseline]
+//             [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,full,baseline]
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -26,6 +26,7 @@ struct Options {
   int idle_alerts = 50;
   int idle_seconds = 5;
   bool hl7_invariants = false;
+  bool broker_nagle = false;
   std::set<std::string> only{"idle", "100", "1000", "full", "baseline"};
 };
 
@@ -35,6 +36,8 @@ bool parse(int argc, char** argv, Options& o) {
     const bool has_value = i + 1 < argc;
     if (a == "--hl7-invariants") {
       o.hl7_invariants = true;
+    } else if (a == "--broker-nagle") {
+      o.broker_nagle = true;
     } else if (a == "--rate-seconds" && has_value) {
       o.rate_seconds = std::atoi(argv[++i]);
     } else if (a == "--full-readings" && has_value) {
@@ -49,7 +52,7 @@ bool parse(int argc, char** argv, Options& o) {
       for (std::string s; std::getline(list, s, ',');) o.only.insert(s);
     } else {
       std::cerr << "usage: e2e_bench [--rate-seconds S] [--full-readings N] [--idle-alerts N] [--idle-seconds S]"
-                   " [--hl7-invariants] [--only idle,100,1000,full,baseline]\n";
+                   " [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,full,baseline]\n";
       return false;
     }
   }
@@ -66,9 +69,10 @@ int main(int argc, char** argv) {
     nlohmann::json j{{"name", name}, {"value", value}, {"unit", unit}};
     if (extra.is_object()) j.update(extra);
     j["peer_validation"] = validation;
+    j["broker_tcp_nodelay"] = !o.broker_nagle;
     std::cout << j.dump() << std::endl;
   };
-  Peers peers(o.hl7_invariants);
+  Peers peers(o.hl7_invariants, o.broker_nagle);
   auto step = [&](const std::string& what, const std::function<bool()>& run) {
     if (!o.only.count(what)) return true;
     std::cerr << "== e2e " << what << "\n";

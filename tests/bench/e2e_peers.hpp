@@ -1,7 +1,7 @@
 #pragma once
 // The end-to-end benchmark's processes: mosquitto configured as a hub's broker (tests/support's peer with
 // its test-only save-after-every-change removed, and a queue large enough that a full-rate burst is never
-// dropped), the validating FHIR peer, and carehubd with a generated configuration (MQTT source, alerts on
+// dropped) and, unless asked not to, without Nagle towards subscribers, the validating FHIR peer, and carehubd with a generated configuration (MQTT source, alerts on
 // the same broker, FHIR upload with gzip off). Plus what is read from /proc about them.
 #include <sys/types.h>
 
@@ -25,7 +25,9 @@ pid_t child_pid(const std::string& comm);
 
 class Peers {
  public:
-  explicit Peers(bool hl7_invariants);
+  // `broker_nagle`: keep mosquitto's default (Nagle on its sockets towards subscribers) instead of
+  // set_tcp_nodelay true, which a hub that shows alerts should run with.
+  Peers(bool hl7_invariants, bool broker_nagle);
   test::MosquittoPeer& broker() { return *broker_; }
   test::FhirPeer& fhir() { return *fhir_; }
   pid_t fhir_pid() const { return fhir_pid_; }

@@ -25,6 +25,9 @@ struct Alert {
   bool notify = true;  // false when a category filter silences it: still recorded and synced
   TimePoint raised{};
   std::optional<TimePoint> acknowledged;
+  // Who: "patient (display)", "patient (mqtt display)", or a technician's login and their reason for
+  // acknowledging on the patient's behalf. Empty for alerts acknowledged before carehub recorded it.
+  std::string acknowledged_by;
   std::string text;
   std::vector<std::string> readings;  // reading uids
 

@@ -161,6 +161,11 @@ ALTER TABLE devices ADD COLUMN battery_percent INTEGER;
 ALTER TABLE alerts ADD COLUMN retrospective INTEGER NOT NULL DEFAULT 0;
 UPDATE meta SET value = json_set(value, '$.unassigned', 0, '$.discarded', 0) WHERE key = 'reading_counts';
 )sql",
+    // 6 -> 7: who acknowledged an alert (the patient on the display, or a technician on their behalf, with
+    // the reason), so the clinician and an audit can tell them apart. Older acknowledgements stay unnamed.
+    R"sql(
+ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

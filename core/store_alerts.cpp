@@ -9,14 +9,15 @@ namespace {
 constexpr std::string_view kAlertColumns =
     "id, rule, patient, event, severity, state, notify, raised_ms, acknowledged_ms, closed_ms, text, readings_json,"
     " category, audience, requires_ack, deadline_ms, resolution, reminders, next_reminder_ms, escalate_ms, escalated,"
-    " retrospective";
+    " retrospective, acknowledged_by";
+constexpr int kAlertColumnCount = 23;  // columns a query selects after kAlertColumns start at this index
 
 // True (1) when an upsert changes what the FHIR server shows of an alert.
 constexpr std::string_view kAlertChanged =
     "(excluded.state IS NOT state OR excluded.severity IS NOT severity OR excluded.acknowledged_ms IS NOT"
     " acknowledged_ms OR excluded.closed_ms IS NOT closed_ms OR excluded.escalated IS NOT escalated OR"
     " excluded.text IS NOT text OR excluded.resolution IS NOT resolution OR excluded.readings_json IS NOT"
-    " readings_json OR excluded.retrospective IS NOT retrospective)";
+    " readings_json OR excluded.retrospective IS NOT retrospective OR excluded.acknowledged_by IS NOT acknowledged_by)";
 
 std::optional<std::int64_t> ms(const std::optional<TimePoint>& t) {
   if (!t) return std::nullopt;
@@ -60,6 +61,7 @@ Result<Alert> alert_from_row(const sqlite::Statement& st) {
   a.escalate_at = time_of(st.optional_int64(19));
   a.escalated = st.int64(20) != 0;
   a.retrospective = st.int64(21) != 0;
+  a.acknowledged_by = st.text(22);
   return a;
 }
 
@@ -101,7 +103,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
   // does not: the server does not track reminders.
   auto st = cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                   " ?21, ?22) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
+                   " ?21, ?22, ?23) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
                    " event = excluded.event, severity = excluded.severity, state = excluded.state,"
                    " notify = excluded.notify, raised_ms = excluded.raised_ms,"
                    " acknowledged_ms = excluded.acknowledged_ms, closed_ms = excluded.closed_ms, text = excluded.text,"
@@ -110,7 +112,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
                    " deadline_ms = excluded.deadline_ms, resolution = excluded.resolution,"
                    " reminders = excluded.reminders, next_reminder_ms = excluded.next_reminder_ms,"
                    " escalate_ms = excluded.escalate_ms, escalated = excluded.escalated,"
-                   " retrospective = excluded.retrospective,"
+                   " retrospective = excluded.retrospective, acknowledged_by = excluded.acknowledged_by,"
                    " revision = revision + " + std::string(kAlertChanged) + "," +
                    " sync_state = CASE WHEN " + std::string(kAlertChanged) + " THEN 0 ELSE sync_state END");
   if (!st) return st.error();
@@ -136,7 +138,8 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
       .bind(19, ms(a.next_reminder))
       .bind(20, ms(a.escalate_at))
       .bind(21, std::int64_t{a.escalated ? 1 : 0})
-      .bind(22, std::int64_t{a.retrospective ? 1 : 0});
+      .bind(22, std::int64_t{a.retrospective ? 1 : 0})
+      .bind(23, a.acknowledged_by);
   return (*st)->run();
 }
 
@@ -312,7 +315,7 @@ Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) 
     if (!*row) break;
     auto a = alert_from_row(*st);
     if (!a) return a.error();
-    out.push_back({std::move(*a), st->int64(22), st->text(23)});
+    out.push_back({std::move(*a), st->int64(kAlertColumnCount), st->text(kAlertColumnCount + 1)});
   }
   return out;
 }

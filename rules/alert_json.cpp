@@ -19,6 +19,7 @@ nlohmann::json alert_to_json(const Alert& a) {
           {"notify", a.notify},
           {"raised", format_rfc3339(a.raised)},
           {"acknowledged", time_or_null(a.acknowledged)},
+          {"acknowledged_by", a.acknowledged_by},
           {"closed", time_or_null(a.closed)},
           {"resolution", a.resolution},
           {"text", a.text},

@@ -569,7 +569,8 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
   return std::move(c.events);
 }
 
-Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const std::string& id, TimePoint now) {
+Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const std::string& id, TimePoint now,
+                                                    const std::string& by) {
   auto found = store.find_alert(id);
   if (!found) return found.error();
   if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
@@ -578,6 +579,7 @@ Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const st
   if (a.state == AlertState::acknowledged) return std::vector<AlertEvent>{};
   a.state = AlertState::acknowledged;
   a.acknowledged = now;
+  a.acknowledged_by = by;
   a.next_reminder.reset();  // reminders stop; a pending escalation too: the patient has responded
   a.escalate_at.reset();
   if (auto r = store.put_alert(a); !r) return r.error();

@@ -62,7 +62,9 @@ class Engine final : public BatchHook {
 
   // The patient (MQTT) or a technician (carehubctl alerts ack) acknowledges: reminders stop. Acknowledging
   // twice is not an error and changes nothing; a closed alert cannot be acknowledged.
-  Result<std::vector<AlertEvent>> acknowledge(StoreWriter& store, const std::string& id, TimePoint now);
+  // `by` is recorded with the acknowledgement (Alert::acknowledged_by): the patient, or who acted for them.
+  Result<std::vector<AlertEvent>> acknowledge(StoreWriter& store, const std::string& id, TimePoint now,
+                                              const std::string& by = {});
   // Ends an alert's life (a clinician dealt with it).
   Result<std::vector<AlertEvent>> close(StoreWriter& store, const std::string& id, TimePoint now);
 

@@ -24,6 +24,14 @@ json action(std::string_view code, std::string_view display, TimePoint when, con
   return m;
 }
 
+// The patient acknowledges on the display (carehub-web or an MQTT home display); anyone else acted for
+// them. The action's text keeps who exactly, and a technician's reason.
+std::string_view acknowledgement_display(const std::string& by) {
+  if (by.empty()) return "Acknowledged";
+  if (by.rfind("patient", 0) == 0) return "Acknowledged by the patient";
+  return "Acknowledged on the patient's behalf";
+}
+
 json coding(std::string_view system, std::string_view code, std::string_view display) {
   return {{"system", system}, {"code", code}, {"display", display}};
 }
@@ -75,7 +83,10 @@ json detected_issue(const Alert& a, const AlertReferences& refs) {
     mitigation.push_back(action("escalated", "Escalated to the clinician: not acknowledged in time",
                                 a.escalate_at.value_or(a.raised)));
   }
-  if (a.acknowledged) mitigation.push_back(action("acknowledged", "Acknowledged by the patient", *a.acknowledged));
+  if (a.acknowledged) {
+    mitigation.push_back(action("acknowledged", acknowledgement_display(a.acknowledged_by), *a.acknowledged,
+                                a.acknowledged_by));
+  }
   if (a.closed) mitigation.push_back(action("closed", "Closed", *a.closed, a.resolution));
   if (!mitigation.empty()) issue["mitigation"] = std::move(mitigation);
   return issue;

@@ -163,10 +163,11 @@ TEST_F(RulesEndToEnd, ARedAlertReachesTheHomeDisplayOverMqttAndIsAcknowledgedFro
     if (a["id"] == id) {
       found = true;
       EXPECT_EQ(a["state"], "acknowledged");
+      EXPECT_EQ(a["acknowledged_by"], "patient (mqtt display)") << "who acknowledged is recorded, not only logged";
     }
   }
   EXPECT_TRUE(found);
-  EXPECT_NE(d_->log().find("<5>rules: event=alert-acknowledged alert=" + id + " by=mqtt"), std::string::npos) << d_->log();
+  EXPECT_NE(d_->log().find("<5>rules: event=alert-acknowledged alert=" + id + " by=\"patient (mqtt display)\""), std::string::npos) << d_->log();
 
   // An unknown id from the display is refused and counted, never a crash.
   ASSERT_TRUE(broker.publish("carehub/hub-test/alerts/ack", "al-nonexistent"));

@@ -153,6 +153,26 @@ TEST_F(PipelineHook, AnAcknowledgementThroughThePipelineIsDurableAndAnnounced) {
   EXPECT_EQ(announced.back(), "acknowledged");
 }
 
+// Issue 16: a patient's OK on the display and a technician acknowledging for the patient must be told
+// apart afterwards (in the store, `carehubctl alerts --all` and the FHIR alert), not only in the log.
+TEST_F(PipelineHook, AnAcknowledgementRecordsWhoAcknowledged) {
+  Engine engine(rules_from(kHF5), log, counters);
+  start(engine);
+  ingest(bp(200, 130, kT0, ""));
+  ingest(bp(200, 130, kT0 + 1min, ""));
+  auto reader = StoreReader::open(options);
+  const auto red = (*(*reader)->alerts({}))[0];
+  const std::string by = "anna (technician, for the patient): patient phoned, feels fine";
+  auto acked = pipeline->apply_alerts([&](StoreWriter& w) { return engine.acknowledge(w, red.id, clock.now(), by); });
+  ASSERT_EQ(acked.wait_for(kPatience), std::future_status::ready);
+  ASSERT_TRUE(acked.get().has_value());
+  EXPECT_EQ((*(*reader)->find_alert(red.id))->acknowledged_by, by);
+  auto again = pipeline->apply_alerts([&](StoreWriter& w) { return engine.acknowledge(w, red.id, clock.now(), "x"); });
+  ASSERT_TRUE(again.get().has_value());
+  EXPECT_EQ((*(*reader)->find_alert(red.id))->acknowledged_by, by) << "a second acknowledgement changes nothing";
+  pipeline->stop();
+}
+
 // Issue 12, defect 5: one reading dated 2062 (a device clock, a typo) opened an episode in 2062, so every
 // real extreme reading after it was "older than the episode" and no red alert was ever raised.
 TEST_F(PipelineHook, AReadingDated2062IsQuarantinedUnjudgedAndARealExtremePairStillRaisesTheRedAlert) {

@@ -73,6 +73,25 @@ TEST(DetectedIssue, RecordsEscalationAcknowledgementAndClosureAsMitigations) {
   EXPECT_EQ(r["mitigation"][2]["action"]["text"], "confirmed");
 }
 
+// Issue 16: the clinician must see whether the patient acknowledged or someone did on their behalf.
+TEST(DetectedIssue, SaysWhetherThePatientOrATechnicianOnTheirBehalfAcknowledged) {
+  auto a = alert();
+  a.state = AlertState::acknowledged;
+  a.acknowledged = kRaised + std::chrono::minutes(5);
+  a.acknowledged_by = "patient (display)";
+  auto r = detected_issue(a, {});
+  EXPECT_EQ(r["mitigation"][0]["action"]["coding"][0]["display"], "Acknowledged by the patient");
+  EXPECT_EQ(r["mitigation"][0]["action"]["text"], "patient (display)");
+  a.acknowledged_by = "anna (technician, for the patient): patient phoned";
+  r = detected_issue(a, {});
+  EXPECT_EQ(r["mitigation"][0]["action"]["coding"][0]["display"], "Acknowledged on the patient's behalf");
+  EXPECT_EQ(r["mitigation"][0]["action"]["text"], "anna (technician, for the patient): patient phoned");
+  a.acknowledged_by.clear();  // an alert acknowledged before carehub recorded who
+  r = detected_issue(a, {});
+  EXPECT_EQ(r["mitigation"][0]["action"]["coding"][0]["display"], "Acknowledged");
+  EXPECT_FALSE(r["mitigation"][0]["action"].contains("text"));
+}
+
 TEST(DetectedIssue, CreatesConditionallyOnTheAlertId) {
   EXPECT_EQ(detected_issue_if_none_exist("a-1"), "identifier=urn:carehub:alert|a-1");
 }

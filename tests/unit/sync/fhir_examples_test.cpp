@@ -181,6 +181,7 @@ std::map<std::string, json> built_examples() {
   a.requires_ack = true;
   a.state = AlertState::acknowledged;
   a.acknowledged = t + std::chrono::minutes(20);
+  a.acknowledged_by = "patient (display)";
   out["alert (DetectedIssue)"] = detected_issue(a, {"Device/hub-1", {"Observation/101", "Observation/102"}});
   return out;
 }

@@ -7,17 +7,18 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 bash scripts/install-deps.sh
-echo "== building carehubd and carehubctl"
+echo "== building carehubd, carehubctl and carehub-web"
 buildlog=$(mktemp)
 if ! { cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON &&
-       cmake --build build -j "$(nproc)" --target carehubd carehubctl; } >"$buildlog" 2>&1; then
+       cmake --build build -j "$(nproc)" --target carehubd carehubctl carehub-web; } >"$buildlog" 2>&1; then
   cat "$buildlog"; echo "demo: the build failed (above)"; exit 1
 fi
 rm -f "$buildlog"
 
 work=$(mktemp -d /tmp/carehub-demo-XXXXXX)
-peer_pid="" daemon_pid=""
+peer_pid="" daemon_pid="" web_pid=""
 cleanup() {
+  [ -n "$web_pid" ] && kill -TERM "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null || true
   [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
   [ -n "$peer_pid" ] && kill -TERM "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null || true
   rm -rf "$work"
@@ -46,6 +47,18 @@ build/daemon/carehubctl config check "$work/carehubd.json"
 build/daemon/carehubd --config "$work/carehubd.json" 2>"$work/carehubd.log" &
 daemon_pid=$!
 for _ in $(seq 100); do build/daemon/carehubctl --socket "$work/control.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+
+step "the patient display and technician console (carehub-web, loopback only)"
+echo demo | build/web/server/carehub-web --hash-password >"$work/technician.hash"
+webport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+build/web/server/carehub-web --socket "$work/control.sock" --listen "127.0.0.1:$webport" --static web/static \
+  --i18n web/i18n --uplot web/node_modules/uplot/dist --state-dir "$work" --password-hash-file "$work/technician.hash" \
+  2>"$work/carehub-web.log" &
+web_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$webport/api/display/session" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "the patient display:     http://127.0.0.1:$webport/display/"
+echo "the technician console:  http://127.0.0.1:$webport/console/   (login: technician / demo)"
+echo "(DEMO_HOLD=1 keeps everything running at the end until you press Enter)"
 
 step "a patient takes measurements"
 # Kept, so "the same measurement sent again" below is really the same one (same time to the second).
@@ -212,6 +225,10 @@ curl -sf "$fhir/DetectedIssue?patient=Patient/demo-patient&_count=100" |
          (.entry // [] | .[].resource | "  \(.identifiedDateTime)  \(.severity)  \(.status)  \(.code.coding[0].code): \(.detail)" +
           "  [evidence: \([.evidence[]?.detail[]?.reference] | join(", "))]" +
           (if .mitigation then "  [" + ([.mitigation[].action.coding[0].code] | join(", ")) + "]" else "" end))'
+
+if [ -n "${DEMO_HOLD:-}" ]; then
+  echo; echo "the display is still at http://127.0.0.1:$webport/display/ - press Enter to stop"; read -r _
+fi
 
 step "stopping carehubd (SIGTERM: flush and exit) and the FHIR server"
 kill -TERM "$daemon_pid"; wait "$daemon_pid"; daemon_pid=""

@@ -3,9 +3,19 @@
 namespace carehub::web {
 namespace {
 
+// Typed reads that never throw: carehubd's answers are trusted, but a view must not die on a shape it
+// did not expect (the fuzzer feeds it anything).
 std::string str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool flag(const nlohmann::json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+nlohmann::json any(const nlohmann::json& j, const char* key, nlohmann::json fallback) {
+  auto it = j.find(key);
+  return it != j.end() ? *it : fallback;
 }
 
 }  // namespace
@@ -29,8 +39,8 @@ nlohmann::json latest_reading(const nlohmann::json& rows, const std::string& pat
   if (!rows.is_array()) return nullptr;
   for (const auto& r : rows) {
     if (!shown_to_patient(r, patient)) continue;
-    return {{"kind", r.value("kind", "")}, {"time", r.value("time", "")}, {"values", r.value("values", nlohmann::json::object())},
-            {"device", r.value("device", "")}};
+    return {{"kind", str(r, "kind")}, {"time", str(r, "time")}, {"values", any(r, "values", nlohmann::json::object())},
+            {"device", str(r, "device")}};
   }
   return nullptr;
 }
@@ -40,7 +50,7 @@ nlohmann::json devices_needing_attention(const nlohmann::json& devices, TimePoin
   if (!devices.is_array()) return out;
   for (const auto& d : devices) {
     if (!d.is_object()) continue;
-    const auto& battery = d.value("battery", nlohmann::json(nullptr));
+    const auto battery = any(d, "battery", nullptr);
     if (battery.is_number() && battery.get<double>() < 20) {
       out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"reason", "battery-low"}, {"battery", battery}});
       continue;
@@ -62,13 +72,13 @@ nlohmann::json alert_view(const nlohmann::json& alerts, const std::string& patie
       if (!a.is_object() || str(a, "state") != "open") continue;
       if (!patient.empty() && !str(a, "patient").empty() && str(a, "patient") != patient) continue;
       // Filtered (notify false) and clinician-only alerts are the clinician's business, not the screen's.
-      if (a.value("notify", true) == false || str(a, "audience") == "clinician") continue;
+      if (flag(a, "notify", true) == false || str(a, "audience") == "clinician") continue;
       list.push_back({{"id", str(a, "id")}, {"event", str(a, "event")}, {"severity", str(a, "severity")},
                       {"text", str(a, "text")}, {"raised", str(a, "raised")}, {"rule", str(a, "rule")},
-                      {"requires_ack", a.value("requires_ack", false)}, {"acknowledged", a.value("acknowledged", nlohmann::json(nullptr))}});
-      if (red.is_null() && a.value("requires_ack", false) && a.value("acknowledged", nlohmann::json(nullptr)).is_null()) {
+                      {"requires_ack", flag(a, "requires_ack", false)}, {"acknowledged", any(a, "acknowledged", nullptr)}});
+      if (red.is_null() && flag(a, "requires_ack", false) && any(a, "acknowledged", nullptr).is_null()) {
         red = {{"id", str(a, "id")}, {"text", str(a, "text")}, {"raised", str(a, "raised")}, {"rule", str(a, "rule")},
-               {"reminders", a.value("reminders", 0)}};
+               {"reminders", any(a, "reminders", 0)}};
       }
       const auto deadline = str(a, "deadline");
       if (repeat.is_null() && str(a, "event") == "repeat-request" && !deadline.empty()) {
@@ -87,7 +97,7 @@ nlohmann::json series_points(const nlohmann::json& rows, const std::string& pati
   if (!rows.is_array()) return out;
   for (const auto& r : rows) {
     if (!shown_to_patient(r, patient)) continue;
-    out.push_back({{"time", r.value("time", "")}, {"values", r.value("values", nlohmann::json::object())}});
+    out.push_back({{"time", str(r, "time")}, {"values", any(r, "values", nlohmann::json::object())}});
   }
   return out;
 }

@@ -27,10 +27,9 @@ void LoginLimiter::failed(const std::string& address) {
   auto& e = entries_[address];
   ++e.failures;
   e.last = now;
-  const int over = e.failures - options_.free_failures;
-  if (over <= 0) return;
-  // 1 s, 2 s, 4 s ... doubling per failure beyond the free ones, capped (the shift is capped first).
-  auto lockout = options_.first_lockout * (std::int64_t{1} << std::min(over - 1, 30));
+  if (e.failures < options_.lock_after) return;
+  // 1 s at the lock_after-th failure in a row, then 2 s, 4 s ... capped (the shift is capped first).
+  auto lockout = options_.first_lockout * (std::int64_t{1} << std::min(e.failures - options_.lock_after, 30));
   lockout = std::min<std::chrono::seconds>(lockout, options_.max_lockout);
   e.locked_until = now + lockout;
 }

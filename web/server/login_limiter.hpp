@@ -1,5 +1,5 @@
 #pragma once
-// Login rate limiting per client address: after `free_failures` wrong passwords in a row an address is
+// Login rate limiting per client address: at the `lock_after`-th wrong password in a row an address is
 // locked out for `first_lockout`, doubled with each further failure up to `max_lockout`. A success
 // clears the address. The table is bounded: when full, entries whose lockout has passed go first, then
 // the oldest, so a flood of addresses cannot grow memory (it can only forget someone's failures early).
@@ -13,7 +13,7 @@
 namespace carehub::web {
 
 struct LoginLimiterOptions {
-  int free_failures = 5;
+  int lock_after = 5;
   std::chrono::seconds first_lockout{1};
   std::chrono::seconds max_lockout{15 * 60};
   std::size_t max_addresses = 4096;

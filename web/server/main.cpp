@@ -144,13 +144,16 @@ int main(int argc, char** argv) {
   if (auto bound = (*server)->bind(); !bound) return fail("listen-failed", bound.error().message, 1);
   bridge.start();
   (*server)->start();
-  log.notice("web", "listening", {{"url", "http://" + listen + "/"}, {"socket", socket}});
+  const std::string url = "http://" + (o.listen_host.find(':') != std::string::npos ? "[" + o.listen_host + "]" : o.listen_host) +
+                          ":" + std::to_string((*server)->plain_port()) + "/";
+  log.notice("web", "listening", {{"url", url}, {"socket", socket}});
   if (!o.home_host.empty()) {
     auto fp = web::certificate_fingerprint(o.tls_cert);
-    log.notice("web", "home-network", {{"url", "https://" + home + "/"}, {"sha256", fp ? *fp : fp.error().message}});
+    log.notice("web", "home-network", {{"url", "https://" + home + "/"}, {"port", (*server)->tls_port()},
+                                        {"sha256", fp ? *fp : fp.error().message}});
   }
   daemon::SystemdNotifier systemd;
-  systemd.ready("serving on " + listen);
+  systemd.ready("serving on " + url);
   int sig = 0;
   sigwait(&signals, &sig);
   systemd.stopping();

@@ -79,6 +79,7 @@ for lib in libc6 libsqlite3-0 libcurl4 libsystemd0 libstdc++6 'init-system-helpe
 done
 dpkg-deb --contents "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 for f in /usr/sbin/carehubd /usr/bin/carehubctl /usr/lib/systemd/system/carehubd.service \
+         /usr/sbin/carehub-web /usr/lib/systemd/system/carehub-web.service \
          /usr/lib/sysusers.d/carehub.conf /usr/lib/tmpfiles.d/carehub.conf \
          /usr/share/man/man8/carehubd.8 /usr/share/man/man1/carehubctl.1 \
          /usr/share/doc/carehub/technician-guide.md /usr/share/doc/carehub/clinician-guide.md \
@@ -117,6 +118,8 @@ gid=$(awk -F: '$1=="carehub"{print $3}' "$root/etc/group")
 check "buffer directory carehub:carehub 0750" test "$(stat -c '%u:%g %a' "$root/var/lib/carehub")" = "$uid:$gid 750"
 check "credential store root-only" test "$(stat -c '%u %a' "$root/etc/credstore")" = "0 700"
 check "enabled at boot" test -L "$root/etc/systemd/system/multi-user.target.wants/carehubd.service"
+check "carehub-web enabled at boot" test -L "$root/etc/systemd/system/multi-user.target.wants/carehub-web.service"
+check "carehub-web user in group carehub" grep -q '^carehub:x:[0-9]*:.*carehub-web' "$root/etc/group"
 check "not started unconfigured" grep -q 'configured: no' "$work/install.log"
 check "the shipped configuration names what to fill in" bash -c \
   "'$root/usr/sbin/carehubd' --config '$root/etc/carehub/carehubd.json' --check 2>&1 | grep -q '/hub/id: must not be empty'"
@@ -149,6 +152,7 @@ check "buffer removed on purge" test ! -e "$root/var/lib/carehub"
 check "configuration removed on purge" test ! -e "$root/etc/carehub"
 check "secret removed on purge" test ! -e "$root/etc/credstore/carehub.fhir-bearer-token"
 check "boot link removed on purge" test ! -e "$root/etc/systemd/system/multi-user.target.wants/carehubd.service"
+check "carehub-web's boot link removed on purge" test ! -e "$root/etc/systemd/system/multi-user.target.wants/carehub-web.service"
 
 echo "== cmake --install into a prefix outside /usr keeps /etc inside it"
 DESTDIR='' cmake --install "$build" --prefix "$work/prefix" >"$work/cmake-install.log" 2>&1 ||

@@ -8,9 +8,10 @@ config=/etc/carehub/carehubd.json
 # unit_prop UNIT PROPERTY: one property's value from systemctl show.
 unit_prop() { ct_in systemctl show -P "$2" "$1"; }
 # journal_has UNIT TEXT [journalctl options]: TEXT in this boot's journal of UNIT (messages only).
+# grep reads to the end (no -q): with pipefail, journalctl killed by SIGPIPE would fail the match.
 journal_has() {
   local unit=$1 text=$2; shift 2
-  ct_in journalctl -b -u "$unit" -o cat --no-pager "$@" | grep -qF -- "$text"
+  ct_in journalctl -b -u "$unit" -o cat --no-pager "$@" | grep -F -- "$text" >/dev/null
 }
 
 install_checks() {
@@ -32,6 +33,7 @@ install_checks() {
   check "/etc/credstore root 0700" test "$(ct_in stat -c '%U %a' /etc/credstore)" = "root 700"
   check "enabled" test "$(ct_in systemctl is-enabled carehubd)" = enabled
   check "not started by the install" test "$(unit_prop carehubd ActiveState)" = inactive
+  web_install_checks
 
   phase "unconfigured: a start is refused with the key to fill in, also at boot"
   if ct_in systemctl start carehubd 2>"$work/start-unconfigured.err"; then

@@ -5,7 +5,7 @@
 # buffer is in StateDirectory=, the socket in RuntimeDirectory=; BlueZ (python3-dbusmock's bluez5 on
 # the container's system bus, under bluez's own D-Bus policy) answers the daemon.
 
-fhir_port=8080
+fhir_port=8090  # carehub-web has 8080
 fhir_secret=""
 
 # readings_count: every reading in the buffer, asked over the control socket as the technician.
@@ -13,7 +13,7 @@ readings_count() { ct_as tech carehubctl measurements --json --limit 10000 | gre
 # fhir_stat JQ: one value from the FHIR peer's counters.
 fhir_stat() { ct_net curl -sf "http://127.0.0.1:$fhir_port/__control/stats" | jq -r "$1"; }
 observations_at_least() { [ "$(fhir_stat '.resources.Observation // 0')" -ge "$1" ]; }
-reading_of_kind() { ct_as tech carehubctl measurements --json --limit 10000 | grep -q "\"$1\""; }
+reading_of_kind() { ct_as tech carehubctl measurements --json --limit 10000 | grep -F "\"$1\"" >/dev/null; }
 
 write_config() {  # the configured hub: FHIR with OAuth2, MQTT from the local broker, BLE on hci0
   ct_in sh -c "cat >$config" <<EOF

@@ -15,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/carehub-systemd-XXXXXX)
 failures=0
 started=$SECONDS
+journal_copy=$build/tests/packaging/systemd-test-journal.log
 
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
@@ -48,6 +49,8 @@ source "$here/install.sh"
 source "$here/runtime.sh"
 # shellcheck source=lifecycle.sh
 source "$here/lifecycle.sh"
+# shellcheck source=web.sh
+source "$here/web.sh"
 # shellcheck source=upgrade.sh
 source "$here/upgrade.sh"
 
@@ -55,10 +58,12 @@ finish() {
   local status=$?
   if [ "$failures" -gt 0 ] || [ "$status" -ne 0 ]; then
     if [ -n "$ct_pid" ]; then
-      echo "--- carehubd's journal (last 80 lines)" >&2
+      echo "--- carehubd's journal (last 80 lines; the container's whole journal: $journal_copy)" >&2
       ct_in journalctl -u carehubd -u 'carehub-*' --no-pager -n 80 >&2 || true
     fi
   fi
+  # The container's whole journal (every boot) beside the build tree, kept after the container is gone.
+  [ -z "$ct_pid" ] || ct_in journalctl --no-pager -o short-monotonic >"$journal_copy" 2>&1 || true
   ct_cleanup
   rm -rf "$work"
   echo "systemd test: $((SECONDS - started)) s"
@@ -101,6 +106,7 @@ check "minbase has no /bin/kill (procps), as on the issue's hub" ct_in test ! -e
 
 install_checks
 runtime_checks
+web_checks
 lifecycle_checks
 upgrade_checks
 

@@ -3,11 +3,12 @@
 # secret; remove keeps them; purge removes them.
 
 upgrade_checks() {
-  local n0 pid0
+  local n0 pid0 web_pid0
   phase "upgrade to $deb_new"
   ct_in systemctl reset-failed carehubd
   n0=$(readings_count)
   pid0=$(unit_prop carehubd MainPID)
+  web_pid0=$(unit_prop carehub-web MainPID)
   if ct_in env DEBIAN_FRONTEND=noninteractive apt-get install -y "/srv/debs/$deb_new" >"$work/apt-upgrade.log" 2>&1; then
     pass "apt-get install ./$deb_new"
   else
@@ -23,11 +24,15 @@ upgrade_checks() {
   check_not "no ConfigurationDirectory mode warning in this boot" \
     journal_has carehubd 'already exists but the mode is different'
   check "sync still works after the upgrade" ct_as tech carehubctl sync now --wait 30
+  check "carehub-web restarted with the new binary, running" \
+    test "$(unit_prop carehub-web SubState)" = running -a "$(unit_prop carehub-web MainPID)" != "$web_pid0"
+  check "carehub-web's secret kept" ct_in test -s /etc/credstore/carehub-web.technician-password-hash
 
   phase "apt-get remove keeps the buffer, the configuration and the secret"
   ct_in env DEBIAN_FRONTEND=noninteractive apt-get remove -y carehub >"$work/apt-remove.log" 2>&1 ||
     { fail "apt-get remove"; cat "$work/apt-remove.log" >&2; }
   check "carehubd stopped" test "$(unit_prop carehubd ActiveState)" != active
+  check "carehub-web stopped" test "$(unit_prop carehub-web ActiveState)" != active
   check "buffer kept" ct_in test -s /var/lib/carehub/buffer.db
   check "configuration kept" ct_in grep -q '"id": "hub-0042"' "$config"
   check "secret kept" ct_in test -s /etc/credstore/carehub.fhir-client-secret
@@ -38,6 +43,9 @@ upgrade_checks() {
   check "buffer removed" ct_in test ! -e /var/lib/carehub
   check "configuration removed" ct_in test ! -e /etc/carehub
   check "secret removed" ct_in test ! -e /etc/credstore/carehub.fhir-client-secret
-  check "unit gone" test "$(unit_prop carehubd LoadState)" = not-found
-  check "boot link gone" ct_in test ! -e /etc/systemd/system/multi-user.target.wants/carehubd.service
+  check "carehub-web's state removed" ct_in test ! -e /var/lib/carehub-web
+  check "carehub-web's secret removed" ct_in test ! -e /etc/credstore/carehub-web.technician-password-hash
+  check "units gone" test "$(unit_prop carehubd LoadState) $(unit_prop carehub-web LoadState)" = "not-found not-found"
+  check "boot links gone" ct_in test ! -e /etc/systemd/system/multi-user.target.wants/carehubd.service \
+    -a ! -e /etc/systemd/system/multi-user.target.wants/carehub-web.service
 }

@@ -130,6 +130,12 @@ scoped('the display comes back live by itself after carehubd restarts', async (s
   const web = await Web.start(scope, daemon);
   const page = await openDisplay(scope, web);
   await visible(page, 'latest-reading', { attrs: { kind: 'blood-pressure' } });
+  // Every change of the connection state goes to the browser log: the trace a failure here needs.
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="connection-state"]');
+    new MutationObserver(() => console.log(`connection-state ${el.dataset.state} at ${Date.now()}`))
+      .observe(el, { attributes: true, attributeFilter: ['data-state'] });
+  });
 
   await daemon.stop();
   await page.locator('[data-testid="connection-state"][data-state="reconnecting"]').waitFor({ timeout: 10000 });

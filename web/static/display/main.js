@@ -13,6 +13,7 @@ import { showPairing, watchHubCode } from './pairing.js';
 
 let screen = 'home';
 let refreshTimer = null;
+let lastHome = null;
 // Live means all three hold: the event stream is open, carehub-web reaches carehubd, and the last read of
 // the home screen worked. Anything else shows the unobtrusive "reconnecting" line.
 const link = { stream: false, daemon: true, fetched: false };
@@ -30,6 +31,7 @@ async function refreshHome() {
     const home = await api.get('/api/display/home');
     byTestId('loading').hidden = true;
     byTestId('unreachable').hidden = true;
+    lastHome = home;
     renderHome(home);
     renderRepeat(home.repeat_request);
     renderAlert(home.red_alert);
@@ -76,6 +78,8 @@ function startDisplay(session) {
   for (const b of document.querySelectorAll('.nav-button')) b.addEventListener('click', () => showScreen(b.dataset.screen));
   window.addEventListener('resize', resizeTrends);
   initAlert(() => scheduleRefresh(0));
+  // "Measured 5 minutes ago" stays true on a screen nobody touches for hours.
+  setInterval(() => lastHome && renderHome(lastHome), 60000);
   if (session.kind === 'local') watchHubCode();
   connectLive('/api/events', {
     events: ['hello', 'reading', 'alert', 'daemon'],

@@ -115,9 +115,9 @@ bool Display::wait_acknowledged(std::int64_t seq, std::chrono::milliseconds time
   });
 }
 
-bool Display::wait_acknowledged_count(std::size_t n, std::chrono::milliseconds timeout) {
+bool Display::wait_all_acknowledged(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return acked_ >= n; });
+  return cv_.wait_for(lock, timeout, [&] { return acked_ >= seen_.size(); });
 }
 
 std::map<std::int64_t, Display::Seen> Display::seen() {

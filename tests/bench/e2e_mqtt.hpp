@@ -47,8 +47,8 @@ class Display {
   };
   // Waits until the alert for extreme `seq` was acknowledged (its acknowledged revision came back).
   bool wait_acknowledged(std::int64_t seq, std::chrono::milliseconds timeout);
-  // Waits until `n` alerts have been acknowledged, or `timeout`.
-  bool wait_acknowledged_count(std::size_t n, std::chrono::milliseconds timeout);
+  // Waits until every alert shown so far has come back acknowledged, or `timeout`.
+  bool wait_all_acknowledged(std::chrono::milliseconds timeout);
   std::map<std::int64_t, Seen> seen();  // by extreme sequence number
   std::size_t unmatched();              // open alerts whose text named no sequence number
 

@@ -12,14 +12,21 @@ async function fetchCatalog(lang) {
 }
 
 // English is always loaded too: a key a translator has not reached yet shows in English, never as a key.
+// Never throws: a catalog that cannot be read leaves the page in its built-in English rather than blank.
 export async function loadLanguage(lang) {
   const wanted = SUPPORTED.includes(lang) ? lang : 'en';
-  catalog.fallback = await fetchCatalog('en');
-  catalog.strings = wanted === 'en' ? catalog.fallback : await fetchCatalog(wanted).catch(() => catalog.fallback);
-  catalog.lang = wanted;
-  document.documentElement.lang = wanted;
+  catalog.fallback = await fetchCatalog('en').catch(() => null);
+  if (!catalog.fallback) {
+    catalog.fallback = {};
+    return 'en';
+  }
+  const own = wanted === 'en' ? catalog.fallback : await fetchCatalog(wanted).catch(() => null);
+  // Without its own catalog the page is in English, and says so to screen readers (lang="en").
+  catalog.strings = own ?? catalog.fallback;
+  catalog.lang = own ? wanted : 'en';
+  document.documentElement.lang = catalog.lang;
   applyCatalog(document);
-  return wanted;
+  return catalog.lang;
 }
 
 export function language() {
@@ -28,6 +35,7 @@ export function language() {
 
 export function t(key, params = {}) {
   const template = catalog.strings[key] ?? catalog.fallback[key] ?? key;
+  if (typeof template !== 'string') return key;
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 

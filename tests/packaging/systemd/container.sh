@@ -96,8 +96,12 @@ ct_boot() {
   if ! mountpoint -q "$ct_dir/root"; then
     mount -t overlay overlay -o "lowerdir=$lower,upperdir=$ct_dir/upper,workdir=$ct_dir/work" "$ct_dir/root"
   fi
-  systemd-nspawn -D "$ct_dir/root" --boot --register=no --keep-unit --private-network \
-    --machine="carehub-test-$$" --console=read-only "$@" >>"$ct_dir/console.log" 2>&1 </dev/null &
+  # The unified cgroup hierarchy (cgroup v2), as Debian 12 boots a hub, even where this machine mounts
+  # the hybrid one; and bpf(2), which nspawn's own filter withholds, so systemd can enforce
+  # IPAddressDeny= (its BPF firewall). Without both, IPAddressDeny= is silently not applied.
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -D "$ct_dir/root" --boot --register=no --keep-unit \
+    --private-network --system-call-filter=bpf --machine="carehub-test-$$" --console=read-only "$@" \
+    >>"$ct_dir/console.log" 2>&1 </dev/null &
   ct_nspawn=$!
   # The container's PID 1 is nspawn's child whose PID in its own namespace is 1.
   local deadline=$((SECONDS + 60)) child

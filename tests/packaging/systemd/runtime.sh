@@ -73,6 +73,17 @@ runtime_checks() {
   check_not "the daemon's user cannot read the credential store itself" \
     ct_as carehub cat /etc/credstore/carehub.fhir-client-secret 2>/dev/null
 
+  # The sandbox is in force on the running process, not only written in the unit.
+  local main
+  main=$(unit_prop carehubd MainPID)
+  check "no new privileges, seccomp filter, no capabilities" \
+    test "$(ct_in grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' "/proc/$main/status" | awk '{print $2}' | xargs)" = \
+      "0000000000000000 0000000000000000 1 2"
+  check_not "ProtectSystem=strict: /usr is read-only in its mount namespace" \
+    ct_in nsenter -t "$main" -m touch /usr/carehub-write-probe 2>/dev/null
+  check "ProtectSystem=strict: its StateDirectory is writable there" \
+    ct_in nsenter -t "$main" -m sh -c 'touch /var/lib/carehub/.probe && rm /var/lib/carehub/.probe'
+
   phase "runtime: carehubctl for the carehub group only"
   ct_in useradd --no-create-home --groups carehub tech
   ct_in useradd --no-create-home other
@@ -102,5 +113,14 @@ runtime_checks() {
   ct_in python3 /srv/peers/ble/kit.py setup AA:BB:CC:00:00:01,Monitor,bp >"$work/kit.log" 2>&1 ||
     { fail "kit.py setup"; cat "$work/kit.log" >&2; }
   wait_for 30 "carehubd sees BlueZ's adapter" journal_has carehubd 'event=adapter-appeared'
+  # The whole path both ways: the technician pairs it, carehubd subscribes (StartNotify reaches BlueZ),
+  # the monitor indicates a measurement (PropertiesChanged reaches carehubd), and it is buffered.
+  check "carehubctl devices pair (blood-pressure)" \
+    ct_as tech carehubctl devices pair AA:BB:CC:00:00:01 --category blood-pressure
+  check "carehubd subscribed to the monitor's measurements" \
+    ct_in python3 /srv/peers/ble/kit.py wait-notifying AA:BB:CC:00:00:01 2A35 30
+  ct_in python3 /srv/peers/ble/kit.py notify AA:BB:CC:00:00:01 2A35 \
+    "$(ct_in python3 /srv/peers/ble/kit.py hex-bp 120 80 72 1)"
+  wait_for 30 "the monitor's reading is in the buffer" reading_of_kind blood-pressure
   check_not "no D-Bus access denied" journal_has carehubd 'AccessDenied'
 }

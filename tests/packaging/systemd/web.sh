@@ -9,6 +9,20 @@ web_port=8080
 web_get() { local path=$1; shift; ct_net curl -sf "$@" "http://127.0.0.1:$web_port$path"; }
 in_group() { ct_in id -nG "$1" | tr ' ' '\n' | grep -x -- "$2" >/dev/null; }
 
+# connect_probe UNIT ADDRESS: a TCP connect to ADDRESS port 9 from a process in UNIT's cgroup (or none):
+# "refused" (the packet got there), "dropped" (no answer: a firewall) or the error.
+connect_probe() {
+  local cgroup=${1:+/sys/fs/cgroup/system.slice/$1.service/cgroup.procs}
+  ct_in sh -c '[ -z "$1" ] || echo $$ >"$1"; exec python3 -c "
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 9), timeout=2); print(\"connected\")
+except ConnectionRefusedError: print(\"refused\")
+except (TimeoutError, PermissionError): print(\"dropped\")
+except OSError as e: print(e)
+" "$2"' sh "$cgroup" "$2"
+}
+
 web_install_checks() {
   check "carehub-web user in group carehub (SupplementaryGroups=carehub)" in_group carehub-web carehub
   check "carehub-web enabled" test "$(ct_in systemctl is-enabled carehub-web)" = enabled
@@ -47,6 +61,15 @@ web_checks() {
     test "$(jq -r '.daemon.reachable' <<<"$home" 2>/dev/null)" = true
   check "StateDirectory /var/lib/carehub-web carehub-web 0700" \
     test "$(ct_in stat -c '%U %a' /var/lib/carehub-web)" = "carehub-web 700"
+
+  phase "carehub-web: IPAddressDeny=any, IPAddressAllow=localhost enforced (systemd's BPF firewall)"
+  # A second address on the container's loopback device stands for the home network; nothing listens
+  # on port 9. Outside the unit a connection is refused (the packet went through); inside carehub-web's
+  # cgroup the firewall drops it (a timeout), while 127.0.0.1 stays reachable (refused, not dropped).
+  ct_net ip addr add 10.99.0.1/32 dev lo
+  check "outside the unit, 10.99.0.1 is reachable (refused)" test "$(connect_probe "" 10.99.0.1)" = refused
+  check "in carehub-web's cgroup, 10.99.0.1 is dropped" test "$(connect_probe carehub-web 10.99.0.1)" = dropped
+  check "in carehub-web's cgroup, 127.0.0.1 is reachable (refused)" test "$(connect_probe carehub-web 127.0.0.1)" = refused
 
   phase "carehub-web: systemd-analyze inside the container"
   local security score verify rc

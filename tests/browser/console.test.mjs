@@ -36,8 +36,10 @@ async function section(page, name) {
 }
 
 // A screenshot of section `name` as the technician sees it after choosing it: scrolled to its top.
-async function shot(page, name, file) {
-  await page.locator(`section#${name}`).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+async function shot(page, name, file, focus) {
+  // With `focus` (a test id), that part of the section is brought to the middle of the screen instead.
+  const target = focus ? page.locator(`section#${name} [data-testid="${focus}"]`).first() : page.locator(`section#${name}`);
+  await target.evaluate((el, block) => el.scrollIntoView({ block }), focus ? 'center' : 'start');
   await screenshot(page, file);
 }
 
@@ -111,7 +113,7 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
   assert.match(reason, /urn:uuid:/, `the server's OperationOutcome is shown: ${reason}`);
   assert.ok(JSON.stringify(dead).includes('urn:uuid:'), 'the store keeps the same reason');
   await assertAccessible(page, 'upload with a dead letter');
-  await shot(page, 'sync', 'console-sync-dead-letter');
+  await shot(page, 'sync', 'console-sync-dead-letter', 'dead-letters');
 
   // The server is fixed; Retry re-drives it and it arrives.
   await fhir.clearRejections();
@@ -121,6 +123,9 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
   assert.equal((await daemon.ctlJson(['sync', 'dead', '--json'])).length, 0, 'no dead letter left in the store');
   await refresh(page);
   await page.locator(`[data-testid="dead-letter"][data-id="${uid}"]`).waitFor({ state: 'detached' });
+  // The Patient exists and everything went up: the upload state says so, not the error it had before.
+  const syncStatus = await page.getByTestId('sync-status').textContent();
+  assert.doesNotMatch(syncStatus, /configuration error/, `the upload state after the fix: ${syncStatus}`);
 });
 
 scoped('the technician acknowledges a red alert for the patient with a reason; the readings, configuration, events and paired-displays sections', async (scope) => {

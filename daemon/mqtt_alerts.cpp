@@ -7,6 +7,13 @@
 #include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
+namespace {
+
+// Acknowledgements waiting to be made durable. A display sends one per press of OK; more than this at
+// once is a broken or hostile publisher.
+constexpr std::size_t kMaxQueuedAcks = 1024;
+
+}  // namespace
 
 Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
                                            const std::string& hub_id) {
@@ -73,6 +80,7 @@ MqttAlertPublisher::~MqttAlertPublisher() { stop(); }
 
 void MqttAlertPublisher::start() {
   worker_ = std::thread([this] { run(); });
+  acker_ = std::thread([this] { run_acks(); });
   connection_->start();
 }
 
@@ -83,19 +91,24 @@ void MqttAlertPublisher::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  acks_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  if (acker_.joinable()) acker_.join();  // an acknowledgement being committed finishes first
   connection_->stop(mqtt::Message{config_.prefix + "/hub", R"({"state":"offline"})", 1, true, false});
 }
 
 void MqttAlertPublisher::show(const Alert& a) {
   if (a.notify && a.state != AlertState::closed) shown_[a.id] = a;
   else shown_.erase(a.id);
-  const bool gone = !shown_.contains(a.id);
-  if (gone) cleared_.insert(a.id);
-  outbox_.push_back({config_.prefix + "/" + a.id, gone ? "" : rules::alert_to_json(a).dump(), 1, true, false});
+  if (!shown_.contains(a.id)) cleared_.insert(a.id);
+  if (pending_.insert_or_assign(a.id, a).second) outbox_.push_back(a.id);
+  open_dirty_ = true;
+}
+
+mqtt::Message MqttAlertPublisher::open_list_locked() const {
   nlohmann::json list = nlohmann::json::array();
   for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) list.push_back(rules::alert_to_json(it->second));
-  outbox_.push_back({config_.prefix + "/open", list.dump(), 1, true, false});
+  return {config_.prefix + "/open", list.dump(), 1, true, false};
 }
 
 void MqttAlertPublisher::publish(const AlertEvent& event) {
@@ -110,12 +123,10 @@ void MqttAlertPublisher::publish(const AlertEvent& event) {
 std::vector<mqtt::Message> MqttAlertPublisher::snapshot_locked() const {
   std::vector<mqtt::Message> out;
   for (const auto& id : cleared_) out.push_back({config_.prefix + "/" + id, "", 1, true, false});
-  nlohmann::json list = nlohmann::json::array();
   for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) {
     out.push_back({config_.prefix + "/" + it->first, rules::alert_to_json(it->second).dump(), 1, true, false});
-    list.push_back(rules::alert_to_json(it->second));
   }
-  out.push_back({config_.prefix + "/open", list.dump(), 1, true, false});
+  out.push_back(open_list_locked());
   out.push_back({config_.prefix + "/hub", R"({"state":"online"})", 1, true, false});
   return out;
 }
@@ -165,32 +176,59 @@ void MqttAlertPublisher::on_message(const mqtt::Message& m) {
     log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", id.error().message}});
     return;
   }
-  auto r = acknowledge_(*id, "mqtt");  // returns once the acknowledgement is durable
-  if (!r) {
-    counters_.add("alerts_mqtt_bad_acks");
-    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", r.error().message}});
+  {
+    std::lock_guard lock(mu_);
+    if (acks_.size() < kMaxQueuedAcks) {
+      acks_.push_back(std::move(*id));
+      acks_cv_.notify_one();
+      return;
+    }
+  }
+  counters_.add("alerts_mqtt_bad_acks");
+  log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused",
+                    {{"error", "more than " + std::to_string(kMaxQueuedAcks) + " acknowledgements waiting"}});
+}
+
+void MqttAlertPublisher::run_acks() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    acks_cv_.wait(lock, [&] { return stopping_ || !acks_.empty(); });
+    if (acks_.empty()) return;  // stopping, nothing left: what the display sends later it sends again
+    const auto id = std::move(acks_.front());
+    acks_.pop_front();
+    lock.unlock();
+    auto r = acknowledge_(id, "patient (mqtt display)");  // returns once the acknowledgement is durable
+    if (!r) {
+      counters_.add("alerts_mqtt_bad_acks");
+      log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", r.error().message}});
+    }
+    lock.lock();
   }
 }
 
 void MqttAlertPublisher::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !outbox_.empty(); });
+    cv_.wait(lock, [&] { return stopping_ || !outbox_.empty() || open_dirty_; });
     if (stopping_) return;
-    auto message = outbox_.front();
+    // Each alert's own topic first (what the display reacts to), then the open list once for all of them.
+    mqtt::Message message;
+    if (!outbox_.empty()) {
+      auto node = pending_.extract(outbox_.front());
+      outbox_.pop_front();
+      const Alert& a = node.mapped();
+      message = {config_.prefix + "/" + a.id, shown_.contains(a.id) ? rules::alert_to_json(a).dump() : "", 1, true, false};
+    } else {
+      message = open_list_locked();
+      open_dirty_ = false;
+    }
     lock.unlock();
     Result<void> sent = connection_->connected() ? connection_->publish(message)
                                                  : Result<void>(make_error(Errc::unavailable, "not connected"));
+    // Not connected: the retained view is republished whole on the next connect, so this message is
+    // covered by that snapshot and can go.
+    counters_.add(sent ? "alerts_mqtt_published" : "alerts_mqtt_deferred");
     lock.lock();
-    if (sent) {
-      outbox_.pop_front();
-      counters_.add("alerts_mqtt_published");
-    } else {
-      // Not connected: the retained view is republished whole on the next connect, so this message is
-      // covered by that snapshot and can go.
-      outbox_.pop_front();
-      counters_.add("alerts_mqtt_deferred");
-    }
   }
 }
 
@@ -198,7 +236,7 @@ nlohmann::json MqttAlertPublisher::status() const {
   const auto s = connection_->status();
   std::lock_guard lock(mu_);
   return {{"broker", config_.connection.broker}, {"state", s.state}, {"last_error", s.last_error},
-          {"shown", shown_.size()}, {"queued", outbox_.size()}};
+          {"shown", shown_.size()}, {"queued", outbox_.size() + (open_dirty_ ? 1 : 0)}, {"acks_queued", acks_.size()}};
 }
 
 }  // namespace carehub::daemon

@@ -52,17 +52,20 @@ class MqttAlertPublisher final : public rules::AlertPublisher {
 
   void start();
   void stop();
-  // On the pipeline's writer thread: only queues (publishing waits for the broker on our own thread).
+  // On the pipeline's writer thread: only queues (publishing waits for the broker on our own thread, and
+  // the JSON is built there too, so the writer's cost does not grow with the number of open alerts).
   void publish(const AlertEvent& event) override;
   nlohmann::json status() const;
 
  private:
   MqttAlertPublisher(MqttAlertsConfig config, Acknowledge acknowledge, Logger& log, Counters& counters);
   void run();
+  void run_acks();
   Result<void> on_connected(mqtt::Connection& c);
   void on_message(const mqtt::Message& m);
   void show(const Alert& a);  // updates the retained view; caller holds mu_
   std::vector<mqtt::Message> snapshot_locked() const;
+  mqtt::Message open_list_locked() const;
 
   const MqttAlertsConfig config_;
   Acknowledge acknowledge_;
@@ -74,9 +77,20 @@ class MqttAlertPublisher final : public rules::AlertPublisher {
   std::condition_variable cv_;
   std::map<std::string, Alert> shown_;  // open, notified alerts by id: what the display should show
   std::set<std::string> cleared_;       // closed since the last full snapshot: their topics get emptied
-  std::deque<mqtt::Message> outbox_;
+  // What the broker has not been told yet, oldest first: one entry per alert topic (a later change of the
+  // same alert replaces the queued one: the topic is retained, only its last value counts), and the open
+  // list, built when it is sent. Bounded by the number of alerts changed since the last send.
+  std::deque<std::string> outbox_;  // alert ids
+  std::map<std::string, Alert> pending_;  // the latest state of each queued alert
+  bool open_dirty_ = false;
+  // Acknowledgements from the display, made durable on their own thread: Paho calls on_message on the
+  // thread that also reads the PUBACKs our publishes wait for, so waiting there for a commit held every
+  // alert back (issue 15). Bounded: beyond kMaxQueuedAcks an acknowledgement is refused and counted.
+  std::deque<std::string> acks_;
+  std::condition_variable acks_cv_;
   bool stopping_ = false;
   std::thread worker_;
+  std::thread acker_;
 };
 
 }  // namespace carehub::daemon

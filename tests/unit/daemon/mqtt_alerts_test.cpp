@@ -3,6 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/counters.hpp"
+#include "core/log.hpp"
+#include "tests/support/mosquitto_peer.hpp"
+#include "tests/support/temp_dir.hpp"
+
 namespace carehub::daemon {
 namespace {
 
@@ -25,6 +36,84 @@ TEST(AckAlertId, RefusesHostileJsonWithoutTakingItForAnId) {
   EXPECT_THAT(ack_alert_id(R"({"id":)").error().message, HasSubstr("ack is not valid JSON"));
   EXPECT_THAT(ack_alert_id(R"({"id":5})").error().message, HasSubstr("expected {\"id\""));
   EXPECT_THAT(ack_alert_id(std::string(kMaxAckBytes + 1, 'a')).error().message, HasSubstr("more than the limit of 4096"));
+}
+
+// Issue 15: Paho calls on_message on the thread that also reads the broker's PUBACKs. An acknowledgement
+// waiting there for its commit (behind a batch, an fsync, the uploader's outcomes) held up every alert
+// publish waiting for its PUBACK: alert latency depended on the pipeline's load. Acknowledgements now
+// wait on a thread of their own; alerts are published while one is still being made durable.
+class PublisherWithABroker : public ::testing::Test {
+ protected:
+  PublisherWithABroker() {
+    std::filesystem::create_directories(dir_.path() / "mqtt");
+    broker_ = std::make_unique<test::MosquittoPeer>((dir_.path() / "mqtt").string());
+  }
+  std::unique_ptr<MqttAlertPublisher> make(MqttAlertPublisher::Acknowledge ack) {
+    auto config = parse_mqtt_alerts(nlohmann::json{{"broker", broker_->url()}}, "/alerts/mqtt", "hub-t");
+    EXPECT_TRUE(config) << config.error().message;
+    auto p = MqttAlertPublisher::create(*config, {}, std::move(ack), clock_, log_, counters_);
+    EXPECT_TRUE(p) << p.error().message;
+    return std::move(*p);
+  }
+  std::uint64_t counter(const std::string& name) {
+    for (const auto& [k, v] : counters_.snapshot()) {
+      if (k == name) return v;
+    }
+    return 0;
+  }
+  static AlertEvent event(const std::string& id) {
+    Alert a;
+    a.id = id;
+    a.rule = "HF5";
+    a.patient = "Patient/p";
+    a.event = "alert";
+    a.severity = Severity::red;
+    a.state = AlertState::open;
+    a.requires_ack = true;
+    a.text = "t";
+    return {"raised", TimePoint{}, a};
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::MosquittoPeer> broker_;
+  SystemClock clock_;
+  Logger log_{LogLevel::error, [](LogLevel, std::string_view, std::string_view) {}};
+  Counters counters_;
+  const std::string prefix_ = "carehub/hub-t/alerts";
+};
+
+TEST_F(PublisherWithABroker, PublishesAlertsWhileAnAcknowledgementIsStillBeingMadeDurable) {
+  std::promise<void> entered, release;
+  auto released = release.get_future().share();
+  auto publisher = make([&](const std::string& id, const std::string&) -> Result<Alert> {
+    entered.set_value();
+    released.wait();  // the commit this acknowledgement waits for
+    Alert a = event(id).alert;
+    a.state = AlertState::acknowledged;
+    return a;
+  });
+  // Declared after the publisher, so whatever fails below lets the acknowledgement go before the publisher
+  // stops (its stop waits for it).
+  struct Release {
+    std::promise<void>& release;
+    ~Release() { release.set_value(); }
+  } let_go{release};
+  publisher->start();
+  ASSERT_THAT(broker_->first_message(prefix_ + "/hub"), HasSubstr("online"));
+  ASSERT_TRUE(broker_->publish(prefix_ + "/ack", "al-first"));
+  ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+
+  publisher->publish(event("al-second"));
+  // Both messages of the new alert (its own topic and the open list) are confirmed by the broker while the
+  // acknowledgement is still held.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (counter("alerts_mqtt_published") < 2 && counter("alerts_mqtt_deferred") == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(counter("alerts_mqtt_deferred"), 0u);
+  EXPECT_GE(counter("alerts_mqtt_published"), 2u);
+  EXPECT_THAT(broker_->first_message(prefix_ + "/open"), HasSubstr("al-second"));
 }
 
 }  // namespace

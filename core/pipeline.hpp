@@ -34,6 +34,17 @@ struct PipelineOptions {
   Millis max_future = kDefaultMaxFuture;
 };
 
+// How durable a write operation must be when its future resolves.
+enum class Durability {
+  full,  // on disk (the store's synchronous setting, FULL by default), like every reading
+  // A sync outcome: losing it at a power cut only sends again what the server already holds, and
+  // conditional creates and updates keep that exactly-once. A transaction holding nothing else commits
+  // without an fsync of its own (synchronous=NORMAL); in WAL mode it is atomic all the same, and the next
+  // FULL commit (any reading) makes it durable with it. Readings, alerts and registry changes never wait
+  // for one of these, nor share its relaxed commit.
+  deferred,
+};
+
 // Runs on the writer thread inside the group transaction, isolated by a savepoint: when it fails, only
 // its own changes are undone.
 using WriteOp = std::function<Result<void>(StoreWriter&)>;
@@ -102,7 +113,7 @@ class Pipeline final : public ReadingSink {
   // quarantined: status `stored`, its error says why, and the rules never see it. Blocks while the queue is full (back-pressure to
   // the source); fails with Errc::unavailable once stopping.
   std::future<Result<IngestResult>> ingest(std::vector<Reading> readings) override;
-  std::future<Result<void>> apply(WriteOp op);
+  std::future<Result<void>> apply(WriteOp op, Durability durability = Durability::full);
   // Sets device.bound_since (Attribution::bound_since_for, on the pipeline's clock): a new device, or one
   // moved to another patient, attributes only readings measured from now on.
   std::future<Result<void>> upsert_device(Device device) override;
@@ -139,12 +150,17 @@ class Pipeline final : public ReadingSink {
   struct OpJob {
     AlertOp op;
     std::function<void(Result<void>)> done;  // called once: after the commit, or with the failure
+    Durability durability = Durability::full;
   };
   using Job = std::variant<IngestJob, OpJob>;
 
   void run();
   void enqueue(OpJob job);
   void process(std::vector<Job>& batch, bool tick);
+  // Runs `op` in a savepoint of the open transaction: released when it succeeds, rolled back (only its
+  // own changes) when it fails; `outcome` is what it returned. Returns the savepoint's own failure, which
+  // loses the whole transaction.
+  std::optional<Error> in_savepoint(const AlertOp& op, Result<std::vector<AlertEvent>>& outcome);
   // Writer thread: the size cap before and after each batch, retention and the disk-full probe.
   void note_space(const SpaceReport& report);
   void note_full(const Error& e);

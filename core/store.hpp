@@ -126,7 +126,13 @@ class StoreWriter {
   // All writes happen inside a transaction begun here (the pipeline's group commit). Its commit also
   // stores the readings' per-state counts, kept up to date by every write below, so counting never
   // scans the table (StoreReader::counts).
-  Result<sqlite::Transaction> begin();
+  // without_fsync: the commit is atomic but not synced (synchronous=NORMAL), for changes that may be lost
+  // at a power cut (sync outcomes: Durability::deferred in pipeline.hpp). In WAL mode the next durable
+  // commit syncs it too. Every durable begin() restores the configured setting first, or fails.
+  enum class Commit { durable, without_fsync };
+  Result<sqlite::Transaction> begin(Commit commit = Commit::durable);
+  // What the open (or next) transaction's commit does: the connection's PRAGMA synchronous.
+  Result<Synchronous> synchronous();
   // Savepoints isolate one operation inside the group transaction.
   Result<void> savepoint();
   Result<void> release();
@@ -226,6 +232,7 @@ class StoreWriter {
   Result<std::int64_t> state_of(std::int64_t seq);
   Result<std::int64_t> shed_tier(std::string_view where, std::int64_t target, std::int64_t state,
                                  std::int64_t& used);
+  bool relaxed_ = false;  // PRAGMA synchronous is NORMAL for a Commit::without_fsync transaction
   StateCounts committed_;
   StateCounts delta_;
   std::vector<StateCounts> savepoints_;

@@ -146,9 +146,15 @@ Result<std::int64_t> StoreWriter::state_of(std::int64_t seq) {
   return state;
 }
 
-Result<sqlite::Transaction> StoreWriter::begin() {
+Result<sqlite::Transaction> StoreWriter::begin(Commit commit) {
   delta_ = {};
   savepoints_.clear();
+  const bool relax = commit == Commit::without_fsync && options_.synchronous != Synchronous::normal;
+  if (relax != relaxed_) {
+    // Set before BEGIN: a durable transaction never starts while the connection is still relaxed.
+    if (auto r = db_.exec(relax ? std::string_view("PRAGMA synchronous = NORMAL") : synchronous_pragma(options_.synchronous)); !r) return r.error();
+    relaxed_ = relax;
+  }
   return sqlite::Transaction::begin(
       db_, {[this]() -> Result<void> {
               if (delta_.empty()) return {};
@@ -161,6 +167,17 @@ Result<sqlite::Transaction> StoreWriter::begin() {
               delta_ = {};
               savepoints_.clear();
             }});
+}
+
+Result<Synchronous> StoreWriter::synchronous() {
+  auto level = db_.query_int("PRAGMA synchronous");
+  if (!level) return level.error();
+  switch (*level) {
+    case 0:
+    case 1: return Synchronous::normal;  // OFF is never set here
+    case 2: return Synchronous::full;
+    default: return Synchronous::extra;
+  }
 }
 
 Result<void> StoreWriter::savepoint() {

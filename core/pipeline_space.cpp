@@ -1,0 +1,155 @@
+// The pipeline's buffer-space policy (design.md invariant 3), on the writer thread: the state the size
+// cap and the disk leave the buffer in, retention, and the probe that notices when a full disk has room again.
+#include <algorithm>
+
+#include "core/pipeline.hpp"
+#include "core/pipeline_policy.hpp"
+
+namespace carehub {
+
+using namespace pipeline_policy;
+
+BufferState Pipeline::state_now() const {
+  std::lock_guard lock(health_mu_);
+  return health_.state;
+}
+
+TimePoint Pipeline::wall_now() const { return clock_ ? clock_->now() : system_clock_.now(); }
+
+void Pipeline::note_space(const SpaceReport& r) {
+  BufferState before, after;
+  {
+    std::lock_guard lock(health_mu_);
+    auto& h = health_;
+    before = h.state;
+    h.used_bytes = r.used_bytes;
+    h.max_bytes = r.max_bytes;
+    h.shed_synced += r.shed_synced;
+    h.shed_environment += r.shed_environment;
+    h.shed_stream += r.shed_stream;
+    if (r.shed() > 0) h.last_shed = wall_now();
+    const bool near_cap = r.max_bytes > 0 && r.used_bytes >= r.max_bytes / 100 * kShedClearPercent;
+    if (r.full) after = BufferState::full;
+    else if (r.shed() > 0 || ((before == BufferState::shedding || before == BufferState::full) && near_cap))
+      after = BufferState::shedding;
+    else after = BufferState::ok;  // also leaves disk_full: only a committed write gets here
+    if (after != before) {
+      h.state = after;
+      h.since = wall_now();
+      switch (after) {
+        case BufferState::ok: h.detail.clear(); break;
+        case BufferState::shedding:
+          h.detail = "size cap reached (store.max_bytes " + mib(r.max_bytes) +
+                     "): shedding synced readings first, then unsynced environmental and wearable stream readings; "
+                     "spot measurements and alerts are kept";
+          break;
+        case BufferState::full:
+          h.detail = "size cap reached (store.max_bytes " + mib(r.max_bytes) +
+                     ") with nothing left that may be shed (unsynced spot measurements, dead letters, alerts): new "
+                     "readings are refused until the FHIR server takes some";
+          break;
+        case BufferState::disk_full: break;
+      }
+    }
+  }
+  if (r.shed() > 0) {
+    counters_.add("store_shed_synced", static_cast<std::uint64_t>(r.shed_synced));
+    counters_.add("store_shed_environment", static_cast<std::uint64_t>(r.shed_environment));
+    counters_.add("store_shed_stream", static_cast<std::uint64_t>(r.shed_stream));
+    // At its size cap: the oldest sheddable readings went first.
+    log_.rate_limited(LogLevel::warning, "store", "store:shed", "buffer-shed",
+                      {{"max_bytes", r.max_bytes},
+                       {"shed_synced", r.shed_synced},
+                       {"shed_environment", r.shed_environment},
+                       {"shed_stream", r.shed_stream},
+                       {"used_bytes", r.used_bytes}},
+                      kLoudEvery);
+  }
+  if (after == BufferState::full && before != BufferState::full) {
+    // Nothing left that may be shed: readings are refused until the FHIR server takes some.
+    log_.error("store", "buffer-full",
+               {{"max_bytes", r.max_bytes}, {"action", "raise /store/max_bytes or restore the connection"}});
+  }
+  if (before == BufferState::disk_full && after != BufferState::disk_full) {
+    log_.notice("store", "disk-space-back");
+  }
+  if (before == BufferState::full && after != BufferState::full) {
+    log_.notice("store", "buffer-full-cleared");
+  }
+}
+
+void Pipeline::note_full(const Error& e) {
+  counters_.add("store_disk_full");
+  bool entered = false;
+  {
+    std::lock_guard lock(health_mu_);
+    if (health_.state != BufferState::disk_full) {
+      entered = true;
+      health_.state = BufferState::disk_full;
+      health_.since = wall_now();
+    }
+    health_.detail = "no space left for the buffer (" + e.message +
+                     "): new readings are refused and stay with their sources until space returns";
+  }
+  // New readings are refused until space returns.
+  if (entered) log_.error("store", "disk-full", {{"error", e.message}});
+  else log_.rate_limited(LogLevel::error, "store", "store:disk-full", "disk-still-full", {{"error", e.message}}, kLoudEvery);
+}
+
+void Pipeline::maintain() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto& opts = store_.options();
+  if (state_now() == BufferState::disk_full) {
+    if (now < next_probe_) return;
+    next_probe_ = now + options_.heartbeat;
+    // Probe with a small write of its own, shedding by the same priority to make room inside the file:
+    // freed pages take new readings without the file growing. Only a commit that succeeds clears the state.
+    auto tx = store_.begin();
+    if (!tx) return note_full(tx.error());
+    auto used = store_.used_bytes();
+    if (!used) return note_full(used.error());
+    std::int64_t room = *used / 100 * 95;
+    if (opts.max_bytes > 0) room = std::min(room, opts.max_bytes);
+    auto report = store_.enforce_cap(std::max<std::int64_t>(room, 1));
+    if (!report) return note_full(report.error());
+    if (auto m = store_.put_meta("space_probe", format_rfc3339(wall_now())); !m) return note_full(m.error());
+    if (auto c = tx->commit(); !c) return note_full(c.error());
+    // A probe is much smaller than a batch of readings and may squeeze into the last free blocks: the
+    // disk counts as back only when shedding made room inside the file or the filesystem has headroom.
+    auto free_bytes = store_.free_disk_bytes();
+    if (report->shed() == 0 && (!free_bytes || *free_bytes < kDiskHeadroom)) return;
+    report->max_bytes = opts.max_bytes;
+    report->full = opts.max_bytes > 0 && report->used_bytes >= opts.max_bytes;
+    note_space(*report);
+    return;
+  }
+  if (opts.retention_days <= 0 || now < next_retention_) return;
+  auto tx = store_.begin();
+  if (!tx) return;  // busy or failing: the next heartbeat tries again
+  const auto before = wall_now() - std::chrono::hours(24) * opts.retention_days;
+  auto pruned = store_.prune_synced(before, retention_cursor_, kRetentionWindow);
+  if (!pruned) {
+    log_.rate_limited(LogLevel::warning, "store", "store:retention", "retention-failed", {{"error", pruned.error().message}},
+                      kLoudEvery);
+    next_retention_ = now + kRetentionStep;
+    return;
+  }
+  if (auto c = tx->commit(); !c) {
+    if (c.error().code == Errc::full) note_full(c.error());
+    next_retention_ = now + kRetentionStep;
+    return;
+  }
+  retention_cursor_ = pruned->next_seq;
+  next_retention_ = now + (retention_cursor_ == 0 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(kRetentionPass)
+                                                  : std::chrono::duration_cast<std::chrono::steady_clock::duration>(kRetentionStep));
+  if (pruned->deleted > 0) {
+    counters_.add("store_retention_pruned", static_cast<std::uint64_t>(pruned->deleted));
+    {
+      std::lock_guard lock(health_mu_);
+      health_.pruned += pruned->deleted;
+    }
+    log_.info("store", "retention-pruned", {{"deleted", pruned->deleted}, {"retention_days", opts.retention_days}});
+  }
+}
+
+}  // namespace carehub

@@ -5,6 +5,7 @@ import { t } from '/common/i18n.js';
 import * as api from '/common/api.js';
 import { text, when, table, run, errorLine } from './ui.js';
 import { valuesText } from './readings.js';
+import { outcomeNode } from './outcome.js';
 
 let onChange = () => {};
 
@@ -18,12 +19,12 @@ function deadRows(readings, alerts) {
     ...readings.map((r) => ({
       id: r.uid, kind: 'reading',
       cells: [when(r.time), `${text(r.kind)} (${text(r.device)}): ${valuesText(r.values)}`,
-        h('div', { class: 'reason', testid: 'dead-reason' }, text(r.dead_reason))],
+        outcomeNode(r.dead_reason, 'dead-reason')],
     })),
     ...alerts.map((a) => ({
       id: a.id, kind: 'alert',
       cells: [when(a.raised), t('sy.alert', { id: a.id, rule: text(a.rule), raised: when(a.raised) }),
-        h('div', { class: 'reason', testid: 'dead-reason' }, text(a.reason))],
+        outcomeNode(a.reason, 'dead-reason')],
     })),
   ];
   return h('div', { class: 'table-wrap' }, table(t('sy.dead'), [t('rd.time'), t('rd.values'), t('sy.reason')], rows,

@@ -62,7 +62,7 @@ function loggedIn() {
   refreshAll();
   live?.close();
   live = connectLive('/api/events', {
-    events: ['hello', 'reading', 'alert', 'daemon'],
+    events: ['hello', 'reading', 'alert', 'daemon', 'resync', 'action'],
     onEvent: (type, data) => {
       if (type === 'hello' || type === 'daemon') setConnection((type === 'hello' ? data.daemon : data.reachable) ? 'live' : 'reconnecting');
       scheduleRefresh();

@@ -14,8 +14,11 @@ import { showPairing, watchHubCode } from './pairing.js';
 let screen = 'home';
 let refreshTimer = null;
 let lastHome = null;
+let checkHubCode = null;
 // Live means all three hold: the event stream is open, carehub-web reaches carehubd, and the last read of
-// the home screen worked. Anything else shows the unobtrusive "reconnecting" line.
+// the home screen worked. Anything else shows the unobtrusive "reconnecting" line. Whether carehubd is
+// reachable is the stream's word alone (hello, daemon events): an answer to a read sent before carehubd
+// went away may arrive after the event that says so, and must not undo it.
 const link = { stream: false, daemon: true, fetched: false };
 
 function updateConnection(change = {}) {
@@ -35,7 +38,7 @@ async function refreshHome() {
     renderHome(home);
     renderRepeat(home.repeat_request);
     renderAlert(home.red_alert);
-    updateConnection({ fetched: true, daemon: home.daemon?.reachable !== false });
+    updateConnection({ fetched: true });
   } catch (e) {
     // The last screen stays as it was (the patient's data is still true); say we are catching up.
     if (e.status === 401 && e.code === 'pairing-required') return location.reload();
@@ -68,8 +71,9 @@ function onLiveEvent(type, data) {
     if (up) scheduleRefresh(0);
     return;
   }
+  if (type === 'pairing') return checkHubCode?.();
   if (type === 'alert' && data.event === 'reminder') remind(data.alert);
-  scheduleRefresh(type === 'alert' ? 0 : 100);
+  scheduleRefresh(type === 'alert' || type === 'resync' ? 0 : 100);
 }
 
 function startDisplay(session) {
@@ -80,9 +84,9 @@ function startDisplay(session) {
   initAlert(() => scheduleRefresh(0));
   // "Measured 5 minutes ago" stays true on a screen nobody touches for hours.
   setInterval(() => lastHome && renderHome(lastHome), 60000);
-  if (session.kind === 'local') watchHubCode();
+  if (session.kind === 'local') checkHubCode = watchHubCode();
   connectLive('/api/events', {
-    events: ['hello', 'reading', 'alert', 'daemon'],
+    events: ['hello', 'reading', 'alert', 'daemon', 'pairing', 'resync'],
     onEvent: onLiveEvent,
     onResync: () => scheduleRefresh(0),
     onState: (state) => updateConnection({ stream: state === 'live' }),

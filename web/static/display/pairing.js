@@ -42,10 +42,13 @@ export function showPairing(onPaired) {
 }
 
 // On the hub's own screen: show a code someone on the home network asked for, for as long as it lives.
+// The stream's `pairing` event asks at once; a slow poll covers a missed event. Returns "check now".
 export function watchHubCode() {
   const box = byTestId('hub-pair-code');
   let shown = null;
+  let timer = null;
   const poll = async () => {
+    clearTimeout(timer);
     try {
       const res = await api.get('/api/pair/code');
       if (res?.code && res.code !== shown) {
@@ -61,7 +64,8 @@ export function watchHubCode() {
     } catch {
       // Not the hub's own screen, or carehub-web restarting: try again on the next round.
     }
-    setTimeout(poll, 3000);
+    timer = setTimeout(poll, shown ? 3000 : 10000);
   };
   poll();
+  return poll;
 }

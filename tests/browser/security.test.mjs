@@ -127,22 +127,26 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
   assert.deepEqual(await axeViolations(tablet), [], 'pairing screen: serious or critical accessibility violations');
   await screenshot(tablet, 'display-pairing');
 
-  // A wrong code is refused.
-  await tablet.getByTestId('pair-display-request').click();
-  await tablet.getByTestId('pair-display-code').fill('000000');
-  await tablet.getByTestId('pair-display-submit').click();
-  await tablet.waitForFunction(() => document.querySelector('[data-testid="pair-display-error"]')?.textContent.trim().length > 0);
-
-  // The hub's own screen (loopback) shows the code the tablet asked for; typed on the tablet, it pairs,
-  // and the same client now gets the data: the refusals above were about pairing, not reachability.
+  // The hub's own screen (loopback) shows the code the tablet asks for. One request, so the code on the
+  // hub is the one that request made (a second request replaces it).
   const hubScreen = await (await launch(scope, { profile: 'hub' })).newPage();
   await hubScreen.setViewportSize(DISPLAY);
   await hubScreen.goto(web.url('/display/'));
+  await visible(hubScreen, 'display-home');
   await tablet.getByTestId('pair-display-request').click();
   const codeBox = await visible(hubScreen, 'hub-pair-code-value', { ms: 10000 });
   const code = (await codeBox.textContent()).trim();
   assert.match(code, /^\d{6}$/, 'the hub shows a 6-digit code');
   await screenshot(hubScreen, 'display-hub-pair-code');
+
+  // A wrong code is refused.
+  const wrongCode = code === '000000' ? '111111' : '000000';
+  await tablet.getByTestId('pair-display-code').fill(wrongCode);
+  await tablet.getByTestId('pair-display-submit').click();
+  await tablet.waitForFunction(() => document.querySelector('[data-testid="pair-display-error"]')?.textContent.trim().length > 0);
+
+  // Typed on the tablet, the right code pairs it, and the same client now gets the data: the refusals
+  // above were about pairing, not reachability.
   await tablet.getByTestId('pair-display-code').fill(code);
   await tablet.getByTestId('pair-display-submit').click();
   await visible(tablet, 'display-home');

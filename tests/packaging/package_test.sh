@@ -30,7 +30,7 @@ security=$(systemd-analyze security --offline=yes --threshold=20 "$unit" 2>&1) &
 score=$(sed -n 's/.*Overall exposure level for carehubd.service: \([0-9.]*\).*/\1/p' <<<"$security")
 if [ "$rc" -eq 0 ] && [ -n "$score" ]; then pass "exposure $score <= 2.0"; else fail "exposure ${score:-unknown} > 2.0 (rc $rc)"; echo "$security" >&2; fi
 # shellcheck disable=SC2016 # $MAINPID is the unit's, not ours
-for needed in 'Type=notify' 'WatchdogSec=30s' 'Restart=on-failure' 'StartLimitBurst=5' 'ExecReload=/bin/sh -c '"'"'kill -HUP "$$MAINPID"'"'"'' \
+for needed in 'Type=notify' 'WatchdogSec=30s' 'Restart=on-failure' 'StartLimitBurst=5' 'ExecReload=/bin/sh -c '"'"'/usr/sbin/carehubd --config /etc/carehub/carehubd.json --check && kill -HUP "$$MAINPID"'"'"'' \
               'User=carehub' 'SupplementaryGroups=bluetooth' 'StateDirectory=carehub' 'RuntimeDirectory=carehub' \
               'ConfigurationDirectory=carehub' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
               'LoadCredential=fhir-client-secret:carehub.fhir-client-secret' 'LoadCredential=mqtt-password:carehub.mqtt-password'; do

@@ -30,13 +30,19 @@ lifecycle_checks() {
 
   phase "a bad configuration is refused by reload; the daemon keeps running"
   ct_in sed -i 's|"base_url": "[^"]*"|"base_url": 5|' "$config"
-  check "systemctl reload (the signal is delivered)" ct_in systemctl reload carehubd
-  wait_for 30 "the daemon refused the new configuration" rejected_once
+  # ExecReload= checks first: systemctl reload itself fails, and carehubd never sees the bad file.
+  check_not "systemctl reload fails on a configuration carehubd would refuse" ct_in systemctl reload carehubd
+  check "the journal says what is wrong" journal_has carehubd '/fhir/base_url: expected a string'
+  check "still active (running), same process" \
+    test "$(unit_prop carehubd SubState) $(unit_prop carehubd MainPID)" = "running $pid0"
+  # A SIGHUP that bypasses systemctl (a technician's kill -HUP): carehubd refuses it on its own.
+  ct_signal HUP "$pid0"
+  wait_for 30 "the daemon refused the new configuration itself (reload-rejected)" rejected_once
   check "still active (running), same process" \
     test "$(unit_prop carehubd SubState) $(unit_prop carehubd MainPID)" = "running $pid0"
   write_config
-  ct_in systemctl reload carehubd
-  wait_for 30 "the good configuration reloads again" reloaded_times 2
+  check "the good configuration reloads again" ct_in systemctl reload carehubd
+  wait_for 30 "the daemon reloaded it" reloaded_times 2
 
   phase "journald keeps the priorities"
   check "reload-rejected is an error (journalctl -p err)" \

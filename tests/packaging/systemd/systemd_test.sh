@@ -23,9 +23,9 @@ check() {  # check DESCRIPTION COMMAND...: passes when the command succeeds
   local what=$1; shift
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
-check_not() {  # check_not DESCRIPTION COMMAND...: passes when the command fails
+check_not() {  # check_not DESCRIPTION COMMAND...: passes when the command fails (its stderr is dropped)
   local what=$1; shift
-  if "$@"; then fail "$what"; else pass "$what"; fi
+  if "$@" 2>/dev/null; then fail "$what"; else pass "$what"; fi
 }
 phase() { echo "== $* (at $((SECONDS - started)) s)"; }
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND (every 0.2 s) until it succeeds (pass) or the

@@ -157,8 +157,11 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
   assert.match(String(acked.acknowledged_by), /technician/i, 'recorded as a technician on the patient\'s behalf');
   assert.match(String(acked.acknowledged_by), /phoned the patient/, 'with the reason');
   await hidden(display, 'red-alert');  // gone from the patient's screen too, live
-  await eventually(async () => (await fhir.detectedIssue(red.id))?.mitigation?.some((m) => m.action.coding.some((c) => c.code === 'acknowledged')),
+  const ack = await eventually(async () => (await fhir.detectedIssue(red.id))?.mitigation?.find((m) => m.action.coding.some((c) => c.code === 'acknowledged')),
     'the acknowledgement on the FHIR peer');
+  // The clinician can tell it from the patient's own OK, and reads the reason.
+  assert.equal(ack.action.coding[0].display, "Acknowledged on the patient's behalf");
+  assert.match(ack.action.text, /phoned the patient/);
 
   await section(page, 'readings');
   await assertAccessible(page, 'readings');

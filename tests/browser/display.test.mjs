@@ -86,6 +86,8 @@ scoped('an extreme reading asks for a repeat with a countdown; the repeat shows 
     return di?.mitigation?.some((m) => m.action.coding.some((c) => c.code === 'acknowledged')) && di;
   }, 'the acknowledgement on the FHIR peer');
   assert.equal(issue.status, 'amended');
+  const ack = issue.mitigation.find((m) => m.action.coding.some((c) => c.code === 'acknowledged'));
+  assert.equal(ack.action.coding[0].display, 'Acknowledged by the patient', 'the clinician sees the patient\'s own OK');
   assert.ok(issue.code.coding.some((c) => c.system === 'urn:carehub:fhir:CodeSystem:alert-state' && c.code === 'acknowledged'));
   await screenshot(page, 'display-home-after-ok');
 });

@@ -6,8 +6,8 @@ import { assert, hidden, scoped, visible } from './lib/testing.mjs';
 
 const HF5_TEXT = 'Your blood pressure is still at an extreme level';
 
-async function openDisplay(scope, web) {
-  const context = await launch(scope);
+async function openDisplay(scope, web, options = {}) {
+  const context = await launch(scope, options);
   const page = context.pages()[0] ?? await context.newPage();
   await page.setViewportSize(DISPLAY);
   await page.goto(web.url('/display/'));
@@ -150,4 +150,21 @@ scoped('the display comes back live by itself after carehubd restarts', async (s
   await daemon.add(bp(131, 84, ago(0.1)));
   await page.waitForFunction(() => /131/.test(document.querySelector('[data-testid="latest-reading"][data-kind="blood-pressure"] [data-testid="latest-value"]')?.textContent ?? ''),
     null, { timeout: 5000 });
+});
+
+scoped('the display speaks the hub\'s language: Italian and Spanish from the catalogs', async (scope) => {
+  const daemon = new Carehubd(scope);
+  await daemon.start();
+  await daemon.add(bp(126, 79, ago(30)));
+  for (const [language, fine, pressure] of [['it', 'Va tutto bene', 'Pressione'], ['es', 'Todo está bien', null]]) {
+    const web = await Web.start(scope, daemon, { language });
+    const page = await openDisplay(scope, web, { profile: `chromium-${language}` });  // nothing remembered from the other
+    assert.equal(await page.getAttribute('html', 'lang'), language);
+    await page.waitForFunction((text) => document.querySelector('[data-testid="status-message"]')?.textContent.includes(text), fine);
+    if (pressure) assert.match(await page.getByTestId('latest-readings').textContent(), new RegExp(pressure));
+    await assertAccessible(page, `home in ${language}`);
+    await screenshot(page, `display-home-${language}`);
+    await page.context().close();
+    await web.proc.stop();
+  }
 });

@@ -137,6 +137,7 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
   const codeBox = await visible(hubScreen, 'hub-pair-code-value', { ms: 10000 });
   const code = (await codeBox.textContent()).trim();
   assert.match(code, /^\d{6}$/, 'the hub shows a 6-digit code');
+  assert.deepEqual(await axeViolations(hubScreen), [], 'the code on the hub: serious or critical accessibility violations');
   await screenshot(hubScreen, 'display-hub-pair-code');
 
   // A wrong code is refused.

@@ -21,6 +21,8 @@ process.on('exit', () => {
 
 // One started process: stdout is read line by line (waitLine), stderr goes to its log file.
 export class Child {
+  #resolveExit;
+
   constructor(name, argv, { env = {}, log, cwd } = {}) {
     this.name = name;
     this.log = log;
@@ -31,6 +33,7 @@ export class Child {
     this.lines = [];
     this.waiters = [];
     this.exited = new Promise((resolve) => {
+      this.#resolveExit = resolve;
       this.proc.on('exit', (code, signal) => {
         live.delete(this.proc);
         this.exitCode = code ?? 128 + (os.constants.signals[signal] ?? 0);
@@ -38,7 +41,17 @@ export class Child {
         this.#wake();
       });
     });
-    this.proc.on('error', (e) => fs.appendFileSync(log, `spawn failed: ${e.message}\n`));
+    // A process that could not start (a binary being rebuilt: EACCES) emits no 'exit': end it here, so
+    // nobody waits on it for its whole deadline.
+    this.proc.on('error', (e) => {
+      fs.appendFileSync(log, `spawn failed: ${e.message}\n`);
+      if (this.exitCode === undefined) {
+        live.delete(this.proc);
+        this.exitCode = 127;
+        this.#resolveExit(127);
+        this.#wake();
+      }
+    });
     readline.createInterface({ input: this.proc.stdout }).on('line', (line) => {
       this.lines.push(line);
       fs.appendFileSync(log, `[stdout] ${line}\n`);

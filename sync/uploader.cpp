@@ -1,5 +1,11 @@
 #include "sync/uploader.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace carehub::sync {
 
 Uploader::Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std::unique_ptr<HttpClient> http,
@@ -29,7 +35,14 @@ void Uploader::start() {
     std::lock_guard lock(mu_);
     woken_ = true;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    // Uploads can wait a little; the writer (readings' commits) and the alert publisher must not wait for
+    // them on a 2-core hub. Unprivileged (raising niceness needs no capability); if refused, all the same.
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kThreadNice) != 0) {
+      log_.debug("sync", "uploader-priority-unchanged", {{"error", std::strerror(errno)}});
+    }
+    run();
+  });
 }
 
 void Uploader::stop() {

@@ -100,6 +100,8 @@ struct SyncStatus {
 class Uploader {
  public:
   static constexpr int kGrowAfter = 5;
+  // The upload thread's niceness: below the writer and the alert publisher (see start()).
+  static constexpr int kThreadNice = 10;
 
   Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std::unique_ptr<HttpClient> http,
            const Clock& clock, Logger& log, Counters& counters, UploaderOptions options);

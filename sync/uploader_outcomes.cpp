@@ -42,7 +42,9 @@ bool Uploader::record_outcomes(const Request& sent, const std::vector<std::size_
   const auto alert_server_id = [&](std::size_t i) {
     return outcomes[i].server_id.empty() ? alerts[i].alert.server_id : outcomes[i].server_id;
   };
-  // One operation (one transaction) per request, however many entries it carried.
+  // One operation (one transaction) per request, however many entries it carried. It needs no fsync of
+  // its own (Durability::deferred): an outcome lost at a power cut only sends again what the server holds,
+  // and conditional creates and updates keep that exactly-once.
   auto applied = pipeline_
                      .apply([&](StoreWriter& w) -> Result<void> {
                        for (std::size_t i = 0; i < alerts.size(); ++i) {
@@ -69,7 +71,8 @@ bool Uploader::record_outcomes(const Request& sent, const std::vector<std::size_
                          }
                        }
                        return {};
-                     })
+                     },
+                            Durability::deferred)
                      .get();
   if (!applied) {
     record_failure("recording sync outcomes: " + applied.error().message, std::nullopt);

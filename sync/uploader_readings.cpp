@@ -131,7 +131,8 @@ bool Uploader::dead_letter(const std::vector<std::pair<std::int64_t, std::string
                    if (auto m = w.mark_dead(seq, reason); !m) return m;
                  }
                  return {};
-               })
+               },
+                      Durability::deferred)  // lost at a power cut: sent again, refused again
                .get();
   if (!r) {
     record_failure("recording refused readings: " + r.error().message, std::nullopt);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Install checks (sourced by systemd_test.sh): apt installs the .deb inside the booted container, the
 # user, group and directories exist with the modes the unit expects, carehubd is enabled but refuses to
 # run until the technician has filled /hub/id and /hub/patient (also across a boot), then starts through

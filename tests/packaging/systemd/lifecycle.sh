@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Lifecycle checks (sourced by systemd_test.sh): what systemd does to a running carehubd.
 # reload re-reads the configuration and a bad one is refused while the daemon keeps running; journald
 # keeps the priorities; kill -9 is followed by a restart that loses nothing; a hung daemon (SIGSTOP:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Runtime checks (sourced by systemd_test.sh): carehubd at work inside its sandbox, under systemd.
 # A technician (group carehub) adds a reading with carehubctl and another user is refused; a mosquitto
 # in the container delivers an MQTT reading; the FHIR peer (node, inside the container's network)
@@ -7,6 +8,7 @@
 
 fhir_port=8090  # carehub-web has 8080
 fhir_secret=""
+mqtt_secret=""
 
 # readings_count: every reading in the buffer, asked over the control socket as the technician.
 readings_count() { ct_as tech carehubctl measurements --json --limit 10000 | grep -c . || true; }
@@ -30,7 +32,7 @@ write_config() {  # the configured hub: FHIR with OAuth2, MQTT from the local br
   "rules": { "file": "rules/hf5.json" },
   "sources": {
     "ble": { "adapter": "hci0" },
-    "mqtt": { "broker": "tcp://127.0.0.1:1883",
+    "mqtt": { "broker": "tcp://127.0.0.1:1883", "username": "hub-0042", "password_file": "mqtt-password",
               "subscriptions": [ { "topic": "home/living/temperature", "format": "number",
                                    "kind": "room-temperature", "unit": "Cel" } ] }
   },
@@ -52,8 +54,16 @@ runtime_checks() {
   check "Patient/12345 registered on the FHIR peer" ct_net curl -sf -o /dev/null -X PUT \
     -H "Authorization: Bearer $token" -H 'Content-Type: application/fhir+json' \
     -d '{"resourceType":"Patient","id":"12345"}' "http://127.0.0.1:$fhir_port/fhir/R4/Patient/12345"
-  # The secret goes where the unit's LoadCredential= takes it from: root only, never in the config.
+  # The secrets go where the unit's LoadCredential= takes them from: root only, never in the config.
   ct_in sh -c 'umask 077 && cat >/etc/credstore/carehub.fhir-client-secret' <<<"$fhir_secret"
+  # mosquitto with a password only (no anonymous clients): the MQTT password is the second credential.
+  mqtt_secret=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+  ct_in mosquitto_passwd -c -b /etc/mosquitto/passwd hub-0042 "$mqtt_secret"
+  ct_in mosquitto_passwd -b /etc/mosquitto/passwd sensor sensor-pass
+  ct_in chown mosquitto /etc/mosquitto/passwd
+  ct_in sh -c 'printf "listener 1883 127.0.0.1\nallow_anonymous false\npassword_file /etc/mosquitto/passwd\n" >/etc/mosquitto/conf.d/carehub-test.conf'
+  ct_in systemctl restart mosquitto
+  ct_in sh -c 'umask 077 && cat >/etc/credstore/carehub.mqtt-password' <<<"$mqtt_secret"
   # BlueZ: the bluez5 template claims org.bluez on the system bus (not Type=dbus: bluez's own
   # bluetooth.service has BusName=org.bluez, and two units cannot share one). The kit waits for the name.
   ct_in systemd-run --quiet --unit=bluez-mock --service-type=exec /usr/bin/python3 -m dbusmock --template bluez5
@@ -68,8 +78,8 @@ runtime_checks() {
     test "$(ct_in stat -c %U /var/lib/carehub/buffer.db)" = carehub
   check "socket in RuntimeDirectory (/run/carehub/control.sock carehub:carehub 660)" \
     test "$(ct_in stat -c '%F %U:%G %a' /run/carehub/control.sock)" = "socket carehub:carehub 660"
-  check "the secret reached the service as a credential" \
-    ct_in test -f /run/credentials/carehubd.service/fhir-client-secret
+  check "the secrets reached the service as credentials" \
+    ct_in test -f /run/credentials/carehubd.service/fhir-client-secret -a -f /run/credentials/carehubd.service/mqtt-password
   check_not "the daemon's user cannot read the credential store itself" \
     ct_as carehub cat /etc/credstore/carehub.fhir-client-secret
 
@@ -97,10 +107,10 @@ runtime_checks() {
   fi
   check "only the technician's reading is in the buffer" test "$(readings_count)" = 1
 
-  phase "runtime: MQTT from the container's mosquitto"
+  phase "runtime: MQTT from the container's mosquitto (password from LoadCredential=)"
   check "mosquitto runs" test "$(unit_prop mosquitto ActiveState)" = active
-  wait_for 30 "carehubd subscribed (mqtt connected)" journal_has carehubd 'mqtt: event=connected'
-  ct_in mosquitto_pub -h 127.0.0.1 -t home/living/temperature -m 21.5 -q 1
+  wait_for 30 "carehubd logged in to the broker (mqtt connected)" journal_has carehubd 'mqtt: event=connected'
+  ct_in mosquitto_pub -h 127.0.0.1 -u sensor -P sensor-pass -t home/living/temperature -m 21.5 -q 1
   wait_for 30 "the MQTT reading is in the buffer" reading_of_kind room-temperature
 
   phase "runtime: upload to the FHIR peer"

@@ -71,7 +71,7 @@ finish() {
 trap finish EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: the systemd test needs root (nspawn, overlay mounts)" >&2; exit 1; }
-for tool in systemd-nspawn debootstrap nsenter setpriv cpack dpkg-deb curl jq node; do
+for tool in systemd-nspawn debootstrap nsenter ip cpack dpkg-deb curl jq node; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
 [ -x "$build/daemon/carehubd" ] || { echo "FAIL: $build/daemon/carehubd not built" >&2; exit 1; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Upgrade, remove and purge checks (sourced by systemd_test.sh), with apt inside the container: an
 # upgrade to a newer .deb restarts the running daemon and keeps the buffer, the configuration and the
 # secret; remove keeps them; purge removes them.

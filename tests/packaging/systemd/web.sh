@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # carehub-web.service checks (sourced by systemd_test.sh): the display and technician console the
 # package ships beside carehubd (issue 16), under the same real systemd. Enabled by the install, it runs
 # as its own user (carehub-web, in group carehub), starts through READY=1, serves 127.0.0.1:8080, reaches

@@ -4,7 +4,6 @@
 // network namespace standing for a tablet on the home network.
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { BUILD, Child, ROOT, eventually, run, tail } from './proc.mjs';
 
 const CTL = path.join(BUILD, 'daemon', 'carehubctl');
@@ -170,18 +169,11 @@ export class BleKit {
 
 // carehub-web against `daemon`'s control socket on a free loopback port (and, with `home`, on the home
 // network address given, with a generated TLS certificate). Technician password: `password`.
-// Whether carehub-web prints `LISTENING <addr>:<port>` for each listener (then tests pass port 0).
-const PRINTS_PORTS = false;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+// The TCP ports process `pid` listens on, as "address:port" strings (ss from iproute2): how a test learns
+// the ports carehub-web bound when started with port 0, so no port is ever guessed.
+async function listeningOn(pid) {
+  const r = await run(['ss', '-Hltnp']);
+  return r.out.split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => l.trim().split(/\s+/)[3]);
 }
 
 export class Web {
@@ -192,33 +184,30 @@ export class Web {
     const hash = await run([WEB, '--hash-password'], { input: `${password}\n` });
     if (hash.code !== 0) throw new Error(`carehub-web --hash-password: ${hash.code} ${hash.err}`);
     fs.writeFileSync(scope.file('web-password'), hash.out.trim() + '\n', { mode: 0o600 });
-    // Until carehub-web prints the ports it bound (W1), free ports are picked here: a small race with other
-    // processes binding at the same moment, which port 0 would not have.
-    if (!PRINTS_PORTS && listen.endsWith(':0')) listen = listen.replace(/:0$/, `:${await freePort()}`);
-    const homePort = PRINTS_PORTS ? 0 : await freePort();
     // The source tree's layout (the .deb puts catalogs and the chart library under the pages instead).
     const argv = [WEB, '--socket', daemon.socket, '--static', path.join(ROOT, 'web', 'static'),
       '--i18n', path.join(ROOT, 'web', 'i18n'), '--uplot', path.join(ROOT, 'web', 'node_modules', 'uplot', 'dist'),
       '--state-dir', scope.file('web-state'), '--listen', listen, '--password-hash-file', scope.file('web-password')];
     fs.mkdirSync(scope.file('web-state'), { recursive: true });
     if (home) fs.mkdirSync(scope.file('tls'), { mode: 0o700 });
-    if (home) argv.push('--home-network', `${home}:${homePort}`, '--tls-generate', scope.file('tls'));
+    if (home) argv.push('--home-network', `${home}:0`, '--tls-generate', scope.file('tls'));
     if (language) argv.push('--language', language);
     argv.push(...args);
     const log = scope.file('carehub-web.log');
     scope.logs.push(log);
     web.proc = new Child('carehub-web', argv, { log });
     scope.defer(() => web.proc.stop());
-    if (PRINTS_PORTS) {
-      const plain = await web.proc.waitLine((l) => /^LISTENING [0-9.]+:\d+$/.test(l));
-      web.listen = plain.line.slice(10);
-      web.port = Number(web.listen.split(':')[1]);
-      if (home) web.homeAddress = (await web.proc.waitLine((l) => l.startsWith('LISTENING home '))).line.slice('LISTENING home '.length);
-    } else {
-      web.port = Number(listen.split(':')[1]);
-      web.listen = listen;
-      if (home) web.homeAddress = `${home}:${homePort}`;
-    }
+    // Both listeners bound (port 0: the kernel's free ports), then ready when it answers.
+    const want = home ? 2 : 1;
+    const bound = await eventually(async () => {
+      if (!web.proc.running) return [];
+      const l = await listeningOn(web.proc.proc.pid);
+      return l.length >= want && l;
+    }, 'carehub-web listening', 15000, 20);
+    if (!web.proc.running) throw new Error(`carehub-web exited (${web.proc.exitCode}); its log:\n${tail(log)}`);
+    web.listen = bound.find((a) => !home || !a.startsWith(`${home}:`));
+    web.port = Number(web.listen.split(':').pop());
+    if (home) web.homeAddress = bound.find((a) => a.startsWith(`${home}:`));
     web.origin = `http://127.0.0.1:${web.port}`;
     // Ready when it answers (a condition, not a pause): the listeners are bound before the first answer.
     await eventually(async () => !web.proc.running || (await fetch(web.url('/api/i18n'))).ok, 'carehub-web answering', 15000, 20);

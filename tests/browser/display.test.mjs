@@ -125,7 +125,7 @@ scoped('the trends screen draws the blood pressure and weight of the last 30 day
   await screenshot(page, 'display-trends');
 });
 
-scoped('the display comes back live by itself after carehubd restarts', async (scope) => {
+scoped('the display comes back live by itself after carehubd restarts; OK pressed while it is down is kept on screen, not lost', async (scope) => {
   const daemon = new Carehubd(scope);
   await daemon.start();
   await daemon.add(bp(126, 79, ago(30)));
@@ -150,6 +150,22 @@ scoped('the display comes back live by itself after carehubd restarts', async (s
   await daemon.add(bp(131, 84, ago(0.1)));
   await page.waitForFunction(() => /131/.test(document.querySelector('[data-testid="latest-reading"][data-kind="blood-pressure"] [data-testid="latest-value"]')?.textContent ?? ''),
     null, { timeout: 5000 });
+
+  // OK pressed while carehubd is down is neither lost nor pretended: the message stays, says it did not
+  // work, and OK works once the hub is back.
+  await daemon.add(bp(206, 119, ago(3)), bp(208, 122, ago(2)));
+  const dialog = await visible(page, 'red-alert');
+  const id = await dialog.getAttribute('data-id');
+  await daemon.stop();
+  await page.getByTestId('alert-ok').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="alert-ack-error"]')?.textContent.trim().length > 0);
+  assert.ok(await dialog.isVisible(), 'the red alert stays on screen');
+  await daemon.start();
+  assert.equal((await daemon.alerts()).find((a) => a.id === id)?.state, 'open', 'not acknowledged while the hub was down');
+  await page.locator('[data-testid="connection-state"][data-state="live"]').waitFor({ timeout: 15000 });
+  await page.getByTestId('alert-ok').click();
+  await hidden(page, 'red-alert');
+  await eventually(async () => (await daemon.alerts()).find((a) => a.id === id && a.state === 'acknowledged'), 'acknowledged after the restart');
 });
 
 scoped('the display speaks the hub\'s language: Italian and Spanish from the catalogs', async (scope) => {

@@ -35,6 +35,8 @@ ct_as() {
   local user=$1; shift
   ct_in setpriv --reuid="$user" --regid="$user" --init-groups env HOME=/ "$@"
 }
+# ct_signal SIG PID: the shell's kill inside (the container has no /bin/kill: no procps).
+ct_signal() { ct_in sh -c 'kill -"$1" "$2"' sh "$1" "$2"; }
 # ct_net CMD...: runs one of this machine's tools (curl) in the container's network only.
 ct_net() { nsenter -t "$ct_pid" -n "$@"; }
 

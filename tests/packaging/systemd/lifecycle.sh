@@ -8,8 +8,6 @@
 # Each phase starts with `systemctl reset-failed`: the unit allows 5 starts in 10 minutes
 # (StartLimitBurst=5), and this test starts it more often than that on purpose.
 
-# ct_signal SIG PID: the shell's kill inside (the container has no /bin/kill: no procps).
-ct_signal() { ct_in sh -c 'kill -"$1" "$2"' sh "$1" "$2"; }
 journal_count() { ct_in journalctl -b -u carehubd -o cat --no-pager | grep -cF -- "$1" || true; }
 restarted_since() {  # restarted_since N: systemd restarted carehubd after N restarts and it runs again
   [ "$(unit_prop carehubd NRestarts)" -gt "$1" ] && [ "$(unit_prop carehubd SubState)" = running ]

@@ -24,6 +24,10 @@ except OSError as e: print(e)
 " "$2"' sh "$cgroup" "$2"
 }
 
+web_restarted_since() {
+  [ "$(unit_prop carehub-web NRestarts)" -gt "$1" ] && [ "$(unit_prop carehub-web SubState)" = running ]
+}
+
 web_install_checks() {
   check "carehub-web user in group carehub (SupplementaryGroups=carehub)" in_group carehub-web carehub
   check "carehub-web enabled" test "$(ct_in systemctl is-enabled carehub-web)" = enabled
@@ -71,6 +75,18 @@ web_checks() {
   check "outside the unit, 10.99.0.1 is reachable (refused)" test "$(connect_probe "" 10.99.0.1)" = refused
   check "in carehub-web's cgroup, 10.99.0.1 is dropped" test "$(connect_probe carehub-web 10.99.0.1)" = dropped
   check "in carehub-web's cgroup, 127.0.0.1 is reachable (refused)" test "$(connect_probe carehub-web 127.0.0.1)" = refused
+
+  phase "carehub-web: kill -9 is followed by a restart; stop is clean"
+  local pid0 restarts0 t0
+  pid0=$(unit_prop carehub-web MainPID)
+  restarts0=$(unit_prop carehub-web NRestarts)
+  ct_signal KILL "$pid0"
+  wait_for 30 "carehub-web restarted after kill -9 (Restart=on-failure, RestartSec=2s)" web_restarted_since "$restarts0"
+  t0=$SECONDS
+  check "systemctl stop carehub-web" ct_in systemctl stop carehub-web
+  check "stopped in $((SECONDS - t0)) s, cleanly (Result=success), not by TimeoutStopSec=15s" \
+    test "$(unit_prop carehub-web Result)" = success
+  ct_in systemctl start carehub-web
 
   phase "carehub-web: systemd-analyze inside the container"
   local security score verify rc

@@ -96,6 +96,7 @@ lifecycle_checks() {
     test "$(unit_prop carehubd Result) $(unit_prop carehubd ExecMainStatus)" = "success 0"
   # journald reads the daemon's stream on its own time: the last lines may land just after stop returns.
   wait_for 10 "the daemon flushed and said so (event=stopped clean=true)" journal_has carehubd 'event=stopped clean=true'
+  check "the metrics file removed at stop" ct_in test ! -e /var/lib/prometheus/node-exporter/carehub.prom
   ct_in systemctl start carehubd
   check "every reading still there after the start ($n0)" test "$(readings_count)" = "$n0"
 }

@@ -36,6 +36,7 @@ write_config() {  # the configured hub: FHIR with OAuth2, MQTT from the local br
               "subscriptions": [ { "topic": "home/living/temperature", "format": "number",
                                    "kind": "room-temperature", "unit": "Cel" } ] }
   },
+  "metrics": { "textfile": "/var/lib/prometheus/node-exporter/carehub.prom", "interval_s": 10 },
   "log": { "level": "info" }
 }
 EOF
@@ -68,6 +69,10 @@ runtime_checks() {
   # bluetooth.service has BusName=org.bluez, and two units cannot share one). The kit waits for the name.
   ct_in systemd-run --quiet --unit=bluez-mock --service-type=exec /usr/bin/python3 -m dbusmock --template bluez5
   check "the bluez5 mock owns org.bluez" ct_in python3 /srv/peers/ble/kit.py wait-bluez 30 >/dev/null
+  # node_exporter's textfile directory, writable by carehub as operations.md says (ReadWritePaths=-…).
+  ct_in mkdir -p /var/lib/prometheus/node-exporter
+  ct_in chgrp carehub /var/lib/prometheus/node-exporter
+  ct_in chmod 0775 /var/lib/prometheus/node-exporter
   write_config
   check "the full configuration passes carehubctl config check" ct_in carehubctl config check "$config"
   check "systemctl restart carehubd" ct_in systemctl restart carehubd
@@ -93,6 +98,9 @@ runtime_checks() {
     ct_in nsenter -t "$main" -m touch /usr/carehub-write-probe
   check "ProtectSystem=strict: its StateDirectory is writable there" \
     ct_in nsenter -t "$main" -m sh -c 'touch /var/lib/carehub/.probe && rm /var/lib/carehub/.probe'
+
+  wait_for 30 "metrics written through ReadWritePaths= (/var/lib/prometheus/node-exporter/carehub.prom)" \
+    ct_in test -s /var/lib/prometheus/node-exporter/carehub.prom
 
   phase "runtime: carehubctl for the carehub group only"
   ct_in useradd --no-create-home --groups carehub tech

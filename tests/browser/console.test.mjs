@@ -54,7 +54,7 @@ function carehubdWithKit(scope, fhir, kit) {
   return daemon;
 }
 
-scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead letter with the server\'s reason and retries it', async (scope) => {
+scoped('the technician logs in, pairs a monitor of the BLE kit, discards a record from before the pairing, sees a dead letter with the server\'s reason and retries it', async (scope) => {
   const [fhir, kit] = await Promise.all([FhirPeer.start(scope), BleKit.start(scope)]);
   await kit.run('setup', `${MONITOR},BP7150,bp,dis`);
   // No Patient on the server yet: the uploader holds every reading back (a configuration error, not the
@@ -93,6 +93,26 @@ scoped('the technician logs in, pairs a monitor of the BLE kit, sees a dead lett
   assert.equal(registered.id, MONITOR_ID);
   await assertAccessible(page, 'devices');
   await shot(page, 'devices', 'console-devices');
+
+  // The monitor sends a record from its memory measured before the pairing (10 hours ago): nobody's until
+  // the technician decides (issue 14). It shows as unassigned; the technician discards it with a reason.
+  await kit.run('wait-notifying', MONITOR, '2a35', '20');
+  const record = (await kit.run('hex-bp', '141', '88', '71', '600')).trim();
+  await kit.run('notify', MONITOR, '2a35', record);
+  const [old] = await eventually(async () => {
+    const rows = await daemon.ctlJson(['readings', 'unassigned', '--json']);
+    return rows.length === 1 && rows;
+  }, 'the old record unassigned');
+  await section(page, 'readings');
+  await refresh(page);
+  const unassigned = await visible(page, 'unassigned-row', { attrs: { id: old.uid } });
+  await assertAccessible(page, 'readings with an unassigned one');
+  await shot(page, 'readings', 'console-readings');
+  await unassigned.getByTestId('unassigned-pick').check();
+  await page.getByTestId('unassigned-reason').fill('measured before the pairing: not known whose');
+  await page.getByTestId('unassigned-discard').click();
+  await eventually(async () => (await daemon.ctlJson(['readings', 'unassigned', '--json'])).length === 0, 'discarded');
+  await page.locator(`[data-testid="unassigned-row"][data-id="${old.uid}"]`).waitFor({ state: 'detached' });
 
   // A reading the server will refuse (a rejection rule on its identifier), then the Patient appears and
   // the technician uploads now from the console.
@@ -166,7 +186,6 @@ scoped('the technician acknowledges a red alert for the patient with a reason; t
 
   await section(page, 'readings');
   await assertAccessible(page, 'readings');
-  await shot(page, 'readings', 'console-readings');
 
   await section(page, 'config');
   await page.getByTestId('config-check').click();

@@ -69,6 +69,7 @@ finish() {
   echo "systemd test: $((SECONDS - started)) s"
 }
 trap finish EXIT
+trap 'exit 143' TERM INT  # through finish: the container halted, the overlay unmounted
 
 [ "$(id -u)" -eq 0 ] || { echo "FAIL: the systemd test needs root (nspawn, overlay mounts)" >&2; exit 1; }
 for tool in systemd-nspawn debootstrap nsenter ip cpack dpkg-deb curl jq node; do

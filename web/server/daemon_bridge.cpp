@@ -31,9 +31,11 @@ Result<nlohmann::json> DaemonBridge::call(const std::string& cmd, const nlohmann
   return client->call(cmd, args);
 }
 
-bool DaemonBridge::pause(std::chrono::milliseconds d) {
+bool DaemonBridge::pause(std::chrono::milliseconds d) { return pause_until(clock_.monotonic() + d); }
+
+bool DaemonBridge::pause_until(std::chrono::steady_clock::time_point t) {
   std::unique_lock lock(mu_);
-  clock_.wait_until(lock, cv_, clock_.monotonic() + d, [this] { return stopping_.load(); });
+  clock_.wait_until(lock, cv_, t, [this] { return stopping_.load(); });
   return !stopping_;
 }
 
@@ -70,9 +72,12 @@ void DaemonBridge::alerts_loop() {
       watching_ = nullptr;
     }
     if (stopping_) return;
+    // The backoff runs from the moment the connection was lost, before anyone hears of it: whoever
+    // reacts to the "unreachable" event (a test advancing the clock) cannot push the retry further out.
+    const auto retry_at = clock_.monotonic() + backoff;
     set_reachable(false);
     counters_.add("daemon_reconnects");
-    if (!pause(backoff)) return;
+    if (!pause_until(retry_at)) return;
     backoff = std::min(backoff * 2, options_.backoff_max);
   }
 }

@@ -50,6 +50,7 @@ class DaemonBridge {
   void set_reachable(bool up);
   // Waits `d` on the clock unless stopped; false once stopped.
   bool pause(std::chrono::milliseconds d);
+  bool pause_until(std::chrono::steady_clock::time_point t);
 
   const BridgeOptions options_;
   EventHub& hub_;

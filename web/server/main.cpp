@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
 
   SystemClock clock;
   Counters counters;
-  web::EventHub hub(clock);
+  web::EventHub hub(clock, 256, 200, o.max_streams);
   web::DaemonBridge bridge({socket}, hub, clock, log, counters);
   auto server = web::WebServer::create(o, {clock, log, counters, hub, bridge});
   if (!server) return fail("bad-option", server.error().message, 2);

@@ -76,11 +76,6 @@ std::string WebServer::Ctx::display_csrf(const Request& req) const {
   return token ? sha256_hex("csrf:" + *token) : std::string();
 }
 
-std::string WebServer::Ctx::hub_patient() const {
-  auto s = parts.daemon.call("status");
-  return s && s->contains("patient") && (*s)["patient"].is_string() ? (*s)["patient"].get<std::string>() : std::string();
-}
-
 Result<std::unique_ptr<WebServer>> WebServer::create(WebOptions options, WebParts parts) {
   auto displays = DisplayRegistry::open(options.displays_file, parts.clock);
   if (!displays) return displays.error();

@@ -36,8 +36,8 @@ struct WebOptions {
   std::string password_hash;  // crypt(3) string from the credential; empty: technician login is off
   std::string language = "en";
   std::string displays_file;  // paired displays (digests); empty: in memory
-  std::size_t max_streams = 16;
-  std::size_t threads = 32;
+  std::size_t max_streams = 16;  // SSE streams across both listeners (the EventHub's bound)
+  std::size_t threads = 32;      // per listener: each stream holds one, the rest answer requests
 };
 
 struct WebParts {
@@ -97,7 +97,6 @@ struct WebServer::Ctx {
   // The display behind this request: local, paired (cookie known) or unpaired.
   DisplayAccess display(const httplib::Request& req) const;
   std::string display_csrf(const httplib::Request& req) const;
-  std::string hub_patient() const;
 };
 
 void add_display_routes(httplib::Server& server, WebServer::Ctx& ctx);

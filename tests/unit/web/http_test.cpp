@@ -24,6 +24,26 @@ class CarehubWeb : public ::testing::Test {
  protected:
   void SetUp() override {
     wake_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ASSERT_TRUE(start_daemon());
+    auto hash = hash_password("s3cret-pass");
+    ASSERT_TRUE(hash);
+    WebOptions o;
+    o.listen_port = 0;
+    o.password_hash = *hash;
+    o.threads = 8;
+    bridge_ = std::make_unique<DaemonBridge>(BridgeOptions{dir_.file("ctl.sock")}, hub_, clock_, log_, counters_);
+    auto w = WebServer::create(o, {clock_, log_, counters_, hub_, *bridge_});
+    ASSERT_TRUE(w) << w.error().message;
+    web_ = std::move(*w);
+    ASSERT_TRUE(web_->bind());
+    bridge_->start();
+    web_->start();
+    cli_ = std::make_unique<httplib::Client>("127.0.0.1", web_->plain_port());
+    cli_->set_read_timeout(10, 0);
+  }
+
+  // A stand-in carehubd on ctl.sock (again after a "restart").
+  bool start_daemon() {
     auto s = daemon::ControlServer::listen(
         {dir_.file("ctl.sock"), "", 32, 60000ms},
         [this](const daemon::Request& r, const daemon::PeerCred&) -> Result<json> {
@@ -52,23 +72,9 @@ class CarehubWeb : public ::testing::Test {
               }
             }
           }}});
-    ASSERT_TRUE(s) << s.error().message;
+    if (!s) return false;
     daemon_ = std::move(*s);
-    auto hash = hash_password("s3cret-pass");
-    ASSERT_TRUE(hash);
-    WebOptions o;
-    o.listen_port = 0;
-    o.password_hash = *hash;
-    o.threads = 8;
-    bridge_ = std::make_unique<DaemonBridge>(BridgeOptions{dir_.file("ctl.sock")}, hub_, clock_, log_, counters_);
-    auto w = WebServer::create(o, {clock_, log_, counters_, hub_, *bridge_});
-    ASSERT_TRUE(w) << w.error().message;
-    web_ = std::move(*w);
-    ASSERT_TRUE(web_->bind());
-    bridge_->start();
-    web_->start();
-    cli_ = std::make_unique<httplib::Client>("127.0.0.1", web_->plain_port());
-    cli_->set_read_timeout(10, 0);
+    return true;
   }
 
   void TearDown() override {
@@ -216,8 +222,16 @@ TEST_F(CarehubWeb, TheHomeScreenShowsTheRedAlert) {
   EXPECT_EQ(cli_->Get("/api/display/series?kind=blood-pressure&days=0")->status, 400);
   EXPECT_EQ(cli_->Get("/api/display/series?kind=steps")->status, 400);
   EXPECT_EQ(cli_->Get("/api/display/series?kind=body-weight")->status, 200);
-  EXPECT_EQ(last("measurements")["kind"], "body-weight");
-  EXPECT_EQ(last("measurements")["from"], "2026-11-05T10:00:00Z");
+  // The series' own question (the readings poller asks `measurements` too, with after_seq).
+  json series;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& a : asked_) {
+      if (a["cmd"] == "measurements" && a["args"].contains("from")) series = a["args"];
+    }
+  }
+  EXPECT_EQ(series["kind"], "body-weight");
+  EXPECT_EQ(series["from"], "2026-11-05T10:00:00Z");
 }
 
 TEST_F(CarehubWeb, APairingCodeIsShownOnTheHubAndWorksOnce) {
@@ -251,6 +265,32 @@ TEST_F(CarehubWeb, WithCarehubdGoneTheApiSaysSo) {
   auto r = cli_->Get("/api/display/home");
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(code(r), "daemon-unavailable");
+}
+
+TEST_F(CarehubWeb, TheLiveStreamSaysWhenCarehubdRestartsAndCarriesOnAfterwards) {
+  std::string got;
+  enum { connecting, up, down, back } phase = connecting;
+  auto r = cli_->Get("/api/events", [&](const char* data, std::size_t n) {
+    got.append(data, n);
+    const bool reachable = got.rfind("\"daemon\":true") != std::string::npos || got.rfind("\"reachable\":true") != std::string::npos;
+    if (phase == connecting && reachable) {
+      phase = up;
+      daemon_->stop();  // carehubd goes away: the bridge's stream ends
+      daemon_.reset();
+    } else if (phase == up && got.find("\"reachable\":false") != std::string::npos) {
+      phase = down;
+      EXPECT_TRUE(start_daemon());  // carehubd is back on the same socket path
+      clock_.advance(1s);             // past the bridge's backoff (250 ms), on its own clock
+    } else if (const auto again = got.rfind("\"reachable\":true");
+               phase == down && again != std::string::npos && again > got.find("\"reachable\":false")) {
+      phase = back;
+      std::uint64_t one = 1;  // and an alert committed now reaches the page
+      EXPECT_EQ(::write(wake_, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    }
+    return phase != back || got.find("event: alert") == std::string::npos;
+  });
+  EXPECT_EQ(phase, back) << got;
+  EXPECT_NE(got.find("event: alert"), std::string::npos) << got;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ config=/etc/carehub/carehubd.json
 # unit_prop UNIT PROPERTY: one property's value from systemctl show.
 unit_prop() { ct_in systemctl show -P "$2" "$1"; }
 # journal_has UNIT TEXT [journalctl options]: TEXT in this boot's journal of UNIT (messages only).
+# A process's last lines reach journald through its stream after it exited: wait_for them.
 # grep reads to the end (no -q): with pipefail, journalctl killed by SIGPIPE would fail the match.
 journal_has() {
   local unit=$1 text=$2; shift 2
@@ -42,7 +43,7 @@ install_checks() {
   else
     pass "systemctl start refused while /hub/id is empty"
   fi
-  check "the journal names /hub/id" journal_has carehubd '/hub/id: must not be empty'
+  wait_for 10 "the journal names /hub/id" journal_has carehubd '/hub/id: must not be empty'
   # Deterministic: right after a failed start systemd has either given up (failed) or scheduled the
   # next attempt (auto-restart). A configuration the daemon refuses does not fix itself by restarting.
   check "no restart scheduled (SubState failed, not auto-restart)" test "$(unit_prop carehubd SubState)" = failed
@@ -55,7 +56,7 @@ install_checks() {
   ct_halt
   ct_boot "$cached" "$work/ct" "${boot_args[@]}"
   check "unconfigured boot: carehubd failed, no restart scheduled" test "$(unit_prop carehubd SubState)" = failed
-  check "unconfigured boot: the journal names /hub/id" journal_has carehubd '/hub/id: must not be empty'
+  wait_for 10 "unconfigured boot: the journal names /hub/id" journal_has carehubd '/hub/id: must not be empty'
   check "unconfigured boot: degraded, carehubd the only failed unit" \
     test "$ct_state $(ct_in systemctl list-units --failed --plain --no-legend | awk '{print $1}' | xargs)" = "degraded carehubd.service"
   ct_in systemctl reset-failed carehubd

@@ -31,7 +31,7 @@ lifecycle_checks() {
   ct_in sed -i 's|"base_url": "[^"]*"|"base_url": 5|' "$config"
   # ExecReload= checks first: systemctl reload itself fails, and carehubd never sees the bad file.
   check_not "systemctl reload fails on a configuration carehubd would refuse" ct_in systemctl reload carehubd
-  check "the journal says what is wrong" journal_has carehubd '/fhir/base_url: expected a string'
+  wait_for 10 "the journal says what is wrong" journal_has carehubd '/fhir/base_url: expected a string'
   check "still active (running), same process" \
     test "$(unit_prop carehubd SubState) $(unit_prop carehubd MainPID)" = "running $pid0"
   # A SIGHUP that bypasses systemctl (a technician's kill -HUP): carehubd refuses it on its own.

@@ -8,6 +8,9 @@ Result<std::unique_ptr<StoreReader>> StoreReader::open(const StoreOptions& optio
   auto db = sqlite::Database::open(options.path, /*create=*/false);
   if (!db) return db.error();
   if (auto r = db->exec("PRAGMA busy_timeout = 5000"); !r) return r.error();
+  // A reader pages through recent rows (the uploader's pending readings, status counts): 1 MiB of cache
+  // instead of SQLite's 2 MiB default, per connection, for RSS (issue 15).
+  if (auto r = db->exec("PRAGMA cache_size = -1024"); !r) return r.error();
   return std::unique_ptr<StoreReader>(new StoreReader(std::move(*db)));
 }
 

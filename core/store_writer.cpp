@@ -44,13 +44,15 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const StoreOptions& optio
   }
   // The uid index takes random keys (name-based UUIDs), so each batch touches index pages all over the
   // file (the ingest profile in docs/performance.md). With SQLite's default 2 MiB page cache, inserts past
-  // a few tens of thousands of readings re-read pages from the OS at every commit: 8 MiB keeps more of the
-  // index in memory, and fills only as the buffer grows. With the default checkpoint every 1,000 WAL pages,
+  // a few tens of thousands of readings re-read pages from the OS at every commit: 4 MiB keeps more of the
+  // index in memory, and fills only as the buffer grows. Not more: under steady load the cache is full, and
+  // it is the largest part of carehubd's heap (8 MiB held RSS at 28-29 MB at 1,000 readings/s, over the
+  // 25 MB budget of issue 15); a page it misses comes from the OS page cache, not the disk. With the default checkpoint every 1,000 WAL pages,
   // nearly every group commit under load also checkpointed, writing each hot index page twice; every 8,192
   // pages (32 MiB of WAL) a checkpoint writes a page once for many commits. journal_size_limit gives the
   // disk back after a checkpoint, so the WAL does not stay at its largest size.
   for (std::string_view pragma : {synchronous_pragma(options.synchronous), std::string_view("PRAGMA busy_timeout = 5000"),
-                                  std::string_view("PRAGMA foreign_keys = ON"), std::string_view("PRAGMA cache_size = -8192"),
+                                  std::string_view("PRAGMA foreign_keys = ON"), std::string_view("PRAGMA cache_size = -4096"),
                                   std::string_view("PRAGMA wal_autocheckpoint = 8192"),
                                   std::string_view("PRAGMA journal_size_limit = 33554432")}) {
     if (auto r = db->exec(pragma); !r) return r.error();

@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,6 +19,11 @@ Daemon::Daemon(Config config, Logger& log, const Clock& clock)
 Daemon::~Daemon() { stop(); }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(Config config, Logger& log, const Clock& clock) {
+  // RSS (issue 15): glibc gives every thread that allocates its own arena (up to 8 per core), and memory
+  // freed in one stays there. carehubd's dozen threads allocate little each but in bursts (the uploader's
+  // JSON, the writer's batches), so arenas multiplied the peak. Two arenas keep the writer and the uploader
+  // from contending on one lock; refresh_status() trims what bursts leave free.
+  ::mallopt(M_ARENA_MAX, 2);
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), log, clock));
   if (auto r = d->open(); !r) return r.error();
   return d;
@@ -281,6 +287,9 @@ void Daemon::reload(Config config) {
 void Daemon::refresh_status() {
   systemd_.status(status_line());
   write_metrics();
+  // Every 10 s on the main thread: memory a burst of readings or a large upload freed goes back to the
+  // system, so RSS returns to its idle size instead of staying at the burst's peak.
+  ::malloc_trim(0);
 }
 
 void Daemon::reload_rejected(const std::string& why) {

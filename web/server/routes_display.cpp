@@ -91,7 +91,11 @@ void add_event_route(httplib::Server& server, WebServer::Ctx& ctx) {
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Accel-Buffering", "no");
     auto first = std::make_shared<bool>(true);
-    res.set_chunked_content_provider("text/event-stream", [&ctx, sub, first](std::size_t, httplib::DataSink& sink) {
+    // A paired display's stream ends once the technician revokes it (checked at each wake-up, ≤ 15 s).
+    const auto token = cookie_value(req.get_header_value("Cookie"), "carehub_display");
+    const bool must_stay_paired = !technician && ctx.display(req) == DisplayAccess::paired;
+    res.set_chunked_content_provider("text/event-stream", [&ctx, sub, first, token, must_stay_paired](std::size_t,
+                                                                                                     httplib::DataSink& sink) {
       if (*first) {
         *first = false;
         // retry: how long the browser waits before reconnecting by itself (EventSource).
@@ -100,7 +104,7 @@ void add_event_route(httplib::Server& server, WebServer::Ctx& ctx) {
         return sink.write(hello.data(), hello.size());
       }
       auto events = sub->wait(std::chrono::seconds(15));
-      if (sub->closed()) {
+      if (sub->closed() || (must_stay_paired && !(token && ctx.displays.known(*token)))) {
         sink.done();
         return true;
       }

@@ -175,6 +175,14 @@ scoped('from the home network: plain HTTP is refused, an unpaired client gets no
   const revoked = await asTablet('/api/display/home');
   assert.equal(revoked.status, 401, 'a revoked display');
   assert.doesNotMatch(revoked.body, /143/);
+  // Nor over the stream it still has open: a reading taken now reaches the hub's own screen (the same
+  // broadcast), and by then not the tablet.
+  await daemon.add(bp(151, 95, ago(0.1)));
+  await hubScreen.waitForFunction(() => /151/.test(document.querySelector('[data-testid="latest-readings"]')?.textContent ?? ''));
+  assert.doesNotMatch(await tablet.locator('body').innerText(), /151/, 'the new reading reached the revoked tablet');
+  // The revoked tablet's open page does not keep showing the readings: it falls back to the pairing form.
+  await visible(tablet, 'pair-display-form', { ms: 15000 });
+  assert.doesNotMatch(await tablet.locator('body').innerText(), /143/, 'no reading left on the revoked tablet');
 
   // The code was used once: another client cannot pair with it.
   const again = await net.curl(`${home}/api/pair/confirm`, ['-X', 'POST', '-H', 'Content-Type: application/json', '--data', JSON.stringify({ code })]);

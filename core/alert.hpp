@@ -34,7 +34,10 @@ struct Alert {
   std::string category;       // the rule's category ("CVD"): what a notification filter switches
   std::string audience;       // who must act: "patient", "clinician" or "both"
   bool requires_ack = false;  // a red alert stays open (with reminders) until the patient acknowledges it
-  std::optional<TimePoint> deadline;  // repeat-request: the repeat is due before this
+  std::optional<TimePoint> deadline;  // repeat-request: the no-repeat policy applies from this time
+  // repeat-request: a repeat measured up to this time still confirms or resolves the first reading (the
+  // rule's confirmation window); what the patient is counted down to.
+  std::optional<TimePoint> repeat_by;
   std::optional<TimePoint> closed;
   std::string resolution;  // why it closed: "confirmed", "resolved", "expired", "closed", "data resumed"
   int reminders = 0;

@@ -163,8 +163,10 @@ UPDATE meta SET value = json_set(value, '$.unassigned', 0, '$.discarded', 0) WHE
 )sql",
     // 6 -> 7: who acknowledged an alert (the patient on the display, or a technician on their behalf, with
     // the reason), so the clinician and an audit can tell them apart. Older acknowledgements stay unnamed.
+    // And until when a repeat request's repeat still counts (the patient's countdown).
     R"sql(
 ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN repeat_by_ms INTEGER;
 )sql",
 };
 

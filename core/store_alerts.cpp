@@ -9,8 +9,8 @@ namespace {
 constexpr std::string_view kAlertColumns =
     "id, rule, patient, event, severity, state, notify, raised_ms, acknowledged_ms, closed_ms, text, readings_json,"
     " category, audience, requires_ack, deadline_ms, resolution, reminders, next_reminder_ms, escalate_ms, escalated,"
-    " retrospective, acknowledged_by";
-constexpr int kAlertColumnCount = 23;  // columns a query selects after kAlertColumns start at this index
+    " retrospective, acknowledged_by, repeat_by_ms";
+constexpr int kAlertColumnCount = 24;  // columns a query selects after kAlertColumns start at this index
 
 // True (1) when an upsert changes what the FHIR server shows of an alert.
 constexpr std::string_view kAlertChanged =
@@ -62,6 +62,7 @@ Result<Alert> alert_from_row(const sqlite::Statement& st) {
   a.escalated = st.int64(20) != 0;
   a.retrospective = st.int64(21) != 0;
   a.acknowledged_by = st.text(22);
+  a.repeat_by = time_of(st.optional_int64(23));
   return a;
 }
 
@@ -103,7 +104,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
   // does not: the server does not track reminders.
   auto st = cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-                   " ?21, ?22, ?23) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
+                   " ?21, ?22, ?23, ?24) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
                    " event = excluded.event, severity = excluded.severity, state = excluded.state,"
                    " notify = excluded.notify, raised_ms = excluded.raised_ms,"
                    " acknowledged_ms = excluded.acknowledged_ms, closed_ms = excluded.closed_ms, text = excluded.text,"
@@ -113,6 +114,7 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
                    " reminders = excluded.reminders, next_reminder_ms = excluded.next_reminder_ms,"
                    " escalate_ms = excluded.escalate_ms, escalated = excluded.escalated,"
                    " retrospective = excluded.retrospective, acknowledged_by = excluded.acknowledged_by,"
+                   " repeat_by_ms = excluded.repeat_by_ms,"
                    " revision = revision + " + std::string(kAlertChanged) + "," +
                    " sync_state = CASE WHEN " + std::string(kAlertChanged) + " THEN 0 ELSE sync_state END");
   if (!st) return st.error();
@@ -139,7 +141,8 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
       .bind(20, ms(a.escalate_at))
       .bind(21, std::int64_t{a.escalated ? 1 : 0})
       .bind(22, std::int64_t{a.retrospective ? 1 : 0})
-      .bind(23, a.acknowledged_by);
+      .bind(23, a.acknowledged_by)
+      .bind(24, ms(a.repeat_by));
   return (*st)->run();
 }
 

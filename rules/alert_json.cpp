@@ -28,6 +28,7 @@ nlohmann::json alert_to_json(const Alert& a) {
           {"audience", a.audience},
           {"requires_ack", a.requires_ack},
           {"deadline", time_or_null(a.deadline)},
+          {"repeat_by", time_or_null(a.repeat_by)},
           {"reminders", a.reminders},
           {"next_reminder", time_or_null(a.next_reminder)},
           {"escalate_at", time_or_null(a.escalate_at)},

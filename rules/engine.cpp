@@ -421,6 +421,7 @@ Result<void> Engine::bands(Context& c, const Rule& rule, const StoredReading& r)
     Alert request = c.make(rule, patient, "repeat-request", Severity::info, r.uid, {r.uid}, std::move(text), "patient",
                            false);
     request.deadline = t + rule.timing.repeat_deadline;
+    request.repeat_by = t + std::min(rule.timing.confirm_window, rule.timing.repeat_deadline);
     episode["request"] = request.id;
     if (auto e = c.store.put_rule_state({rule.id, patient, std::string(kEpisode), episode.dump(),
                                          t + rule.timing.repeat_deadline});

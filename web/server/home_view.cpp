@@ -52,13 +52,13 @@ nlohmann::json devices_needing_attention(const nlohmann::json& devices, TimePoin
     if (!d.is_object()) continue;
     const auto battery = any(d, "battery", nullptr);
     if (battery.is_number() && battery.get<double>() < 20) {
-      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"reason", "battery-low"}, {"battery", battery}});
+      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"category", str(d, "category")}, {"reason", "battery-low"}, {"battery", battery}});
       continue;
     }
     const auto seen = str(d, "last_seen");
     const auto t = seen.empty() ? std::nullopt : parse_rfc3339(seen);
     if (t && now - *t > std::chrono::hours(72)) {
-      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"reason", "not-seen"}, {"last_seen", seen}});
+      out.push_back({{"id", str(d, "id")}, {"name", str(d, "name")}, {"category", str(d, "category")}, {"reason", "not-seen"}, {"last_seen", seen}});
     }
   }
   return out;
@@ -80,12 +80,16 @@ nlohmann::json alert_view(const nlohmann::json& alerts, const std::string& patie
         red = {{"id", str(a, "id")}, {"text", str(a, "text")}, {"raised", str(a, "raised")}, {"rule", str(a, "rule")},
                {"reminders", any(a, "reminders", 0)}};
       }
-      const auto deadline = str(a, "deadline");
+      // The patient is counted down to the end of the window in which a repeat still counts (repeat_by);
+      // the later no-repeat deadline only matters to the clinician. An older carehubd sends no repeat_by.
+      const auto no_repeat = str(a, "deadline");
+      const auto repeat_by = str(a, "repeat_by");
+      const auto deadline = repeat_by.empty() ? no_repeat : repeat_by;
       if (repeat.is_null() && str(a, "event") == "repeat-request" && !deadline.empty()) {
         const auto t = parse_rfc3339(deadline);
         const long long left = t ? std::chrono::duration_cast<std::chrono::seconds>(*t - now).count() : 0;
         repeat = {{"id", str(a, "id")}, {"text", str(a, "text")}, {"rule", str(a, "rule")}, {"raised", str(a, "raised")},
-                  {"deadline", deadline}, {"seconds_left", left > 0 ? left : 0}};
+                  {"deadline", deadline}, {"no_repeat_deadline", no_repeat}, {"seconds_left", left > 0 ? left : 0}};
       }
     }
   }

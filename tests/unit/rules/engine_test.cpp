@@ -40,6 +40,8 @@ TEST(HF5, AnExtremeReadingRequestsARepeatAndAStillExtremeRepeatAfterFourMinutesR
   ASSERT_THAT(names(first), ElementsAre("repeat-request/info"));
   const auto first_uid = h.last_uid;
   EXPECT_EQ(first[0].alert.deadline, kT0 + 10min);
+  // What the patient is counted down to: a repeat after the 5-minute window no longer confirms (issue 16).
+  EXPECT_EQ(first[0].alert.repeat_by, kT0 + 5min);
   EXPECT_EQ(first[0].alert.audience, "patient");
   EXPECT_EQ(first[0].alert.readings, std::vector<std::string>{first_uid});
 

@@ -44,6 +44,13 @@ TEST(HomeView, TheRedAlertAndTheRepeatRequestWithItsCountdown) {
   EXPECT_EQ(v["alerts"].size(), 2u);  // not the clinician's, not a filtered one, not a closed one
   auto late = alert_view(alerts, "Patient/p1", at("2026-12-05T11:00:00Z"));
   EXPECT_EQ(late["repeat_request"]["seconds_left"], 0);  // never negative
+  // The countdown ends when a repeat stops counting (repeat_by), not at the later no-repeat deadline.
+  json windowed = alerts;
+  windowed[0]["repeat_by"] = "2026-12-05T10:05:00Z";
+  auto w = alert_view(windowed, "Patient/p1", at("2026-12-05T10:01:30Z"));
+  EXPECT_EQ(w["repeat_request"]["seconds_left"], 210);
+  EXPECT_EQ(w["repeat_request"]["deadline"], "2026-12-05T10:05:00Z");
+  EXPECT_EQ(w["repeat_request"]["no_repeat_deadline"], "2026-12-05T10:10:00Z");
   json acked = alerts;
   acked[1]["acknowledged"] = "2026-12-05T10:02:00Z";
   acked.erase(0);
@@ -55,7 +62,7 @@ TEST(HomeView, TheRedAlertAndTheRepeatRequestWithItsCountdown) {
 TEST(HomeView, DevicesWithALowBatteryOrNotSeenForThreeDaysNeedAttention) {
   const json devices = json::array({
       {{"id", "bp"}, {"name", "BP monitor"}, {"battery", 12}, {"last_seen", "2026-12-05T09:00:00Z"}},
-      {{"id", "scale"}, {"name", "Scale"}, {"battery", 80}, {"last_seen", "2026-12-01T09:00:00Z"}},
+      {{"id", "scale"}, {"name", "Scale"}, {"category", "scale"}, {"battery", 80}, {"last_seen", "2026-12-01T09:00:00Z"}},
       {{"id", "watch"}, {"name", "Watch"}, {"battery", nullptr}, {"last_seen", "2026-12-04T09:00:00Z"}},
       {{"id", "new"}, {"name", "New"}, {"last_seen", nullptr}},
   });
@@ -64,6 +71,7 @@ TEST(HomeView, DevicesWithALowBatteryOrNotSeenForThreeDaysNeedAttention) {
   EXPECT_EQ(a[0]["reason"], "battery-low");
   EXPECT_EQ(a[1]["id"], "scale");
   EXPECT_EQ(a[1]["reason"], "not-seen");
+  EXPECT_EQ(a[1]["category"], "scale") << "the display names the device by its kind, not its id";
 }
 
 }  // namespace

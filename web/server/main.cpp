@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <termios.h>
 #include <unistd.h>
@@ -49,7 +50,13 @@ int main(int argc, char** argv) {
   std::string socket = env_or("CAREHUB_SOCKET", std::string(daemon::kDefaultSocket));
   std::string listen = "127.0.0.1:8080", home, tls_cert, tls_key, tls_generate;
   std::string static_dir = "/usr/share/carehub/web", i18n_dir;
-  std::string hash_file = env_or("CREDENTIALS_DIRECTORY", "").empty() ? "" : env_or("CREDENTIALS_DIRECTORY", "") + "/technician-password-hash";
+  // systemd sets $CREDENTIALS_DIRECTORY whenever the unit has LoadCredential=, and skips a credential whose
+  // file is missing: a hub without the technician's password hash still serves the display (login off).
+  // A --password-hash-file given explicitly and missing stays an error.
+  const std::string credentials = env_or("CREDENTIALS_DIRECTORY", "");
+  std::string hash_file = !credentials.empty() && std::filesystem::exists(credentials + "/technician-password-hash")
+                              ? credentials + "/technician-password-hash"
+                              : "";
   std::string state_dir = env_or("STATE_DIRECTORY", "");
   web::WebOptions o;
   bool hash_only = false, fingerprint_only = false;

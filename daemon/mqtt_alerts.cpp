@@ -69,7 +69,7 @@ Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlert
   std::unique_ptr<MqttAlertPublisher> p(new MqttAlertPublisher(std::move(config), std::move(acknowledge), log, counters));
   p->connection_ = std::move(*connection);
   for (const auto& a : open) {
-    if (a.notify && a.state != AlertState::closed) p->shown_[a.id] = a;
+    if (a.notify && a.state != AlertState::closed) p->shown_[a.id] = {a, {}};
   }
   p->connection_->on_connected([raw = p.get()](mqtt::Connection& c) { return raw->on_connected(c); });
   p->connection_->on_message([raw = p.get()](const mqtt::Message& m) { raw->on_message(m); });
@@ -98,17 +98,27 @@ void MqttAlertPublisher::stop() {
 }
 
 void MqttAlertPublisher::show(const Alert& a) {
-  if (a.notify && a.state != AlertState::closed) shown_[a.id] = a;
+  if (a.notify && a.state != AlertState::closed) shown_[a.id] = {a, {}};
   else shown_.erase(a.id);
   if (!shown_.contains(a.id)) cleared_.insert(a.id);
-  if (pending_.insert_or_assign(a.id, a).second) outbox_.push_back(a.id);
+  if (queued_.insert(a.id).second) outbox_.push_back(a.id);
   open_dirty_ = true;
 }
 
+const std::string& MqttAlertPublisher::Shown::text() const {
+  if (json.empty()) json = rules::alert_to_json(alert).dump();
+  return json;
+}
+
 mqtt::Message MqttAlertPublisher::open_list_locked() const {
-  nlohmann::json list = nlohmann::json::array();
-  for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) list.push_back(rules::alert_to_json(it->second));
-  return {config_.prefix + "/open", list.dump(), 1, true, false};
+  // The compact dump of the JSON array of these alerts, newest first, from each one's cached text.
+  std::string list = "[";
+  for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) {
+    if (list.size() > 1) list += ',';
+    list += it->second.text();
+  }
+  list += ']';
+  return {config_.prefix + "/open", std::move(list), 1, true, false};
 }
 
 void MqttAlertPublisher::publish(const AlertEvent& event) {
@@ -124,7 +134,7 @@ std::vector<mqtt::Message> MqttAlertPublisher::snapshot_locked() const {
   std::vector<mqtt::Message> out;
   for (const auto& id : cleared_) out.push_back({config_.prefix + "/" + id, "", 1, true, false});
   for (auto it = shown_.rbegin(); it != shown_.rend(); ++it) {
-    out.push_back({config_.prefix + "/" + it->first, rules::alert_to_json(it->second).dump(), 1, true, false});
+    out.push_back({config_.prefix + "/" + it->first, it->second.text(), 1, true, false});
   }
   out.push_back(open_list_locked());
   out.push_back({config_.prefix + "/hub", R"({"state":"online"})", 1, true, false});
@@ -214,10 +224,12 @@ void MqttAlertPublisher::run() {
     // Each alert's own topic first (what the display reacts to), then the open list once for all of them.
     mqtt::Message message;
     if (!outbox_.empty()) {
-      auto node = pending_.extract(outbox_.front());
+      const auto id = std::move(outbox_.front());
       outbox_.pop_front();
-      const Alert& a = node.mapped();
-      message = {config_.prefix + "/" + a.id, shown_.contains(a.id) ? rules::alert_to_json(a).dump() : "", 1, true, false};
+      queued_.erase(id);
+      // Its latest state: later changes of the alert replace what was there when it was queued.
+      const auto shown = shown_.find(id);
+      message = {config_.prefix + "/" + id, shown != shown_.end() ? shown->second.text() : "", 1, true, false};
     } else {
       message = open_list_locked();
       open_dirty_ = false;

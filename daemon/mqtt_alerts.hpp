@@ -75,13 +75,20 @@ class MqttAlertPublisher final : public rules::AlertPublisher {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, Alert> shown_;  // open, notified alerts by id: what the display should show
+  // Open, notified alerts by id: what the display should show. Each one's JSON is built once, when first
+  // sent after a change, and reused for the open list (which every alert event republishes whole).
+  struct Shown {
+    Alert alert;
+    mutable std::string json;  // empty until built; caller holds mu_
+    const std::string& text() const;
+  };
+  std::map<std::string, Shown> shown_;
   std::set<std::string> cleared_;       // closed since the last full snapshot: their topics get emptied
   // What the broker has not been told yet, oldest first: one entry per alert topic (a later change of the
   // same alert replaces the queued one: the topic is retained, only its last value counts), and the open
   // list, built when it is sent. Bounded by the number of alerts changed since the last send.
-  std::deque<std::string> outbox_;  // alert ids
-  std::map<std::string, Alert> pending_;  // the latest state of each queued alert
+  std::deque<std::string> outbox_;  // alert ids, each at most once
+  std::set<std::string> queued_;     // the ids in outbox_
   bool open_dirty_ = false;
   // Acknowledgements from the display, made durable on their own thread: Paho calls on_message on the
   // thread that also reads the PUBACKs our publishes wait for, so waiting there for a commit held every

@@ -11,6 +11,7 @@
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
+#include "rules/alert_json.hpp"
 #include "tests/support/mosquitto_peer.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -114,6 +115,31 @@ TEST_F(PublisherWithABroker, PublishesAlertsWhileAnAcknowledgementIsStillBeingMa
   EXPECT_EQ(counter("alerts_mqtt_deferred"), 0u);
   EXPECT_GE(counter("alerts_mqtt_published"), 2u);
   EXPECT_THAT(broker_->first_message(prefix_ + "/open"), HasSubstr("al-second"));
+}
+
+// The open list is built from each alert's cached JSON (issue 15: rebuilding every alert's JSON per event
+// was O(open alerts) per alert); it must stay exactly the JSON array of the alerts' latest states.
+TEST_F(PublisherWithABroker, TheOpenListIsTheLatestStateOfEveryShownAlertNewestFirst) {
+  auto publisher = make([](const std::string& id, const std::string&) -> Result<Alert> { return event(id).alert; });
+  publisher->start();
+  ASSERT_THAT(broker_->first_message(prefix_ + "/hub"), HasSubstr("online"));
+  auto first = event("al-1"), second = event("al-2");
+  publisher->publish(first);
+  publisher->publish(second);
+  // A change after the first was sent (and its JSON cached) must replace it in the list.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (counter("alerts_mqtt_published") < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  first.alert.state = AlertState::acknowledged;
+  publisher->publish(first);
+  const auto expected =
+      nlohmann::json::array({rules::alert_to_json(second.alert), rules::alert_to_json(first.alert)}).dump();
+  std::string open;
+  while (open != expected && std::chrono::steady_clock::now() < deadline) open = broker_->first_message(prefix_ + "/open");
+  EXPECT_EQ(open, expected);
+  EXPECT_EQ(broker_->first_message(prefix_ + "/al-1"), rules::alert_to_json(first.alert).dump());
+  publisher->stop();
 }
 
 }  // namespace

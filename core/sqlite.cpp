@@ -118,6 +118,16 @@ Result<void> Database::exec(std::string_view sql) {
   return {};
 }
 
+Result<void> Database::run_fixed(const std::string& sql) {
+  auto it = fixed_.find(sql);
+  if (it == fixed_.end()) {
+    auto st = prepare(sql);
+    if (!st) return st.error();
+    it = fixed_.emplace(sql, std::move(*st)).first;
+  }
+  return it->second.run();
+}
+
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
@@ -152,7 +162,7 @@ Result<std::string> Database::query_text(std::string_view sql) {
 }
 
 Result<Transaction> Transaction::begin(Database& db, TransactionHooks hooks) {
-  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return r.error();
+  if (auto r = db.run_fixed("BEGIN IMMEDIATE"); !r) return r.error();
   return Transaction(&db, std::move(hooks));
 }
 
@@ -168,7 +178,7 @@ Result<void> Transaction::commit() {
   if (hooks_.before_commit) {
     if (auto r = hooks_.before_commit(); !r) return r;  // the destructor rolls back
   }
-  auto r = db_->exec("COMMIT");
+  auto r = db_->run_fixed("COMMIT");
   if (r) {
     db_ = nullptr;  // on failure the destructor rolls back
     if (hooks_.after) hooks_.after(true);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/result.hpp"
 
@@ -52,10 +53,13 @@ class Database {
  public:
   // Opens (creating if asked) with extended result codes on.
   static Result<Database> open(const std::string& path, bool create);
-  Database(Database&& o) noexcept : db_(std::move(o.db_)) {}
+  Database(Database&& o) noexcept : db_(std::move(o.db_)), fixed_(std::move(o.fixed_)) {}
   Database& operator=(Database&&) noexcept = default;
 
   Result<void> exec(std::string_view sql);
+  // One fixed statement without rows (BEGIN, COMMIT, SAVEPOINT...), prepared once and reused: the writer
+  // runs these for every group commit and every operation in it, and sqlite3_exec parses them every time.
+  Result<void> run_fixed(const std::string& sql);
   Result<Statement> prepare(std::string_view sql);
   // Single-value queries for pragmas and counts.
   Result<std::int64_t> query_int(std::string_view sql);
@@ -70,6 +74,8 @@ class Database {
   };
   explicit Database(sqlite3* db) : db_(db) {}
   std::unique_ptr<sqlite3, Closer> db_;
+  // Declared after db_: finalized before the connection closes.
+  std::unordered_map<std::string, Statement> fixed_;
 };
 
 // What the owner of a connection must do around each of its transactions: `before_commit` writes last

@@ -183,19 +183,20 @@ Result<Synchronous> StoreWriter::synchronous() {
 }
 
 Result<void> StoreWriter::savepoint() {
-  if (auto r = db_.exec("SAVEPOINT op"); !r) return r;
+  if (auto r = db_.run_fixed("SAVEPOINT op"); !r) return r;
   savepoints_.push_back(delta_);
   return {};
 }
 
 Result<void> StoreWriter::release() {
-  if (auto r = db_.exec("RELEASE op"); !r) return r;
+  if (auto r = db_.run_fixed("RELEASE op"); !r) return r;
   if (!savepoints_.empty()) savepoints_.pop_back();
   return {};
 }
 
 Result<void> StoreWriter::rollback_to_savepoint() {
-  if (auto r = db_.exec("ROLLBACK TO op; RELEASE op"); !r) return r;
+  if (auto r = db_.run_fixed("ROLLBACK TO op"); !r) return r;
+  if (auto r = db_.run_fixed("RELEASE op"); !r) return r;
   if (!savepoints_.empty()) {
     delta_ = savepoints_.back();
     savepoints_.pop_back();

@@ -22,7 +22,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config config, Logger& log, const 
   // RSS (issue 15): glibc gives every thread that allocates its own arena (up to 8 per core), and memory
   // freed in one stays there. carehubd's dozen threads allocate little each but in bursts (the uploader's
   // JSON, the writer's batches), so arenas multiplied the peak. Two arenas keep the writer and the uploader
-  // from contending on one lock; refresh_status() trims what bursts leave free.
+  // from contending on one lock. (No periodic malloc_trim: it walks the arenas under their locks, a stall the
+  // writer would feel, and the RSS it returned under load was within noise.)
   ::mallopt(M_ARENA_MAX, 2);
   std::unique_ptr<Daemon> d(new Daemon(std::move(config), log, clock));
   if (auto r = d->open(); !r) return r.error();
@@ -287,9 +288,6 @@ void Daemon::reload(Config config) {
 void Daemon::refresh_status() {
   systemd_.status(status_line());
   write_metrics();
-  // Every 10 s on the main thread: memory a burst of readings or a large upload freed goes back to the
-  // system, so RSS returns to its idle size instead of staying at the burst's peak.
-  ::malloc_trim(0);
 }
 
 void Daemon::reload_rejected(const std::string& why) {

@@ -52,32 +52,17 @@ if [ "$node_major" -lt 20 ]; then
   echo "install-deps: Debian 12's nodejs package is 18; install Node 20 from NodeSource or nvm." >&2
   exit 1
 fi
-peer="$here/tests/peers/fhir"
-if [ -f "$peer/package-lock.json" ]; then
-  stamp="$peer/node_modules/.carehub-lock-stamp"
-  if [ ! -f "$stamp" ] || ! cmp -s "$peer/package-lock.json" "$stamp"; then
-    echo "install-deps: npm ci in tests/peers/fhir"
-    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$peer/package-lock.json" "$stamp"
+# npm ci in DIR (relative to the checkout) when its package-lock.json changed since the last install.
+npm_ci() {
+  local dir="$here/$1"
+  [ -f "$dir/package-lock.json" ] || return 0
+  local stamp="$dir/node_modules/.carehub-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "install-deps: npm ci in $1"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
   fi
-fi
-# The web UI's vendored chart library (uPlot, pinned in web/package-lock.json); the build copies it into the .deb.
-webdir="$here/web"
-if [ -f "$webdir/package-lock.json" ]; then
-  stamp="$webdir/node_modules/.carehub-lock-stamp"
-  if [ ! -f "$stamp" ] || ! cmp -s "$webdir/package-lock.json" "$stamp"; then
-    echo "install-deps: npm ci in web"
-    (cd "$webdir" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$webdir/package-lock.json" "$stamp"
-  fi
-fi
-# The browser tests' driver and checker (playwright-core, axe-core; pinned in tests/browser/package-lock.json).
-browser="$here/tests/browser"
-if [ -f "$browser/package-lock.json" ]; then
-  stamp="$browser/node_modules/.carehub-lock-stamp"
-  if [ ! -f "$stamp" ] || ! cmp -s "$browser/package-lock.json" "$stamp"; then
-    echo "install-deps: npm ci in tests/browser"
-    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$browser/package-lock.json" "$stamp"
-  fi
-fi
+}
+npm_ci tests/peers/fhir  # the FHIR test peer (Medplum's router)
+npm_ci web               # the web UI's chart library (uPlot); the build copies it into the .deb
+npm_ci tests/browser     # the browser tests' driver and checker (playwright-core, axe-core)

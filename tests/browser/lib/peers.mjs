@@ -262,6 +262,10 @@ export class HomeNetwork {
     };
     await ip('netns', 'add', n.ns);
     scope.defer(() => run(['ip', 'netns', 'del', n.ns]));
+    // IPv4 only inside: IPv6 would give eth0 a link-local address a moment after it comes up, and
+    // chromium aborts a navigation under way on that change (net::ERR_NETWORK_CHANGED).
+    const sysctl = await run(['ip', 'netns', 'exec', n.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    if (sysctl.code !== 0) throw new Error(`sysctl in ${n.ns}: ${sysctl.err}`);
     await ip('link', 'add', n.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.ns);
     scope.defer(() => run(['ip', 'link', 'del', n.hostIf]));
     await ip('addr', 'add', `${n.hubAddress}/30`, 'dev', n.hostIf);
@@ -269,6 +273,10 @@ export class HomeNetwork {
     await ip('-n', n.ns, 'addr', 'add', `${n.clientAddress}/30`, 'dev', 'eth0');
     await ip('-n', n.ns, 'link', 'set', 'eth0', 'up');
     await ip('-n', n.ns, 'link', 'set', 'lo', 'up');
+    // Both ends carry traffic (a veth's operstate turns UP once its peer is up): chromium starts on a
+    // network that no longer changes.
+    await eventually(async () => / UP /.test((await run(['ip', '-n', n.ns, '-br', 'link', 'show', 'eth0'])).out) &&
+      / UP /.test((await run(['ip', '-br', 'link', 'show', n.hostIf])).out), 'the veth pair up', 10000, 20);
     return n;
   }
 

@@ -38,6 +38,7 @@ Runner add_sync_commands(CLI::App& app, Context& ctx);
 Runner add_alerts_commands(CLI::App& app, Context& ctx);
 Runner add_rules_commands(CLI::App& app, Context& ctx);
 Runner add_devices_commands(CLI::App& app, Context& ctx);
+Runner add_web_commands(CLI::App& app, Context& ctx);
 Runner add_decode_commands(CLI::App& app, Context& ctx);
 Runner add_readings_commands(CLI::App& app, Context& ctx);
 

@@ -13,7 +13,7 @@
 #include "daemon/control_protocol.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "web/server/secrets.hpp"
-#include "web/server/tls_cert.hpp"
+#include "web/tls/tls_cert.hpp"
 #include "web/server/web_server.hpp"
 
 namespace {

@@ -1,11 +1,13 @@
-#include "web/server/tls_cert.hpp"
+#include "web/tls/tls_cert.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 namespace carehub::web {
@@ -65,7 +67,7 @@ Result<CertFiles> ensure_self_signed(const std::string& dir, const std::string& 
 
 Result<std::string> certificate_fingerprint(const std::string& cert_path) {
   File f(std::fopen(cert_path.c_str(), "rb"));
-  if (!f) return make_error(Errc::io, "cannot open " + cert_path);
+  if (!f) return make_error(Errc::io, "cannot open " + cert_path + ": " + std::strerror(errno));
   Cert cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
   if (!cert) return make_error(Errc::invalid_argument, cert_path + ": not a PEM certificate");
   unsigned char md[EVP_MAX_MD_SIZE];

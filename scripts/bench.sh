@@ -27,6 +27,8 @@ flock "$lock" cmake --build "$dir" -j "$(nproc)" --target "${benches[@]}" daemon
 rm -rf "$out" && mkdir -p "$out"
 
 uptime > "$out/load-before.txt"
+# The commit that was built, not the one HEAD reaches by the time the report is written (a shared tree moves).
+{ git rev-parse --short HEAD; git status --porcelain --untracked-files=no | head -1; } > "$out/commit.txt"
 for b in "${benches[@]}"; do
   echo "== $b"
   # From the build tree (its disk, not a tmpfs): fsync must cost what it costs there.
@@ -203,8 +205,12 @@ def read(p):
             return f.read().strip()
     except OSError:
         return ''
-git = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
-dirty = subprocess.run(['git', 'status', '--porcelain'], capture_output=True, text=True).stdout.strip() != ''
+built = read('commit.txt').split('\n')
+if built[0]:
+    git, dirty = built[0], len(built) > 1 and built[1] != ''
+else:
+    git = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(['git', 'status', '--porcelain'], capture_output=True, text=True).stdout.strip() != ''
 results = {
     'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
     'git': git + ('+uncommitted' if dirty else ''),

@@ -28,7 +28,7 @@ rm -rf "$out" && mkdir -p "$out"
 
 uptime > "$out/load-before.txt"
 # The commit that was built, not the one HEAD reaches by the time the report is written (a shared tree moves).
-{ git rev-parse --short HEAD; git status --porcelain --untracked-files=no | head -1; } > "$out/commit.txt"
+{ git rev-parse --short HEAD; git status --porcelain --untracked-files=no | sed -n 1p; } > "$out/commit.txt"
 for b in "${benches[@]}"; do
   echo "== $b"
   # From the build tree (its disk, not a tmpfs): fsync must cost what it costs there.

@@ -70,7 +70,11 @@ Uploader::Pass Uploader::upload_once() {
     switch (send(std::move(req))) {
       case Sent::failed: return Pass::failed;
       case Sent::again: return Pass::more;
-      case Sent::done: return full || more ? Pass::more : Pass::short_bundle;
+      case Sent::done:
+        // It went through: whatever was misconfigured is fixed, unless a Patient is still missing. This
+        // may be the last pass until the next reading, so the status must not wait for an empty one.
+        if (patients_.missing().empty()) set_config_error("");
+        return full || more ? Pass::more : Pass::short_bundle;
     }
   }
 

@@ -190,6 +190,26 @@ TEST_F(UploaderPatientTest, AMissingPatientIsAConfigurationErrorThatKeepsEveryth
   EXPECT_EQ(uploader->status().config_error, "");
 }
 
+// Regression (browser.console): with the upload window on, the request that finally went through was the
+// last pass until the next reading, and only a pass with nothing to send cleared the configuration error:
+// status went on saying "configuration error" over a buffer that had all been sent.
+TEST_F(UploaderPatientTest, TheRequestThatGoesThroughOnceThePatientExistsClearsTheConfigurationError) {
+  ingest({heart_rate(70, 0)});
+  set_missing(true);
+  auto o = options();
+  o.patient = "Patient/p1";
+  o.upload_window = 200ms;
+  start_uploader(o);
+  ASSERT_TRUE(wait_failure_logged());
+  ASSERT_THAT(uploader->status().config_error, HasSubstr("Patient/p1"));
+  set_missing(false);
+  uploader->sync_now();  // the technician, once the Patient is registered (the test's clock does not move)
+  ASSERT_TRUE(wait_event([&] { return logged("event=configuration-error-cleared"); }))
+      << "status still says: " << uploader->status().config_error;
+  EXPECT_EQ(uploader->status().config_error, "");
+  EXPECT_EQ(counts().pending, 0);
+}
+
 TEST_F(UploaderPatientTest, AnEntryRefusedForAMissingReferenceIsNeverDeadLettered) {
   const auto uids = ingest({heart_rate(70, 0), heart_rate(71, 1)});
   enforce_referential_integrity();

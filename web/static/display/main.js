@@ -89,7 +89,12 @@ function startDisplay(session) {
     events: ['hello', 'reading', 'alert', 'daemon', 'pairing', 'resync'],
     onEvent: onLiveEvent,
     onResync: () => scheduleRefresh(0),
-    onState: (state) => updateConnection({ stream: state === 'live' }),
+    onState: (state) => {
+      updateConnection({ stream: state === 'live' });
+      // The stream cannot say why it failed: ask the hub. A revoked tablet gets 401 pairing-required and
+      // goes back to the pairing form instead of showing the patient's last readings indefinitely.
+      if (state !== 'live') scheduleRefresh(1000);
+    },
   });
   refreshHome();
 }

@@ -79,7 +79,7 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/asan" \
   LSAN_OPTIONS="suppressions=$here/tests/lsan.supp" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan" \
-    ctest --test-dir build-san --output-on-failure -j "$jobs" --timeout 600 -LE 'fuzz|reliability|hostile'
+    ctest --test-dir build-san --output-on-failure -j "$jobs" --timeout 600 -LE 'fuzz|reliability|hostile|systemd'
   no_sanitizer_reports "$reports"
   stage "fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-san/)"
   ctest --test-dir build-san --output-on-failure -j "$jobs" -L fuzz

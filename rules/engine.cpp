@@ -1,91 +1,14 @@
-#include "rules/engine.hpp"
-
+// The rules engine, judging readings as they are stored: confirm-by-repeat and bands, inactivity, trends,
+// and readings assigned to a patient late. What happens to alerts afterwards is engine_lifecycle.cpp.
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <array>
-#include <cmath>
-#include <nlohmann/json.hpp>
+
+#include "rules/engine_context.hpp"
 
 namespace carehub::rules {
-namespace {
 
-constexpr std::string_view kEpisode = "episode";
-constexpr double kEpsilon = 1e-9;  // values arrive as doubles: 72.3 + 2 must reach 74.3
-
-// Which way a band is extreme; episodes remember it so a repeat is judged against the same limit.
-enum class Direction { low, high };
-
-bool extreme(Band b) { return b == Band::extreme_low || b == Band::extreme_high; }
-
-struct Classified {
-  Band band = Band::optimal;
-  std::string component;  // the component that decided it
-  double value = 0;
-};
-
-// The worst band over the rule's components present in the reading (SBP 200 *or* DBP 130 is extreme).
-Classified classify(const Rule& rule, const Reading& r) {
-  Classified out;
-  for (const auto& b : rule.bands) {
-    auto it = r.values.find(b.component);
-    if (it == r.values.end()) continue;
-    const Band band = band_of(b, it->second);
-    if (band_rank(band) > band_rank(out.band)) out = {band, b.component, it->second};
-  }
-  return out;
-}
-
-// Still extreme for a repeat: at or beyond the limit, or within the rule's threshold of it, on the side
-// the episode opened on (a low reading never confirms a high episode, nor the reverse). An episode stored
-// without a direction (an older carehub) is judged on both sides, as it was then.
-bool still_extreme(const Rule& rule, const Reading& r, std::optional<Direction> side) {
-  for (const auto& b : rule.bands) {
-    auto it = r.values.find(b.component);
-    if (it == r.values.end()) continue;
-    const double v = it->second;
-    if (side != Direction::low && b.extreme_high && v >= *b.extreme_high - b.threshold - kEpsilon) return true;
-    if (side != Direction::high && b.extreme_low && v <= *b.extreme_low + b.threshold + kEpsilon) return true;
-  }
-  return false;
-}
-
-std::optional<Direction> direction_of(const nlohmann::json& episode) {
-  const auto d = episode.value("direction", std::string{});
-  if (d == "high") return Direction::high;
-  if (d == "low") return Direction::low;
-  return std::nullopt;
-}
-
-
-
-std::string values_text(const Reading& r) {
-  std::string out;
-  for (const auto& [name, v] : r.values) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%s %.10g", name.c_str(), v);
-    out += (out.empty() ? "" : ", ") + std::string(buf);
-  }
-  return out;
-}
-
-std::optional<Severity> severity_of(Outcome o) {
-  switch (o) {
-    case Outcome::info: return Severity::info;
-    case Outcome::amber: return Severity::amber;
-    case Outcome::red: return Severity::red;
-    case Outcome::none:
-    case Outcome::confirm: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-std::optional<TimePoint> opt_time(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
-  return from_epoch_ms(j[key].get<std::int64_t>());
-}
-
-}  // namespace
+using namespace detail;
 
 std::string alert_id(std::string_view rule, std::string_view patient, std::string_view event, std::string_view anchor,
                      std::string_view hub_id) {
@@ -103,93 +26,6 @@ std::string alert_id(std::string_view rule, std::string_view patient, std::strin
   }
   return out;
 }
-
-// One evaluation: the rules snapshot, the store, the clock's now and the events collected so far.
-struct Engine::Context {
-  const RuleSet& rules;
-  StoreWriter& store;
-  TimePoint now;  // the clock the rules act on: the hub's now, or a late reading's own time (judge_assigned)
-  std::vector<AlertEvent> events;
-  // The hub's clock, for what must never be believed "after now" (equal to `now` except in judge_assigned).
-  TimePoint hub_now = now;
-  std::vector<std::string> raised{};  // ids of the alerts raised here (not those only changed)
-  std::string_view hub_id{};          // the Engine's: enters every alert id
-
-  Alert make(const Rule& rule, const std::string& patient, std::string event, Severity severity,
-             const std::string& anchor, std::vector<std::string> readings, std::string text, std::string audience,
-             bool requires_ack) const {
-    Alert a;
-    a.id = alert_id(rule.id, patient, event + "/" + std::string(to_string(severity)), anchor, hub_id);
-    a.rule = rule.id;
-    a.patient = patient;
-    a.event = std::move(event);
-    a.severity = severity;
-    a.state = AlertState::open;
-    a.notify = rules.notifies(rule.category);
-    a.raised = now;
-    a.text = std::move(text);
-    a.readings = std::move(readings);
-    a.category = rule.category;
-    a.audience = std::move(audience);
-    a.requires_ack = requires_ack;
-    if (requires_ack) {
-      a.next_reminder = now + rule.timing.reminder_every;
-      if (rule.timing.escalate_after) a.escalate_at = now + *rule.timing.escalate_after;
-    }
-    return a;
-  }
-
-  Result<void> raise(Alert a, TimePoint at) {
-    if (auto r = store.put_alert(a); !r) return r;
-    raised.push_back(a.id);
-    events.push_back({a.event, at, std::move(a)});
-    return {};
-  }
-
-  Result<void> change(const Alert& a, std::string event, TimePoint at) {
-    if (auto r = store.put_alert(a); !r) return r;
-    events.push_back({std::move(event), at, a});
-    return {};
-  }
-
-  // Closes `id` (if still open) with a resolution; emits `event` (e.g. "resolved") about it.
-  Result<void> close(const std::string& id, const std::string& resolution, const std::string& event, TimePoint at,
-                     const std::vector<std::string>& more_readings = {}) {
-    auto found = store.find_alert(id);
-    if (!found) return found.error();
-    if (!*found || (*found)->state == AlertState::closed) return {};
-    Alert a = **found;
-    a.state = AlertState::closed;
-    a.closed = at;
-    a.resolution = resolution;
-    a.next_reminder.reset();
-    for (const auto& uid : more_readings) {
-      if (std::find(a.readings.begin(), a.readings.end(), uid) == a.readings.end()) a.readings.push_back(uid);
-    }
-    return change(a, event, at);
-  }
-
-  // The no-repeat policy: the patient did not confirm in time. Closes the request; an alert by policy.
-  Result<void> no_repeat(const Rule& rule, const std::string& patient, const nlohmann::json& episode, TimePoint at,
-                         const std::string& why) {
-    std::vector<std::string> readings = episode.value("readings", std::vector<std::string>{});
-    if (auto request = episode.value("request", std::string{}); !request.empty()) {
-      if (auto r = close(request, "expired", "closed", at); !r) return r;
-    }
-    const auto severity = severity_of(rule.timing.on_no_repeat);
-    if (!severity) return {};
-    const bool red = *severity == Severity::red;
-    std::string text = "An extreme reading (" + episode.value("values", std::string{}) + ") was " + why + ".";
-    Alert a = make(rule, patient, "alert", *severity, episode.value("anchor", std::string{}), readings, text,
-                   red ? "both" : "clinician", red);
-    a.raised = at;
-    if (red) {
-      a.next_reminder = now + rule.timing.reminder_every;
-      if (rule.timing.escalate_after) a.escalate_at = now + *rule.timing.escalate_after;
-    }
-    return raise(std::move(a), at);
-  }
-};
 
 Engine::Engine(RuleSet rules, Logger& log, Counters& counters, std::string hub_id)
     : log_(log), counters_(counters), rules_(std::make_shared<const RuleSet>(std::move(rules))), hub_id_(std::move(hub_id)) {}
@@ -509,97 +345,6 @@ Result<void> Engine::trend(Context& c, const Rule& rule, const StoredReading& r)
                    red ? "both" : "clinician", red);
   if (auto e = c.store.put_rule_state({rule.id, patient, "trend", a.id, std::nullopt}); !e) return e;
   return c.raise(std::move(a), c.now);
-}
-
-Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) {
-  const auto rules = this->rules();
-  Context c{*rules, store, now, {}};
-  c.hub_id = hub_id_;
-  auto due = store.rule_states_due(now);
-  if (!due) return due.error();
-  for (const auto& s : *due) {
-    const Rule* rule = rules->find(s.rule, s.patient);
-    if (!rule) {
-      // The rule was removed by a reload: its pending deadline has no policy left to apply.
-      log_.notice("rules", "rule-state-dropped", {{"rule", s.rule}, {"reason", "rule removed"}});
-      log_.debug("rules", "rule-state-dropped-detail", {{"rule", s.rule}, {"patient", s.patient}, {"key", s.key}});  // patient id: debug only
-      if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
-      continue;
-    }
-    // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
-    const auto state = nlohmann::json::parse(s.state_json, nullptr, false);
-    if (s.key == kEpisode) {
-      if (auto e = store.erase_rule_state(s.rule, s.patient, s.key); !e) return e.error();
-      if (auto e = c.no_repeat(*rule, s.patient, state, *s.due, "not repeated before its deadline"); !e) return e.error();
-    } else if (s.key.starts_with("kind:") || s.key.starts_with("device:")) {
-      const auto last = opt_time(state, "last_ms");
-      const std::string what = s.key.starts_with("kind:") ? s.key.substr(5) + " readings" : "readings from device " + s.key.substr(7);
-      std::string text = rule->text.empty()
-                             ? "No " + what + " for " + format_duration(rule->timing.inactive_after) + " (last " +
-                                   (last ? format_rfc3339(*last) : std::string("never")) + ")."
-                             : rule->text;
-      Alert a = c.make(*rule, s.patient, "inactivity", rule->severity, s.key + "@" + std::to_string(last ? to_epoch_ms(*last) : 0),
-                       {state.value("last_uid", std::string{})}, std::move(text), "clinician",
-                       rule->severity == Severity::red);
-      if (a.readings.front().empty()) a.readings.clear();
-      nlohmann::json next = state.is_object() ? state : nlohmann::json::object();
-      next["notice"] = a.id;
-      if (auto e = store.put_rule_state({s.rule, s.patient, s.key, next.dump(), std::nullopt}); !e) return e.error();
-      if (auto e = c.raise(std::move(a), *s.due); !e) return e.error();
-    } else {
-      if (auto e = store.put_rule_state({s.rule, s.patient, s.key, s.state_json, std::nullopt}); !e) return e.error();
-    }
-  }
-  auto alerts = store.alerts_due(now);
-  if (!alerts) return alerts.error();
-  for (auto a : *alerts) {
-    const Rule* rule = rules->find(a.rule, a.patient);
-    const Timing& timing = rule ? rule->timing : rules->defaults;
-    if (!a.escalated && a.escalate_at && *a.escalate_at <= now) {
-      a.escalated = true;
-      if (auto e = c.change(a, "escalation", *a.escalate_at); !e) return e.error();
-    }
-    if (a.next_reminder && *a.next_reminder <= now) {
-      const TimePoint at = *a.next_reminder;
-      ++a.reminders;
-      a.next_reminder = now + timing.reminder_every;  // missed reminders (hub off) collapse into one
-      if (auto e = c.change(a, "reminder", at); !e) return e.error();
-    }
-  }
-  if (!c.events.empty()) counters_.add("rules_tick_events", c.events.size());
-  return std::move(c.events);
-}
-
-Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const std::string& id, TimePoint now,
-                                                    const std::string& by) {
-  auto found = store.find_alert(id);
-  if (!found) return found.error();
-  if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
-  Alert a = **found;
-  if (a.state == AlertState::closed) return make_error(Errc::invalid_argument, "alert " + id + " is already closed");
-  if (a.state == AlertState::acknowledged) return std::vector<AlertEvent>{};
-  a.state = AlertState::acknowledged;
-  a.acknowledged = now;
-  a.acknowledged_by = by;
-  a.next_reminder.reset();  // reminders stop; a pending escalation too: the patient has responded
-  a.escalate_at.reset();
-  if (auto r = store.put_alert(a); !r) return r.error();
-  return std::vector<AlertEvent>{{"acknowledged", now, a}};
-}
-
-Result<std::vector<AlertEvent>> Engine::close(StoreWriter& store, const std::string& id, TimePoint now) {
-  auto found = store.find_alert(id);
-  if (!found) return found.error();
-  if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
-  Alert a = **found;
-  if (a.state == AlertState::closed) return std::vector<AlertEvent>{};
-  a.state = AlertState::closed;
-  a.closed = now;
-  a.resolution = "closed";
-  a.next_reminder.reset();
-  a.escalate_at.reset();
-  if (auto r = store.put_alert(a); !r) return r.error();
-  return std::vector<AlertEvent>{{"closed", now, a}};
 }
 
 }  // namespace carehub::rules

@@ -20,8 +20,8 @@
 
 #include "core/counters.hpp"
 #include "core/log.hpp"
-#include "core/pipeline.hpp"
-#include "core/store.hpp"
+#include "store/pipeline.hpp"
+#include "store/store.hpp"
 #include "daemon/control_server.hpp"
 
 namespace carehub::daemon {

@@ -11,9 +11,9 @@
 #include "daemon/config_hub.hpp"
 #include "daemon/metrics_textfile.hpp"
 #include "daemon/mqtt_alerts.hpp"
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "core/result.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "rules/rule_set.hpp"
 #include "sync/uploader.hpp"
 

@@ -38,7 +38,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/batch_hook.hpp"
+#include "store/batch_hook.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "rules/rule_set.hpp"

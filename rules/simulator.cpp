@@ -9,7 +9,7 @@
 #include "core/counters.hpp"
 #include "core/json_check.hpp"
 #include "core/reading_json.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "rules/alert_json.hpp"
 #include "rules/engine.hpp"
 

@@ -87,7 +87,7 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   stage "build with ThreadSanitizer (build-tsan/)"
   # The pipeline's writer thread, the control server, the uploader and the sources' threads, and the
   # daemon itself (reload, sync now, stop) driven by the integration tests.
-  tsan_tests="core/core_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
+  tsan_tests="core/core_test store/store_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
               drivers/openhab/openhab_client_test"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread \
     -DCAREHUB_BENCH=OFF >/dev/null

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/result.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "sync/fhir_mapping.hpp"
 
 namespace carehub::sync {

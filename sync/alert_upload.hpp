@@ -10,7 +10,7 @@
 //  - no request ever names a server id, so a server that expunged or migrated the resource never sees
 //    a client-assigned create (`PUT DetectedIssue/123`, which HAPI refuses for numeric ids).
 // R4 wants fullUrl on PUT entries of a batch: a urn:uuid derived from the alert id.
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "sync/alert_mapping.hpp"
 #include "sync/bundle.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/device.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub::fhir {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "core/reading.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "core/time.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/mosquitto_peer.hpp"

@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "sync/alert_upload.hpp"
 #include "sync/bundle.hpp"
 #include "sync/fhir_mapping.hpp"

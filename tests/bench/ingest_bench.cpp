@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "core/reading.hpp"
 
 namespace {
@@ -64,7 +64,7 @@ void BM_RawSqliteBatchedInsert(benchmark::State& state) {
   writer.value().reset();  // it created the schema; the baseline writes through its own connection
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  // The writer's own pragmas (core/store_writer.cpp), so only the work differs.
+  // The writer's own pragmas (store/store_writer.cpp), so only the work differs.
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=8192;", nullptr, nullptr, nullptr);
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,

@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "core/time.hpp"
 #include "drivers/mqtt/source.hpp"
 #include "tests/support/mosquitto_peer.hpp"

@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "core/clock.hpp"
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "rules/engine.hpp"
 
 namespace {

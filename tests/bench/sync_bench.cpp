@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "sync/bundle.hpp"
 #include "sync/fhir_mapping.hpp"
 #include "sync/uploader.hpp"

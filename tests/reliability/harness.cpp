@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "core/reading_json.hpp"
-#include "core/sqlite.hpp"
+#include "store/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::reliability {

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "core/clock.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "daemon/control_client.hpp"
 #include "daemon/daemon.hpp"
 #include "tests/support/temp_dir.hpp"

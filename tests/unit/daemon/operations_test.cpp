@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "core/clock.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "daemon/control_client.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/daemon.hpp"

@@ -10,7 +10,7 @@
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "rules/engine.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <future>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "tests/unit/rules/harness.hpp"
 
 namespace carehub::rules::test {

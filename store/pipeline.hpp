@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "core/attribution.hpp"
-#include "core/batch_hook.hpp"
+#include "store/batch_hook.hpp"
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "core/source.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 

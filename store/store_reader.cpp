@@ -1,6 +1,6 @@
 #include <nlohmann/json.hpp>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 

@@ -1,7 +1,7 @@
 // The pipeline's registry operations: devices, user-slot bindings, and the technician's decisions on
 // unassigned readings. All run on the writer thread (which alone owns `attribution_`), each inside the
 // group transaction under its own savepoint, so attribution changes exactly when the registry's commit does.
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 
 namespace carehub {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

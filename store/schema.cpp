@@ -1,4 +1,4 @@
-#include "core/schema.hpp"
+#include "store/schema.hpp"
 
 #include <algorithm>
 #include <array>

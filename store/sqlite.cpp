@@ -1,4 +1,4 @@
-#include "core/sqlite.hpp"
+#include "store/sqlite.hpp"
 
 namespace carehub::sqlite {
 namespace {

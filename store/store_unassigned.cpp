@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 namespace {

@@ -13,7 +13,7 @@
 #include "core/device.hpp"
 #include "core/reading.hpp"
 #include "core/result.hpp"
-#include "core/sqlite.hpp"
+#include "store/sqlite.hpp"
 
 namespace carehub {
 

@@ -1,10 +1,10 @@
-// Proves core/store_unassigned.cpp and the unassigned state in the rest of the store: bindings persist,
+// Proves store/store_unassigned.cpp and the unassigned state in the rest of the store: bindings persist,
 // unassigned readings are kept out of every patient's path (uploader queue, trends, pruning, shedding)
 // and are resolved by assign (new identity, alias, no duplicate) or discard (who, when, why).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

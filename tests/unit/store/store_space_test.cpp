@@ -1,5 +1,5 @@
 // The buffer's size cap, shedding priority, retention, disk full and the kept per-state counts
-// (core/store_space.cpp, core/store_writer.cpp, core/pipeline.cpp): design.md invariant 3.
+// (store/store_space.cpp, store/store_writer.cpp, store/pipeline.cpp): design.md invariant 3.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <future>
 #include <mutex>
 
-#include "core/pipeline.hpp"
-#include "core/store.hpp"
+#include "store/pipeline.hpp"
+#include "store/store.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

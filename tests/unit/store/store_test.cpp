@@ -1,12 +1,12 @@
-// Proves core/store_writer.cpp and core/store_reader.cpp against a real SQLite file.
-#include "core/store.hpp"
+// Proves store/store_writer.cpp and store/store_reader.cpp against a real SQLite file.
+#include "store/store.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "core/schema.hpp"
+#include "store/schema.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

@@ -1,9 +1,9 @@
-// Proves the FHIR-sync bookkeeping of alerts in core/store_alerts.cpp (schema 4): which changes make a new
+// Proves the FHIR-sync bookkeeping of alerts in store/store_alerts.cpp (schema 4): which changes make a new
 // revision, and that a change made while an upload is in flight is never marked as sent.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

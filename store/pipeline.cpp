@@ -1,8 +1,8 @@
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 
 #include <algorithm>
 
-#include "core/pipeline_policy.hpp"
+#include "store/pipeline_policy.hpp"
 
 namespace carehub {
 

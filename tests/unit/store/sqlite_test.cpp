@@ -1,4 +1,4 @@
-#include "core/sqlite.hpp"
+#include "store/sqlite.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

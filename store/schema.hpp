@@ -1,6 +1,6 @@
 #pragma once
 // Schema versions, applied forward with PRAGMA user_version. Internal to the store.
-#include "core/sqlite.hpp"
+#include "store/sqlite.hpp"
 
 namespace carehub::schema {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/kind.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 namespace {

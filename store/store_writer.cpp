@@ -1,7 +1,7 @@
 #include <nlohmann/json.hpp>
 
-#include "core/schema.hpp"
-#include "core/store.hpp"
+#include "store/schema.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 

@@ -1,11 +1,11 @@
-#include "core/schema.hpp"
+#include "store/schema.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

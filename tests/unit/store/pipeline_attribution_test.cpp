@@ -1,4 +1,4 @@
-// Proves attribution through the real pipeline (core/pipeline.cpp, core/pipeline_registry.cpp): a
+// Proves attribution through the real pipeline (store/pipeline.cpp, store/pipeline_registry.cpp): a
 // two-person household's monitor, a second-hand device, a device moved to another patient, and the
 // technician's assign/discard, with the rules hook seeing exactly the readings it may judge.
 #include <gmock/gmock.h>
@@ -8,7 +8,7 @@
 #include <functional>
 #include <mutex>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

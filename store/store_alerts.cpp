@@ -1,7 +1,7 @@
 // Alerts and rule state: the decision-support half of the store (schema version 2).
 #include <nlohmann/json.hpp>
 
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 namespace {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <future>
 
-#include "core/pipeline.hpp"
+#include "store/pipeline.hpp"
 #include "tests/unit/core/temp_dir.hpp"
 
 namespace carehub {

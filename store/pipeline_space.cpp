@@ -2,8 +2,8 @@
 // cap and the disk leave the buffer in, retention, and the probe that notices when a full disk has room again.
 #include <algorithm>
 
-#include "core/pipeline.hpp"
-#include "core/pipeline_policy.hpp"
+#include "store/pipeline.hpp"
+#include "store/pipeline_policy.hpp"
 
 namespace carehub {
 

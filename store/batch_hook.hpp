@@ -7,7 +7,7 @@
 
 #include "core/alert.hpp"
 #include "core/result.hpp"
-#include "core/store.hpp"
+#include "store/store.hpp"
 
 namespace carehub {
 

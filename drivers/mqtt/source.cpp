@@ -1,6 +1,7 @@
 #include "drivers/mqtt/source.hpp"
 
 #include "core/secret.hpp"
+#include "core/time_json.hpp"
 #include "drivers/mqtt/decode.hpp"
 
 namespace carehub::mqtt {
@@ -19,10 +20,6 @@ std::string filter_of(const std::vector<Subscription>& subscriptions, std::strin
     if (topic_matches(s.topic, topic)) return s.topic;
   }
   return "unsubscribed";
-}
-
-nlohmann::json optional_time(const std::optional<TimePoint>& t) {
-  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -188,10 +185,10 @@ nlohmann::json MqttSource::status() const {
           {"broker", config_.connection.broker},
           {"client_id", config_.connection.client_id},
           {"status_topic", config_.status_topic},
-          {"connected_since", optional_time(c.connected_since)},
+          {"connected_since", optional_time_json(c.connected_since)},
           {"connects", c.connects},
-          {"last_message", optional_time(last_message_)},
-          {"last_reading", optional_time(last_reading_)},
+          {"last_message", optional_time_json(last_message_)},
+          {"last_reading", optional_time_json(last_reading_)},
           {"last_error", !c.last_error.empty() ? c.last_error : last_error_},
           {"messages", messages_},
           {"readings", readings_},

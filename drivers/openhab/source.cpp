@@ -1,6 +1,7 @@
 #include "drivers/openhab/source.hpp"
 
 #include "core/secret.hpp"
+#include "core/time_json.hpp"
 
 namespace carehub::openhab {
 namespace {
@@ -14,10 +15,6 @@ carehub::Result<std::string> read_secret(const std::string& name, std::string_vi
   auto secret = carehub::read_secret(name);
   if (!secret) return carehub::make_error(secret.error().code, std::string(what) + ": " + secret.error().message);
   return secret;
-}
-
-nlohmann::json optional_time(const std::optional<TimePoint>& t) {
-  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -217,9 +214,9 @@ nlohmann::json OpenhabSource::status() const {
   std::lock_guard lock(mu_);
   return {{"state", state_},
           {"url", config_.url},
-          {"connected_since", optional_time(connected_since_)},
-          {"last_event", optional_time(last_event_)},
-          {"last_reading", optional_time(last_reading_)},
+          {"connected_since", optional_time_json(connected_since_)},
+          {"last_event", optional_time_json(last_event_)},
+          {"last_reading", optional_time_json(last_reading_)},
           {"last_error", last_error_},
           {"connects", connects_},
           {"readings", readings_},

@@ -2,6 +2,7 @@
 // Errors as values. Every adapter (SQLite, libcurl, sd-bus, sockets) turns its own error codes into a
 // carehub::Error exactly where the call happens; nothing above an adapter sees a foreign error type.
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -24,14 +25,16 @@ struct Error {
   std::string message;
 };
 
-// A minimal std::expected stand-in (g++ 12 has <expected> only with C++23).
-template <class T>
+// A minimal std::expected stand-in (g++ 12 has <expected> only with C++23), and the only one in carehub:
+// the stand-alone parsers (drivers/gatt, drivers/openhab) alias it with their own error type as `E`, so
+// they need this header and nothing else of core/.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
-  bool has_value() const { return v_.index() == 0; }
+  [[nodiscard]] bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
   T& value() & { return std::get<0>(v_); }
   const T& value() const& { return std::get<0>(v_); }
@@ -40,23 +43,23 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
   const T& operator*() const { return value(); }
-  const Error& error() const { return std::get<1>(v_); }
+  const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
-  bool has_value() const { return ok_; }
+  Result(E error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  [[nodiscard]] bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { return error_; }
+  const E& error() const { return error_; }
 
  private:
-  Error error_;
+  E error_;
   bool ok_ = true;
 };
 

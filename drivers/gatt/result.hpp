@@ -1,10 +1,11 @@
 #pragma once
-// Errors as values for the GATT decoders. This library stands alone (no core/), so it carries its own
-// small std::expected stand-in; the BLE driver maps DecodeError onto carehub::Error at its edge.
+// Errors as values for the GATT decoders: carehub's one Result (core/result.hpp, a header-only template)
+// with the decoders' own error types, so the library still needs nothing else of core/ and is fuzzed
+// alone; the BLE driver maps DecodeError onto carehub::Error at its edge.
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "core/result.hpp"
 
 namespace carehub::gatt {
 
@@ -28,26 +29,8 @@ struct ParseError {
   std::string detail;
 };
 
-// A minimal std::expected stand-in (g++ 12 has <expected> only with C++23).
+// carehub::Result with a decode error unless said otherwise (ParseError for text input).
 template <class T, class E = DecodeError>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
-
-  bool has_value() const { return v_.index() == 0; }
-  explicit operator bool() const { return has_value(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  const E& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, E> v_;
-};
+using Result = carehub::Result<T, E>;
 
 }  // namespace carehub::gatt

@@ -41,7 +41,7 @@ std::string form_encode(std::string_view s) {
   return out;
 }
 
-Result<TokenResponse> parse_token_response(long status, const std::string& body) {
+Result<TokenResponse> parse_token_response(long status, const std::string& body, std::string_view invalid_client_hint) {
   // The one safe parse: a deep or 1e999 answer is an error, never an exception or a deep DOM.
   auto parsed = parse_peer_json(body, "token response");
   const nlohmann::json j = parsed ? std::move(*parsed) : nlohmann::json();
@@ -50,7 +50,7 @@ Result<TokenResponse> parse_token_response(long status, const std::string& body)
     if (j.is_object() && !string_member(j, "error").empty()) {
       what += ": " + string_member(j, "error");
       if (auto d = string_member(j, "error_description"); !d.empty()) what += " (" + d + ")";
-      if (string_member(j, "error") == "invalid_client") what += "; check the client id and secret";
+      if (string_member(j, "error") == "invalid_client") what += "; " + std::string(invalid_client_hint);
     }
     return make_error(Errc::unavailable, what);
   }
@@ -92,16 +92,32 @@ Result<std::string> OAuth2ClientCredentials::fetch() {
   HttpRequest req;
   req.method = "POST";
   req.url = creds_.token_url;
-  // client_secret_basic (RFC 6749 §2.3.1): id and secret form-encoded, then Base64.
-  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                 {"Accept", "application/json"},
-                 {"Authorization", "Basic " + base64(form_encode(creds_.client_id) + ":" + form_encode(creds_.client_secret))}};
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
   req.body = "grant_type=client_credentials";
   if (!creds_.scope.empty()) req.body += "&scope=" + form_encode(creds_.scope);
+  const bool jwt = static_cast<bool>(creds_.signing_key);
+  if (jwt) {
+    // private_key_jwt (RFC 7523 §2.2, SMART Backend Services): a fresh assertion per request, since its
+    // jti may be used once and it lives only minutes.
+    auto key = creds_.signing_key();
+    token_.clear();
+    if (!key) return make_error(key.error().code, "private_key_jwt: " + key.error().message);
+    auto assertion = client_assertion(*key, creds_.client_id, creds_.token_url, clock_.now(), random_jti());
+    if (!assertion) return assertion.error();
+    req.body += "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+                "&client_assertion=" + *assertion;
+  } else {
+    // client_secret_basic (RFC 6749 §2.3.1): id and secret form-encoded, then Base64.
+    req.headers.emplace_back("Authorization",
+                             "Basic " + base64(form_encode(creds_.client_id) + ":" + form_encode(creds_.client_secret)));
+  }
   auto resp = http_->send(req);
   token_.clear();
   if (!resp) return make_error(resp.error().code, "token endpoint " + creds_.token_url + ": " + resp.error().message);
-  auto parsed = parse_token_response(resp->status, resp->body);
+  auto parsed = parse_token_response(resp->status, resp->body,
+                                     jwt ? "check the client id and that the server holds this hub's public key "
+                                           "(carehubctl auth jwks)"
+                                         : "check the client id and secret");
   if (!parsed) return make_error(parsed.error().code, parsed.error().message + " (" + creds_.token_url + ")");
   token_ = parsed->access_token;
   // Without expires_in, keep it until the server refuses it.

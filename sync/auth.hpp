@@ -1,6 +1,8 @@
 #pragma once
 // Credentials for the FHIR server: a static bearer token, or OAuth2 client credentials (RFC 6749 §4.4)
-// against the gateway's token endpoint (Keycloak), cached until shortly before they expire. Secrets
+// against the gateway's token endpoint (Keycloak), cached until shortly before they expire. The client
+// authenticates with a shared secret (client_secret_basic) or, recommended, with a signed JWT
+// (private_key_jwt, RFC 7523, SMART Backend Services; sync/jwt.hpp) so no secret leaves the hub. Secrets
 // arrive as values read from files by the daemon; they are never logged.
 #include <chrono>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "sync/http_client.hpp"
+#include "sync/jwt.hpp"
 
 namespace carehub::sync {
 
@@ -44,6 +47,9 @@ struct ClientCredentials {
   std::string scope;  // optional
   // Renew this long before expiry, so a token never expires between fetching it and the server reading it.
   std::chrono::seconds early{30};
+  // Set: private_key_jwt instead of the secret. Asked at each token request, so a rotated key is used
+  // from the next token on.
+  SigningKeySource signing_key = nullptr;
 };
 
 class OAuth2ClientCredentials final : public TokenSource {
@@ -73,7 +79,9 @@ struct TokenResponse {
   std::string access_token;
   std::chrono::seconds expires_in{0};  // 0: the endpoint did not say
 };
-Result<TokenResponse> parse_token_response(long status, const std::string& body);
+// `invalid_client_hint` ends the message of an invalid_client refusal (what the operator should check).
+Result<TokenResponse> parse_token_response(long status, const std::string& body,
+                                           std::string_view invalid_client_hint = "check the client id and secret");
 
 // application/x-www-form-urlencoded escaping (RFC 6749 appendix B).
 std::string form_encode(std::string_view s);

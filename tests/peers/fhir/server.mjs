@@ -2,7 +2,7 @@
 // Local FHIR R4 server for carehub's tests and demo. See README.md.
 //
 //   node --experimental-websocket server.mjs --port 0 [--host 127.0.0.1] [--quiet] [--no-check-references]
-//        [--auth client-id:client-secret [--token-ttl SECONDS]] [--no-gzip] [--refuse-numeric-ids]
+//        [--auth client-id:client-secret [--token-ttl SECONDS] [--jwks FILE]] [--no-gzip] [--refuse-numeric-ids]
 //        [--hl7-invariants]
 //
 // Prints exactly one line, `LISTENING <port>`, on stdout once it accepts connections; logs go to stderr.
@@ -12,6 +12,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+
+import { AssertionRefused, JwtClientAuth } from './token.mjs';
 
 const FHIR_BASE = '/fhir/R4';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -28,6 +30,8 @@ const USAGE = `usage: node --experimental-websocket server.mjs [options]
   --auth ID:SECRET          OAuth2 client credentials: serve POST /oauth2/token and require
                             Authorization: Bearer <token> on every FHIR request (default: off)
   --token-ttl SECONDS       lifetime of an access token (default 300)
+  --jwks FILE               the client may also authenticate with private_key_jwt (RFC 7523, SMART Backend
+                            Services) signed by a key in this JWK Set; see token.mjs (needs --auth)
 Modes that behave like real servers rather than like this peer's defaults:
   --no-gzip                 no request decompression, like Tomcat or nginx without gunzip in front of HAPI:
                             a Content-Encoding: gzip body reaches the FHIR parser as is and is refused
@@ -52,6 +56,7 @@ function parseArgs(argv) {
     quiet: false,
     auth: undefined, // { clientId, clientSecret }
     tokenTtl: 300,
+    jwks: undefined, // JWK Set file for private_key_jwt
     noGzip: false,
     refuseNumericIds: false,
     hl7Invariants: false,
@@ -71,6 +76,7 @@ function parseArgs(argv) {
       if (colon <= 0 || colon === v.length - 1) die(`--auth needs client-id:client-secret, both non-empty, not '${v}'`);
       opts.auth = { clientId: v.slice(0, colon), clientSecret: v.slice(colon + 1) };
     } else if (arg === '--token-ttl') opts.tokenTtl = Number(value());
+    else if (arg === '--jwks') opts.jwks = value();
     else if (arg === '--no-gzip') opts.noGzip = true;
     else if (arg === '--refuse-numeric-ids') opts.refuseNumericIds = true;
     else if (arg === '--hl7-invariants') opts.hl7Invariants = true;
@@ -83,6 +89,7 @@ function parseArgs(argv) {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) die('--port must be 0..65535');
   if (!(opts.maxBodyBytes > 0)) die('--max-body-mb must be positive');
   if (!Number.isInteger(opts.tokenTtl) || opts.tokenTtl <= 0) die('--token-ttl must be a positive whole number of seconds');
+  if (opts.jwks && !opts.auth) die('--jwks needs --auth (the client id the assertions name)');
   // Test credentials at most, no TLS: never offer it beyond this machine.
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(opts.host)) die(`--host must be a loopback address, not ${opts.host}`);
   return opts;
@@ -264,7 +271,7 @@ class TokenService {
       const grantType = params.get('grant_type');
       if (!grantType) throw new OAuthError(400, 'invalid_request', 'grant_type is missing');
 
-      const client = this.authenticate(req.headers.authorization, params);
+      const client = this.authenticate(req.headers.authorization, params, `http://${req.headers.host}${TOKEN_PATH}`);
       if (grantType !== 'client_credentials') {
         throw new OAuthError(400, 'unsupported_grant_type', `grant_type ${grantType} is not supported: only client_credentials`);
       }
@@ -277,7 +284,7 @@ class TokenService {
       send(res, 200, body, 'application/json; charset=utf-8', noStore);
       return ` [token issued to ${client}]`;
     } catch (err) {
-      if (!(err instanceof OAuthError)) throw err;
+      if (!(err instanceof OAuthError || err instanceof AssertionRefused)) throw err;
       const headers = { ...noStore };
       if (err.status === 401) headers['www-authenticate'] = `Basic realm="${REALM}"`;
       if (err.status === 405) headers.allow = 'POST';
@@ -287,7 +294,14 @@ class TokenService {
   }
 
   /** The client's id if it authenticated, by HTTP Basic or by body parameters (never both). */
-  authenticate(authorization, params) {
+  authenticate(authorization, params, tokenUrl) {
+    if (params.has('client_assertion') || params.has('client_assertion_type')) {
+      if (!this.jwt) throw new OAuthError(401, 'invalid_client', 'client assertions are off (start with --jwks FILE)');
+      if (authorization || params.has('client_secret')) {
+        throw new OAuthError(400, 'invalid_request', 'a client assertion and a secret both: use one method');
+      }
+      return this.jwt.authenticate(params, tokenUrl);
+    }
     let basic;
     const scheme = /^\s*(\S+)\s*(.*)$/.exec(authorization ?? '');
     if (scheme && scheme[1].toLowerCase() === 'basic') {
@@ -461,6 +475,8 @@ async function main() {
   const writes = (body) =>
     matches(body) || (body?.resourceType === 'Bundle' && (body.entry ?? []).some((e) => matches(e?.resource)));
   const tokens = opts.auth ? new TokenService(opts.auth, opts.tokenTtl) : undefined;
+  // private_key_jwt: assertions are judged on the same movable clock as the tokens, in wall-clock seconds.
+  if (opts.jwks) tokens.jwt = JwtClientAuth.fromFile(opts.auth.clientId, opts.jwks, () => (Date.now() + tokens.clockOffsetMs) / 1000);
   const rejections = new RejectionRules();
 
   // Every create, single or in a bundle, runs this route's handler (the batch processor calls route
@@ -540,7 +556,8 @@ async function main() {
         requests: stats.requests,
         lost_answers: stats.lostAnswers,
         resources: repo.countByType(),
-        tokens: { issued: tokens?.issued ?? 0, rejected_requests: tokens?.rejectedRequests ?? 0 },
+        tokens: { issued: tokens?.issued ?? 0, rejected_requests: tokens?.rejectedRequests ?? 0,
+                  jwt_accepted: tokens?.jwt?.accepted ?? 0, jwt_refused: tokens?.jwt?.refused ?? 0 },
         rejections: { rules: rejections.rules.size, rejected: rejections.rejected },
       });
     }
@@ -550,6 +567,7 @@ async function main() {
         stats.requests = 0;
         rejections.rejected = 0;
         if (tokens) tokens.issued = tokens.rejectedRequests = 0;
+        if (tokens?.jwt) tokens.jwt.accepted = tokens.jwt.refused = 0;
       });
       return json(200, { reset: true });
     }
@@ -566,6 +584,15 @@ async function main() {
       const error = await serialized(() => rejections.apply(body));
       if (error) return json(400, { error: `POST /__control/reject: ${error}` });
       return json(200, { rules: Object.fromEntries(rejections.rules) });
+    }
+    if (route === 'POST /__control/jwks') {
+      // The server's side of a key rotation: the client's registered keys become exactly these.
+      if (!tokens?.jwt) return json(409, { error: `${route}: private_key_jwt is off (start with --jwks FILE)` });
+      try {
+        return json(200, { kids: tokens.jwt.replaceKeys(body) });
+      } catch (err) {
+        return json(400, { error: `${route}: ${err.message}` });
+      }
     }
     if (route === 'POST /__control/expire-tokens' || route === 'POST /__control/advance-clock') {
       if (!tokens) return json(409, { error: `${route}: authentication is off (start with --auth id:secret)` });

@@ -2,7 +2,7 @@
 // Alert delivery after the commit (design.md: durable first, then published). The daemon hands every
 // committed AlertEvent to each publisher, on the pipeline's writer thread: a publisher must not block
 // (queue and return). Implementations: control-socket watchers (daemon/alert_watchers.hpp, for
-// `carehubctl alerts watch`) now; the MQTT binding (retained topics for the home display) next.
+// `carehubctl alerts watch`) and the MQTT binding (daemon/mqtt_alerts.hpp: retained topics for the display).
 #include "core/alert.hpp"
 
 namespace carehub::rules {

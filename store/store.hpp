@@ -166,7 +166,7 @@ class StoreWriter {
   // Moves dead-lettered readings and alerts back to pending (after a fix); returns how many.
   Result<std::int64_t> requeue_dead();
 
-  // Alert sync (store_alert_sync.cpp). Synced only if no newer change arrived meanwhile.
+  // Alert sync (store_alerts.cpp). Synced only if no newer change arrived meanwhile.
   Result<void> mark_alert_synced(const std::string& id, std::int64_t revision, const std::string& server_id);
   Result<void> mark_alert_dead(const std::string& id, std::int64_t revision, const std::string& reason);
 
@@ -262,7 +262,7 @@ struct ReadingQuery {
   bool by_time = false;
 };
 
-// An alert whose newest change the FHIR server has not yet seen (store_alert_sync.cpp).
+// An alert whose newest change the FHIR server has not yet seen (store_alerts.cpp).
 struct AlertToSync {
   Alert alert;
   std::int64_t revision = 0;  // the change to send; mark_alert_synced() names it back
@@ -295,7 +295,7 @@ class StoreReader {
   Result<std::vector<Alert>> alerts(const AlertQuery& q);
   Result<std::optional<Alert>> find_alert(const std::string& id);
   Result<AlertCounts> alert_counts();
-  // Alerts the FHIR server lags behind on, oldest first (store_alert_sync.cpp).
+  // Alerts the FHIR server lags behind on, oldest first (store_alerts.cpp).
   Result<std::vector<AlertToSync>> alerts_to_sync(std::size_t limit);
   Result<AlertSyncCounts> alert_sync_counts();
   Result<std::vector<DeadAlert>> dead_alerts(std::size_t limit);

@@ -1,6 +1,6 @@
 #pragma once
 // The seam between the BLE driver's logic and BlueZ. The logic (manager.hpp) sees only this small
-// interface and carehub::Result; the sd-bus adapter (sdbus_bluez.hpp) implements it and is the only
+// interface and carehub::Result; the sd-bus adapter (sdbus_bluez.cpp) implements it and is the only
 // place that knows sdbus-c++, so sdbus::Error never escapes it. Unit tests drive the logic through a
 // fake implementation.
 //

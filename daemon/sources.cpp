@@ -12,8 +12,8 @@ namespace {
 // The explicit list of drivers carehubd knows. Keep it sorted by name.
 constexpr std::array kSources{
     BuiltinSource{"ble", &ble::make_source, "Bluetooth LE health devices through BlueZ (drivers/ble)"},
-    BuiltinSource{"mqtt", &mqtt::make_source, "MQTT topics: numbers, openHAB states, reading JSON (drivers/mqtt)"},
-    BuiltinSource{"openhab", &openhab::make_source, "openHAB items over its REST event stream (drivers/openhab)"},
+    BuiltinSource{"mqtt", &mqtt::make_mqtt_source, "MQTT topics: numbers, openHAB states, reading JSON (drivers/mqtt)"},
+    BuiltinSource{"openhab", &openhab::make_openhab_source, "openHAB items over its REST event stream (drivers/openhab)"},
 };
 
 // For config checks: a sink that refuses everything, since nothing may be ingested while checking.

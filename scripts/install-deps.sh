@@ -10,7 +10,7 @@ packages=(
   libsystemd-dev libsdbus-c++-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients dbus python3-dbusmock python3-dbus
-  clang libclang-rt-14-dev curl jq locales
+  clang libclang-rt-14-dev lld curl jq locales  # lld: the clang sanitizer tree links several times faster
   openssl  # tests/support/test_pki: the certificates of the TLS tests
   libcpp-httplib-dev libcrypt-dev  # carehub-web: HTTP(S) server with chunked responses for SSE; yescrypt hashes
   chromium iproute2  # tests/browser: Debian's headless chromium; a network namespace as a home-network tablet

@@ -28,7 +28,7 @@ void read_subscription(JsonReader& in, const nlohmann::json& s, const std::strin
     in.fail(where, "expected an object, found " + describe_json(s));
     return;
   }
-  in.only_keys(s, where, {"topic", "qos", "format", "kind", "unit", "device", "items", "allow_patient"});
+  only_table_keys(in, s, where, kOptions, "/subscriptions/*");
   if (auto t = in.string(s, where, "topic", true)) {
     if (!valid_filter(*t)) in.fail(json_path(where, "topic"), "not a valid MQTT topic filter: \"" + *t + "\"");
     sub.topic = *t;
@@ -91,10 +91,7 @@ carehub::Result<SourceConfig> parse_source_config(const nlohmann::json& section,
   if (!section.is_object()) {
     return carehub::make_error(Errc::invalid_argument, path + ": expected an object, found " + describe_json(section));
   }
-  in.only_keys(section, path,
-               {"broker", "client_id", "username", "password_file", "tls_verify", "ca_file", "clean_session",
-                "persist_dir" /* refused below with its own reason */, "keepalive_s", "connect_timeout_ms",
-                "retry_base_ms", "retry_cap_ms", "max_inflight", "status_topic", "subscriptions"});
+  only_table_keys(in, section, path, kOptions, "");  // persist_dir is known, to be refused below with its reason
   auto& conn = c.connection;
   if (auto b = in.string(section, path, "broker", true)) {
     if (auto e = parse_broker(*b); !e) in.fail(json_path(path, "broker"), e.error().message);

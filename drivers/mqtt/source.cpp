@@ -2,7 +2,7 @@
 
 #include "core/secret.hpp"
 #include "core/time_json.hpp"
-#include "drivers/mqtt/decode.hpp"
+#include "drivers/mqtt/payload.hpp"
 
 namespace carehub::mqtt {
 namespace {
@@ -28,7 +28,7 @@ std::string status_payload(std::string_view state, std::string_view hub_id, Time
   return nlohmann::json{{"state", state}, {"hub", hub_id}, {"time", format_rfc3339(now)}}.dump();
 }
 
-carehub::Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
+carehub::Result<std::unique_ptr<Source>> make_mqtt_source(const nlohmann::json& config, const std::string& path,
                                                      const SourceContext& context) {
   auto parsed = parse_source_config(config, path, context.hub_id);
   if (!parsed) return parsed.error();
@@ -125,7 +125,7 @@ Delivery MqttSource::on_message(const Message& m) {
   }
   if (!sub) return Delivery::now({});  // e.g. our own status topic under a broad filter
   std::string detail;  // may quote the payload: debug level only
-  auto decoded = decode(*sub, m, when.time, &detail);
+  auto decoded = to_reading(*sub, m, when.time, &detail);
   if (!decoded) {
     context_.log.debug(kLog, "message-dropped-detail", {{"topic", shown(m.topic)}, {"error", detail}});
     bad("mqtt_bad_messages", "bad:" + sub->topic, shown(m.topic) + ": skipped: " + decoded.error().message);

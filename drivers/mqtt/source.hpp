@@ -19,7 +19,7 @@
 namespace carehub::mqtt {
 
 // The SourceFactory for daemon/sources.cpp: validates `config` (at `path`), no I/O.
-carehub::Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
+carehub::Result<std::unique_ptr<Source>> make_mqtt_source(const nlohmann::json& config, const std::string& path,
                                                      const SourceContext& context);
 
 // The retained status document: {"state":"online"|"offline","hub":…,"time":…}.

@@ -13,9 +13,7 @@ carehub::Result<ClientConfig> parse_client_config(const nlohmann::json& section,
   if (!section.is_object()) {
     return carehub::make_error(Errc::invalid_argument, path + ": expected an object, found " + carehub::describe_json(section));
   }
-  in.only_keys(section, path,
-               {"url", "auth", "tls_verify", "ca_file", "keepalive_margin_s", "silence_timeout_s", "retry_base_ms",
-                "retry_cap_ms", "connect_timeout_ms", "request_timeout_ms", "items", "tags", "groups"});
+  only_table_keys(in, section, path, kOptions, "");
   if (auto url = in.string(section, path, "url", true)) {
     while (!url->empty() && url->back() == '/') url->pop_back();
     if (!url->starts_with("http://") && !url->starts_with("https://")) {
@@ -25,7 +23,7 @@ carehub::Result<ClientConfig> parse_client_config(const nlohmann::json& section,
   }
   if (const auto* auth = in.object(section, path, "auth", false)) {
     const auto apath = json_path(path, "auth");
-    in.only_keys(*auth, apath, {"type", "token_file", "username", "password_file"});
+    only_table_keys(in, *auth, apath, kOptions, "/auth");
     const auto type = in.string(*auth, apath, "type", true).value_or("none");
     const bool token = type == "bearer" || type == "cloud";
     const bool basic = type == "basic" || type == "cloud";

@@ -2,6 +2,7 @@
 // The live openHAB client's configuration: the `/sources/openhab` section of carehubd.json. Parsing
 // validates everything and reads no file: secrets are named by path here and read when the source starts,
 // so `carehubctl config check` never touches them.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <nlohmann/json_fwd.hpp>
@@ -10,8 +11,32 @@
 #include "core/backoff.hpp"
 #include "core/result.hpp"
 #include "drivers/openhab/mapping.hpp"
+#include "drivers/option_table.hpp"
 
 namespace carehub::openhab {
+
+// Every option of `/sources/openhab`, once: the parser accepts these keys and no other; the README documents
+// each (tests/conventions/drivers_test.cpp checks it). The mapping's own keys (items[].name…) are
+// parse_mapping's (mapping.hpp).
+inline constexpr std::array kOptions{
+    ConfigOption{"/url", OptionType::string, "required", "openHAB's base URL (http:// or https://)"},
+    ConfigOption{"/auth", OptionType::object, "none", "how carehub authenticates to openHAB"},
+    ConfigOption{"/auth/type", OptionType::string, "required", "none, bearer, basic or cloud (myopenhab.org)"},
+    ConfigOption{"/auth/token_file", OptionType::string, "-", "bearer, cloud: the API token's file, read at start"},
+    ConfigOption{"/auth/username", OptionType::string, "-", "basic, cloud"},
+    ConfigOption{"/auth/password_file", OptionType::string, "-", "basic, cloud: the password's file, read at start"},
+    ConfigOption{"/tls_verify", OptionType::boolean, "true", "false only by this explicit setting"},
+    ConfigOption{"/ca_file", OptionType::string, "system store", "the CA that signed openHAB's certificate"},
+    ConfigOption{"/keepalive_margin_s", OptionType::integer, "5", "dead after the server's alive interval plus this"},
+    ConfigOption{"/silence_timeout_s", OptionType::integer, "120", "before the first alive, this much silence is dead"},
+    ConfigOption{"/retry_base_ms", OptionType::integer, "1000", "reconnect backoff, full jitter"},
+    ConfigOption{"/retry_cap_ms", OptionType::integer, "60000", "the backoff's ceiling"},
+    ConfigOption{"/connect_timeout_ms", OptionType::integer, "10000", "TCP/TLS connect"},
+    ConfigOption{"/request_timeout_ms", OptionType::integer, "30000", "the whole GET /rest/items"},
+    ConfigOption{"/items", OptionType::array, "at least one rule", "items mapped by name (mapping.hpp)"},
+    ConfigOption{"/tags", OptionType::array, "at least one rule", "items mapped by tag"},
+    ConfigOption{"/groups", OptionType::array, "at least one rule", "members mapped by group"},
+};
 
 enum class AuthKind {
   none,

@@ -19,7 +19,7 @@ carehub::Result<std::string> read_secret(const std::string& name, std::string_vi
 
 }  // namespace
 
-carehub::Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
+carehub::Result<std::unique_ptr<Source>> make_openhab_source(const nlohmann::json& config, const std::string& path,
                                                      const SourceContext& context) {
   auto parsed = parse_client_config(config, path);
   if (!parsed) return parsed.error();

@@ -25,7 +25,7 @@
 namespace carehub::openhab {
 
 // The SourceFactory for daemon/sources.cpp: validates `config` (at `path`), no I/O.
-carehub::Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
+carehub::Result<std::unique_ptr<Source>> make_openhab_source(const nlohmann::json& config, const std::string& path,
                                                      const SourceContext& context);
 
 class OpenhabSource final : public Source {

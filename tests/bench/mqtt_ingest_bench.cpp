@@ -137,7 +137,7 @@ void BM_MqttQos1Ingest(benchmark::State& state) {
       {"client_id", "carehub-bench-" + std::to_string(max_inflight)},
       {"max_inflight", max_inflight},
       {"subscriptions", {{{"topic", "bench/readings"}, {"qos", 1}, {"format", "reading-json"}}}}};
-  auto source = mqtt::make_source(config, "/sources/mqtt", context);
+  auto source = mqtt::make_mqtt_source(config, "/sources/mqtt", context);
   if (!source) {
     state.SkipWithError(source.error().message.c_str());
     return;

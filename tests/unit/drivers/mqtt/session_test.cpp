@@ -524,7 +524,7 @@ TEST_F(ASubscriber, UnderTheMqttSourceAcknowledgesOnlyWhatTheSinkMadeDurableAndC
   const auto acknowledged = [](const std::unique_ptr<Source>& s) { return s->status()["acknowledged"].get<int>(); };
   const auto source_connected = [](const std::unique_ptr<Source>& s) { return s->status()["state"] == "connected"; };
   {
-    auto source = make_source(config, "/sources/mqtt", context);
+    auto source = make_mqtt_source(config, "/sources/mqtt", context);
     ASSERT_TRUE(source) << source.error().message;
     ASSERT_TRUE((*source)->start());
     ASSERT_TRUE(eventually([&] { return source_connected(*source); })) << (*source)->status().dump();
@@ -532,7 +532,7 @@ TEST_F(ASubscriber, UnderTheMqttSourceAcknowledgesOnlyWhatTheSinkMadeDurableAndC
     ASSERT_TRUE(sink.wait_count(1));
     (*source)->stop();  // carehubd goes away before the commit
   }
-  auto source = make_source(config, "/sources/mqtt", context);
+  auto source = make_mqtt_source(config, "/sources/mqtt", context);
   ASSERT_TRUE(source);
   ASSERT_TRUE((*source)->start());
   ASSERT_TRUE(sink.wait_count(2)) << b.log();
@@ -583,7 +583,7 @@ TEST_F(ASubscriber, UnderTheMqttSourceHandsTheSinkAtMostMaxInflightReadingsFromI
                               {"max_inflight", 2},
                               {"subscriptions", {{{"topic", "home/readings"}, {"format", "reading-json"}}}}};
   ASSERT_EQ(parse_source_config(config, "/sources/mqtt", "hub-test")->max_inflight, 2u);
-  auto source = make_source(config, "/sources/mqtt", context);
+  auto source = make_mqtt_source(config, "/sources/mqtt", context);
   ASSERT_TRUE(source) << source.error().message;
   ASSERT_TRUE((*source)->start());
   ASSERT_TRUE(eventually([&] { return (*source)->status()["state"] == "connected"; }));

@@ -79,7 +79,7 @@ TEST_F(AnMqttSourceUnderAFloodOfTopics, RateLimitsOversizeMessagesPerSubscriptio
                               {"retry_base_ms", 10},
                               {"retry_cap_ms", 100},
                               {"subscriptions", {{{"topic", "home/#"}, {"format", "reading-json"}}}}};
-  auto source = make_source(config, "/sources/mqtt", context);
+  auto source = make_mqtt_source(config, "/sources/mqtt", context);
   ASSERT_TRUE(source) << source.error().message;
   ASSERT_TRUE((*source)->start());
   ASSERT_TRUE(eventually([&] { return (*source)->status()["state"] == "connected"; })) << (*source)->status().dump();

@@ -63,7 +63,7 @@ class AnMqttSource : public ::testing::Test {
                       {"max_inflight", max_inflight},
                       {"subscriptions", subscriptions}};
     const SourceContext context{sink_, clock ? *clock : static_cast<const Clock&>(system_clock_), log_, counters_, "hub-test", "Patient/kit"};
-    auto made = make_source(config, "/sources/mqtt", context);
+    auto made = make_mqtt_source(config, "/sources/mqtt", context);
     EXPECT_TRUE(made) << made.error().message;
     if (!made) return nullptr;
     auto source = std::move(*made);

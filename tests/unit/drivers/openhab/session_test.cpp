@@ -171,29 +171,5 @@ TEST(ATopicFilter, NamesMappedItemsAndTheirGroupEventsOrSubscribesToAllForTagAnd
   EXPECT_EQ(topic_filter(*tags), "openhab/items/*/statechanged");
 }
 
-TEST(AClientConfig, ReportsEveryProblemWithItsJsonPath) {
-  auto c = parse_client_config(json::parse(R"({"url":"ftp://x","auth":{"type":"bearer"},"retry_base_ms":5,
-      "colour":1,"items":[{"name":"A","kind":"foo"}]})"),
-                               "/sources/openhab");
-  ASSERT_FALSE(c);
-  const auto& m = c.error().message;
-  EXPECT_THAT(m, HasSubstr("/sources/openhab/url: expected an http:// or https:// URL"));
-  EXPECT_THAT(m, HasSubstr("/sources/openhab/auth/token_file"));
-  EXPECT_THAT(m, HasSubstr("/sources/openhab/retry_base_ms"));
-  EXPECT_THAT(m, HasSubstr("/sources/openhab/colour: unknown key"));
-  EXPECT_THAT(m, HasSubstr("/sources/openhab/items/0/kind"));
-}
-
-TEST(AClientConfig, ReadsTheAuthVariantsWithoutTouchingTheSecretFiles) {
-  auto c = parse_client_config(json::parse(R"({"url":"https://home.myopenhab.org","tls_verify":true,
-      "auth":{"type":"cloud","username":"me@example.org","password_file":"/nonexistent/p","token_file":"/nonexistent/t"},
-      "items":[{"name":"A","kind":"motion"}]})"),
-                               "/sources/openhab");
-  ASSERT_TRUE(c.has_value()) << c.error().message;
-  EXPECT_EQ(c->auth.kind, AuthKind::cloud);
-  EXPECT_EQ(c->auth.token_file, "/nonexistent/t");
-  EXPECT_TRUE(c->verify_tls);
-}
-
 }  // namespace
 }  // namespace carehub::openhab

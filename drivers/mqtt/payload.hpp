@@ -18,8 +18,8 @@ namespace carehub::mqtt {
 // The error names the field and what was wrong, never a value: the source logs it at warning level and
 // shows it in status, where patient data must not appear (docs/technician-guide.md). The full explanation,
 // which may quote the payload, goes to `*detail` when given: for debug level only.
-[[nodiscard]] carehub::Result<std::optional<Reading>> decode(const Subscription& sub, const Message& message,
-                                                             TimePoint received, std::string* detail = nullptr);
+[[nodiscard]] carehub::Result<std::optional<Reading>> to_reading(const Subscription& sub, const Message& message,
+                                                                 TimePoint received, std::string* detail = nullptr);
 
 // "openhab/out/Kitchen_Temp/state" -> "Kitchen_Temp" (the level before the last); empty when none.
 [[nodiscard]] std::string_view openhab_item(std::string_view topic);

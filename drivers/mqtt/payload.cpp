@@ -1,4 +1,4 @@
-#include "drivers/mqtt/decode.hpp"
+#include "drivers/mqtt/payload.hpp"
 
 #include <algorithm>
 
@@ -133,7 +133,7 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
   }
 }
 
-carehub::Result<std::optional<Reading>> decode(const Subscription& sub, const Message& message, TimePoint received,
+carehub::Result<std::optional<Reading>> to_reading(const Subscription& sub, const Message& message, TimePoint received,
                                                std::string* detail) {
   const std::string_view payload = message.payload;
   switch (sub.format) {

@@ -21,3 +21,15 @@ if(CAREHUB_FUZZ)
 endif()
 # Headers are included from the repository root: #include "core/reading.hpp".
 target_include_directories(carehub_options INTERFACE ${PROJECT_SOURCE_DIR})
+
+# Build speed of the test trees (scripts/test.sh sets both; a plain configure changes nothing).
+# CAREHUB_TEST_COMPILE_OPTIONS: extra flags for everything under tests/ (tests, their support, fuzz
+# harnesses, benchmarks), never for the libraries and binaries under test; e.g. "-Og;-g1": test code at
+# -O2 -g costs twice the compile time for nothing the tests check. They follow the build type's flags, so
+# they win (tests/CMakeLists.txt applies them).
+# CAREHUB_PCH: the GoogleTest executables share one precompiled header (GoogleTest, GoogleMock,
+# nlohmann/json, the standard headers they use; tests/CMakeLists.txt), about a second saved per test file.
+# A test file that forgets one of those includes still compiles with it, so builds without it (the
+# default) are the ones that catch that.
+set(CAREHUB_TEST_COMPILE_OPTIONS "" CACHE STRING "Extra compile options for the code under tests/ only")
+option(CAREHUB_PCH "One precompiled header for the GoogleTest executables" OFF)

@@ -2,18 +2,20 @@
 
 #include <array>
 
-#include "drivers/ble/ble_source.hpp"
+#include "drivers/ble/source.hpp"
 #include "drivers/mqtt/source.hpp"
 #include "drivers/openhab/source.hpp"
+#include "drivers/sim/source.hpp"
 
 namespace carehub::daemon {
 namespace {
 
 // The explicit list of drivers carehubd knows. Keep it sorted by name.
 constexpr std::array kSources{
-    BuiltinSource{"ble", &ble::make_source, "Bluetooth LE health devices through BlueZ (drivers/ble)"},
+    BuiltinSource{"ble", &ble::make_ble_source, "Bluetooth LE health devices through BlueZ (drivers/ble)"},
     BuiltinSource{"mqtt", &mqtt::make_mqtt_source, "MQTT topics: numbers, openHAB states, reading JSON (drivers/mqtt)"},
     BuiltinSource{"openhab", &openhab::make_openhab_source, "openHAB items over its REST event stream (drivers/openhab)"},
+    BuiltinSource{"sim", &sim::make_sim_source, "configured synthetic readings on the injected clock: demos, tests (drivers/sim)"},
 };
 
 // For config checks: a sink that refuses everything, since nothing may be ingested while checking.

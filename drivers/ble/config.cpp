@@ -37,14 +37,14 @@ Result<BleConfig> parse_config(const nlohmann::json& section, const std::string&
   BleConfig c;
   JsonReader in;
   if (!section.is_object()) return make_error(Errc::invalid_argument, path + ": expected an object, found " + describe_json(section));
-  in.only_keys(section, path, {"adapter", "scan", "reconnect", "resolve_timeout_ms", "device_time", "devices"});
+  only_table_keys(in, section, path, kOptions, "");
   if (auto a = in.string(section, path, "adapter", false)) {
     if (a->empty() || a->find('/') != std::string::npos) in.fail(json_path(path, "adapter"), "expected an adapter name such as \"hci0\", found \"" + *a + "\"");
     else c.adapter = *a;
   }
   if (const auto* scan = in.object(section, path, "scan", false)) {
     const auto sp = json_path(path, "scan");
-    in.only_keys(*scan, sp, {"rssi", "uuids", "duplicate_data"});
+    only_table_keys(in, *scan, sp, kOptions, "/scan");
     if (auto rssi = in.integer(*scan, sp, "rssi", false, -127, 20)) c.filter.rssi = static_cast<std::int16_t>(*rssi);
     if (auto dup = in.boolean(*scan, sp, "duplicate_data", false)) c.filter.duplicate_data = *dup;
     if (const auto* uuids = in.array(*scan, sp, "uuids", false)) {
@@ -62,7 +62,7 @@ Result<BleConfig> parse_config(const nlohmann::json& section, const std::string&
   }
   if (const auto* rc = in.object(section, path, "reconnect", false)) {
     const auto rp = json_path(path, "reconnect");
-    in.only_keys(*rc, rp, {"base_ms", "cap_ms"});
+    only_table_keys(in, *rc, rp, kOptions, "/reconnect");
     if (auto b = in.integer(*rc, rp, "base_ms", false, 10, 3600000)) c.backoff_base = std::chrono::milliseconds(*b);
     if (auto cap = in.integer(*rc, rp, "cap_ms", false, 10, 86400000)) c.backoff_cap = std::chrono::milliseconds(*cap);
     if (c.backoff_cap < c.backoff_base) in.fail(json_path(rp, "cap_ms"), "must not be below base_ms");
@@ -85,14 +85,14 @@ Result<BleConfig> parse_config(const nlohmann::json& section, const std::string&
         in.fail(p, "expected an object, found " + describe_json(opts));
         continue;
       }
-      in.only_keys(opts, p, {"model", "current_time", "racp", "consent"});
+      only_table_keys(in, opts, p, kOptions, "/devices/*");
       DeviceOptions d;
       if (auto m = in.string(opts, p, "model", false)) d.model = *m;
       if (auto ct = in.boolean(opts, p, "current_time", false)) d.current_time = *ct;
       if (auto r = in.boolean(opts, p, "racp", false)) d.racp = *r;
       if (const auto* consent = in.object(opts, p, "consent", false)) {
         const auto cp = json_path(p, "consent");
-        in.only_keys(*consent, cp, {"user", "code"});
+        only_table_keys(in, *consent, cp, kOptions, "/devices/*/consent");
         auto user = in.integer(*consent, cp, "user", true, 0, 254);  // 255 is the unknown user
         auto code = in.integer(*consent, cp, "code", true, 0, 9999);
         if (user && code) d.consent = std::make_pair(static_cast<int>(*user), static_cast<std::uint16_t>(*code));

@@ -1,4 +1,4 @@
-#include "drivers/ble/ble_source.hpp"
+#include "drivers/ble/source.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -353,8 +353,8 @@ class BleSource final : public Source {
 
 }  // namespace
 
-Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
-                                            const SourceContext& context) {
+Result<std::unique_ptr<Source>> make_ble_source(const nlohmann::json& config, const std::string& path,
+                                                const SourceContext& context) {
   auto parsed = parse_config(config, path);
   if (!parsed) return parsed.error();
   return std::unique_ptr<Source>(std::make_unique<BleSource>(std::move(*parsed), context));

@@ -11,7 +11,7 @@
 namespace carehub::ble {
 
 // The SourceFactory for `/sources/ble` (listed in daemon/sources.cpp). Validates, does no I/O.
-Result<std::unique_ptr<Source>> make_source(const nlohmann::json& config, const std::string& path,
-                                            const SourceContext& context);
+[[nodiscard]] Result<std::unique_ptr<Source>> make_ble_source(const nlohmann::json& config, const std::string& path,
+                                                              const SourceContext& context);
 
 }  // namespace carehub::ble

@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "drivers/mqtt/ready_watcher.hpp"
 #include "drivers/mqtt/transport.hpp"
 
 namespace carehub::mqtt {
@@ -22,9 +23,6 @@ using Mono = std::chrono::steady_clock::time_point;
 // The longest a read waits before the loop looks at the Clock again. Deadlines are measured on the
 // injected Clock, which a test may move without waking anyone; this bounds how late that is noticed.
 constexpr milliseconds kTick{200};
-// How long the watcher waits on one pending Delivery before it looks whether it was forgotten (the
-// connection ended) or the Subscriber is going away.
-constexpr milliseconds kDeliverySlice{50};
 
 milliseconds until(Mono deadline, Mono now) {
   if (deadline <= now) return milliseconds(0);
@@ -32,82 +30,6 @@ milliseconds until(Mono deadline, Mono now) {
 }
 
 std::string describe(packet::Type t) { return std::string(packet::to_string(t)); }
-
-// One message handed to the owner and not yet settled. The watcher thread sets `ready` (after which it no
-// longer touches `delivery`); the session thread then calls delivery.finish().
-struct Outstanding {
-  // A constructor, not an aggregate: make_shared needs one with clang 14 (no parenthesised aggregate init).
-  explicit Outstanding(Delivery d) : delivery(std::move(d)) {}
-  Delivery delivery;
-  std::atomic<bool> ready{false};
-};
-
-// Turns "the oldest outstanding Delivery is ready" into something poll() sees. A Delivery only offers a
-// blocking wait (a std::future underneath), while the session thread must keep reading the socket; so this
-// thread waits on the Deliveries, oldest first (acknowledgements go out in receive order, so a younger
-// one that finished first is of no use before the older ones), and fires the session's Wakeup as each
-// becomes ready. The Wakeup is the one stop() fires too: the session thread clears it only after a
-// take_signal() and then looks at its stop flag, so a stop is never lost.
-class ReadyWatcher {
- public:
-  explicit ReadyWatcher(const Wakeup& wake) : wake_(wake), thread_([this] { run(); }) {}
-  ~ReadyWatcher() {
-    {
-      std::lock_guard lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();  // at most one kDeliverySlice: the wait in progress
-  }
-  ReadyWatcher(const ReadyWatcher&) = delete;
-  ReadyWatcher& operator=(const ReadyWatcher&) = delete;
-
-  void watch(std::shared_ptr<Outstanding> o) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(o));
-    }
-    cv_.notify_all();
-  }
-  // The connection ended: what is still watched is abandoned. No notify() happens after this returns.
-  void forget_all() {
-    std::lock_guard lock(mu_);
-    queue_.clear();
-    ++generation_;
-  }
-  // True when the watcher fired the Wakeup since the last call: the caller clears it.
-  bool take_signal() { return signalled_.exchange(false); }
-
- private:
-  void run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return quit_ || !queue_.empty(); });
-      if (quit_) return;
-      auto head = queue_.front();
-      const auto generation = generation_;
-      lock.unlock();
-      const bool ready = head->delivery.ready(kDeliverySlice);
-      lock.lock();
-      if (!ready || generation != generation_) continue;  // still waiting, or forgotten meanwhile
-      head->ready.store(true);
-      queue_.pop_front();
-      // Under the lock, so that forget_all() really is the end of our notifications. notify() before the
-      // flag: a session thread that sees the flag clears a Wakeup that is already set.
-      wake_.notify();
-      signalled_.store(true);
-    }
-  }
-
-  const Wakeup& wake_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<Outstanding>> queue_;
-  std::uint64_t generation_ = 0;
-  bool quit_ = false;
-  std::atomic<bool> signalled_{false};
-  std::thread thread_;  // last: started once the members above exist
-};
 
 // Waits up to `timeout` for `fd` to become readable (the Wakeup), reading nothing from the socket. False on
 // a timeout (or EINTR: the caller looks again either way).

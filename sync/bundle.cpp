@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/json_check.hpp"
+#include "sync/classify.hpp"
 
 namespace carehub::sync {
 
@@ -130,7 +131,7 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
       } else if (auto res = entry.find("resource"); res != entry.end() && res->is_object()) {
         o.server_id = string_member(*res, "resourceType") + "/" + string_member(*res, "id");
       }
-    } else if (o.status == 408 || o.status == 429 || o.status >= 500 || o.status == 0) {
+    } else if (transient_status(o.status) || o.status == 0) {
       o.fate = EntryFate::retry;
       if (o.reason.empty()) o.reason = "entry status " + status;
     } else if (says_reference_missing(o.reason)) {

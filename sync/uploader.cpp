@@ -17,11 +17,11 @@ Uploader::Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std:
       log_(log),
       counters_(counters),
       options_(std::move(options)),
-      bundle_size_(std::max<std::size_t>(1, options_.bundle_size)),
+      bundle_size_(options_.bundle_size),
       coding_(options_.compression),
       patients_(options_.base_url) {
   status_.enabled = !options_.base_url.empty();
-  status_.bundle_size = bundle_size_;
+  status_.bundle_size = bundle_size_.current();
   status_.gzip = coding_.gzip();
 }
 
@@ -147,7 +147,7 @@ bool Uploader::hold_for_window(std::unique_lock<std::mutex>& lock) {
   // Only readings that trickle in after the uploader caught up wait; a backlog, an alert, `sync now`,
   // wait_idle() and a bundle's worth go at once.
   const auto window = options_.upload_window;
-  const auto must_go = [&] { return stopping_ || skip_backoff_ || alert_woken_ || waiting_readings_ >= bundle_size_; };
+  const auto must_go = [&] { return stopping_ || skip_backoff_ || alert_woken_ || waiting_readings_ >= bundle_size_.current(); };
   if (window.count() <= 0 || !caught_up_ || !woken_ || must_go()) return !stopping_;
   const auto closes = clock_.monotonic() + window;
   status_.window_closes = clock_.now() + window;
@@ -170,7 +170,7 @@ void Uploader::record_failure(const std::string& error, std::optional<std::chron
   // The server knows its load best, but an absurd Retry-After must not park clinical data for days.
   if (retry_after && *retry_after > delay) delay = std::min<std::chrono::milliseconds>(*retry_after, std::chrono::hours(1));
   status_.last_error = error;
-  status_.bundle_size = bundle_size_;  // a timeout may have shrunk it
+  status_.bundle_size = bundle_size_.current();  // a timeout may have shrunk it
   next_attempt_mono_ = clock_.monotonic() + delay;
   status_.next_attempt = clock_.now() + delay;
   status_.in_flight = 0;
@@ -181,10 +181,8 @@ void Uploader::record_failure(const std::string& error, std::optional<std::chron
 void Uploader::record_success(std::size_t bundle_entries) {
   // Grow back towards the configured size once bundles of this size keep going through (alerts, sent
   // one by one, pass 0: they say nothing about the size the server takes).
-  if (bundle_entries > 0 && bundle_entries >= bundle_size_ && bundle_size_ < options_.bundle_size && ++good_bundles_ >= kGrowAfter) {
-    bundle_size_ = std::min(options_.bundle_size, bundle_size_ * 2);
-    good_bundles_ = 0;
-    log_.info("sync", "bundle-size-grown", {{"bundle_size", bundle_size_}});
+  if (bundle_size_.went_through(bundle_entries)) {
+    log_.info("sync", "bundle-size-grown", {{"bundle_size", bundle_size_.current()}});
   }
   std::lock_guard lock(mu_);
   status_.consecutive_failures = 0;
@@ -192,7 +190,7 @@ void Uploader::record_success(std::size_t bundle_entries) {
   status_.last_success = clock_.now();
   status_.last_error.clear();
   status_.in_flight = 0;
-  status_.bundle_size = bundle_size_;
+  status_.bundle_size = bundle_size_.current();
 }
 
 Result<HttpResponse> Uploader::send_authorized(HttpRequest req) {

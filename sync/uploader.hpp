@@ -20,7 +20,8 @@
 //
 // The code is in uploader.cpp (lifecycle, loop, window, status), uploader_pass.cpp (what one request
 // carries), uploader_readings.cpp (collecting readings into entries, dead letters), uploader_exchange.cpp
-// (posting a bundle, reading its answer, isolating a refused entry), uploader_outcomes.cpp (recording what
+// (posting a bundle and acting on classify.hpp's reading of the answer and bundle_size.hpp's policy:
+// backing off, resizing, isolating a refused entry), uploader_outcomes.cpp (recording what
 // the server said), uploader_devices.cpp (Device resources) and alert_upload.cpp (DetectedIssues).
 #include <condition_variable>
 #include <functional>
@@ -44,6 +45,7 @@
 #include "sync/alert_mapping.hpp"
 #include "sync/auth.hpp"
 #include "sync/bundle.hpp"
+#include "sync/bundle_size.hpp"
 #include "sync/compression.hpp"
 #include "sync/fhir_mapping.hpp"
 #include "sync/http_client.hpp"
@@ -99,7 +101,7 @@ struct SyncStatus {
 
 class Uploader {
  public:
-  static constexpr int kGrowAfter = 5;
+  static constexpr int kGrowAfter = BundleSize::kGrowAfter;
   // The upload thread's niceness: below the writer and the alert publisher (see start()).
   static constexpr int kThreadNice = 10;
 
@@ -237,8 +239,7 @@ class Uploader {
   // a whole. Dead-lettered once another request goes through; if none does, the refusal was the
   // request's, and they go back to pending with a backoff. Skipped while suspect.
   std::map<std::int64_t, std::string> suspects_;
-  std::size_t bundle_size_;            // adaptive, 1..options_.bundle_size
-  int good_bundles_ = 0;               // in a row at this size
+  BundleSize bundle_size_;             // adaptive, 1..options_.bundle_size
   BodyCoding coding_;
   PatientCheck patients_;
   std::mt19937_64 rng_{std::random_device{}()};

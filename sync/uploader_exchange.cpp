@@ -1,18 +1,10 @@
-// The uploader's exchange with the server: posting a batch Bundle (gzip, credentials), telling a refusal
-// of the request from a refusal of its entries, resizing the bundle and isolating a refused entry.
+// The uploader's exchange with the server: posting a batch Bundle (gzip, credentials), then acting on
+// what the answer means (classify.hpp): back off, resize the bundle (bundle_size.hpp), isolate a refused
+// entry, or suspect a reading sent alone.
+#include "sync/classify.hpp"
 #include "sync/uploader.hpp"
 
 namespace carehub::sync {
-namespace {
-
-// Statuses by which a server refuses what a request carries (so an entry can be at fault), as opposed
-// to refusing the request itself (credentials, address, method).
-bool refusal_about_content(long status) { return status == 400 || status == 409 || status == 412 || status == 422; }
-
-bool transient(long status) { return status == 408 || status == 429 || status >= 500; }
-
-}  // namespace
-
 BodyCoding::Sent Uploader::post_bundle(const nlohmann::json& bundle) {
   HttpRequest req;
   req.method = "POST";
@@ -44,43 +36,43 @@ Uploader::Exchange Uploader::exchange(const std::vector<BundleEntry>& entries, s
   auto sent = post_bundle(batch_bundle(entries));
   auto& resp = sent.response;
   if (!resp) {
-    if (resp.error().code == Errc::timeout && units > 1) {
-      // A slow link or a slow server: smaller bundles finish within the timeout.
-      bundle_size_ = std::max<std::size_t>(1, units / 2);
-      good_bundles_ = 0;
-    }
+    // A slow link or a slow server: smaller bundles finish within the timeout.
+    if (resp.error().code == Errc::timeout) bundle_size_.shrink(units);
     record_failure(resp.error().message, std::nullopt);
     return Exchange::failed;
   }
-  if (transient(resp->status)) {
-    std::optional<std::chrono::milliseconds> retry_after;
-    // retry_after_seconds() bounds it (kMaxRetryAfter), so the conversion to milliseconds cannot overflow.
-    if (auto s = retry_after_seconds(resp->header("retry-after"))) retry_after = std::chrono::seconds(*s);
-    record_failure("HTTP " + std::to_string(resp->status) + " from " + options_.base_url, retry_after);
-    return Exchange::failed;
-  }
-  if (resp->status >= 200 && resp->status < 300) {
-    // Through the one safe parse: a deep outcome or a 1e999 is refused before anything recurses into it.
-    auto parsed = read_batch_response_body(resp->body, entries.size());
-    if (!parsed) {
-      counters_.add("sync_bad_responses");  // unreadable, too deep, or not a batch-response for this bundle
-      record_failure(parsed.error().message, std::nullopt);
+  const auto answer = classify(*resp);
+  switch (answer.verdict) {
+    case Verdict::retry: {
+      std::optional<std::chrono::milliseconds> retry_after;
+      // retry_after_seconds() bounds it (kMaxRetryAfter), so the conversion to milliseconds cannot overflow.
+      if (answer.retry_after) retry_after = *answer.retry_after;
+      record_failure("HTTP " + std::to_string(resp->status) + " from " + options_.base_url, retry_after);
       return Exchange::failed;
     }
-    outcomes = std::move(*parsed);
-    return Exchange::ok;
+    case Verdict::ok: {
+      // Through the one safe parse: a deep outcome or a 1e999 is refused before anything recurses into it.
+      auto parsed = read_batch_response_body(resp->body, entries.size());
+      if (!parsed) {
+        counters_.add("sync_bad_responses");  // unreadable, too deep, or not a batch-response for this bundle
+        record_failure(parsed.error().message, std::nullopt);
+        return Exchange::failed;
+      }
+      outcomes = std::move(*parsed);
+      return Exchange::ok;
+    }
+    case Verdict::error: break;
   }
-  if (resp->status == 413 && units > 1) {
-    bundle_size_ = std::max<std::size_t>(1, units / 2);
-    good_bundles_ = 0;
+  if (answer.refusal == Refusal::too_large && bundle_size_.shrink(units)) {
     {
       std::lock_guard lock(mu_);
-      status_.bundle_size = bundle_size_;
+      status_.bundle_size = bundle_size_.current();
     }
-    log_.notice("sync", "bundle-too-large", {{"status", 413}, {"entries", entries.size()}, {"bundle_size", bundle_size_}});
+    log_.notice("sync", "bundle-too-large",
+                {{"status", 413}, {"entries", entries.size()}, {"bundle_size", bundle_size_.current()}});
     return Exchange::retry_now;
   }
-  if ((!refusal_about_content(resp->status) && resp->status != 413) || sent.compressed) {
+  if (answer.refusal == Refusal::request || sent.compressed) {
     // 401 after a fresh token, 403 (credentials), 404 (wrong base URL), 3xx...: the request, not any
     // entry, is at fault; so is a refused gzip body when compression is forced on (it may be the
     // coding). Dead-lettering here would throw away the whole buffer over an expired token.
@@ -93,7 +85,7 @@ Uploader::Exchange Uploader::exchange(const std::vector<BundleEntry>& entries, s
     // The whole request, carrying one unit, plain, was refused. The unit is suspect: it is the culprit
     // only if the server takes other requests (see suspects_).
     refusal = resp->body.substr(0, kMaxReasonBytes);
-    if (resp->status == 413) refusal = "HTTP 413: too large for the server even on its own. " + refusal;
+    if (answer.refusal == Refusal::too_large) refusal = "HTTP 413: too large for the server even on its own. " + refusal;
     return Exchange::refused;
   }
   // The server refused the bundle as a whole (4xx) without saying which entry: send these one at a time

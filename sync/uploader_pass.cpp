@@ -27,7 +27,7 @@ Uploader::Pass Uploader::upload_once() {
   // go first then: an alert refused as a whole is retried after a backoff, never dead-lettered on a
   // guess, and must not hold the readings up meanwhile.
   const bool isolating = isolate_remaining_ > 0;
-  const std::size_t limit = isolating ? 1 : bundle_size_;
+  const std::size_t limit = isolating ? 1 : bundle_size_.current();
   if (isolating) --isolate_remaining_;
 
   Request req;

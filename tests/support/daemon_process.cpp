@@ -9,7 +9,7 @@ DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& fhir_url) : 
       {"hub", {{"id", "hub-test"}, {"patient", "Patient/test-patient"}}},
       // Retention off: the tests date readings on fixed 2026 days and inspect them after they were
       // uploaded; with the default 30 days they would be pruned once those days are a month past.
-      // Retention itself is tested in core_test (StoreSpaceTest.RetentionPrunesOnlySyncedReadingsPastTheirAgeAWindowAtATime).
+      // Retention itself is tested in store_test (StoreSpaceTest.RetentionPrunesOnlySyncedReadingsPastTheirAgeAWindowAtATime).
       {"store", {{"path", dir.file("buffer.db")}, {"retention_days", 0}}},
       {"control", {{"socket", dir.file("control.sock")}}},
       {"fhir", {{"base_url", fhir_url}, {"retry_base_ms", 50}, {"retry_cap_ms", 500}, {"request_timeout_ms", 10000}}},

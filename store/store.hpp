@@ -1,19 +1,20 @@
 #pragma once
 // The durable buffer. One StoreWriter (owned by the pipeline's single writer thread) changes the
 // database; any number of StoreReaders, each on its own connection and thread, read it. WAL mode lets
-// readers run while the writer commits.
+// readers run while the writer commits. SQLite itself stays behind this header (store/store_impl.hpp).
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "core/alert.hpp"
 #include "core/device.hpp"
 #include "core/reading.hpp"
 #include "core/result.hpp"
-#include "store/sqlite.hpp"
+#include "store/rule_store.hpp"
+#include "store/transaction.hpp"
 
 namespace carehub {
 
@@ -118,10 +119,13 @@ struct AlertCounts {
   std::int64_t unacknowledged_red = 0;  // open alerts the patient must still acknowledge
 };
 
-class StoreWriter {
+class StoreWriter : public RuleStore {
  public:
   // Opens or creates the database and brings its schema to the current version.
   static Result<std::unique_ptr<StoreWriter>> open(const StoreOptions& options);
+  ~StoreWriter();
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
 
   // All writes happen inside a transaction begun here (the pipeline's group commit). Its commit also
   // stores the readings' per-state counts, kept up to date by every write below, so counting never
@@ -130,7 +134,7 @@ class StoreWriter {
   // at a power cut (sync outcomes: Durability::deferred in pipeline.hpp). In WAL mode the next durable
   // commit syncs it too. Every durable begin() restores the configured setting first, or fails.
   enum class Commit { durable, without_fsync };
-  Result<sqlite::Transaction> begin(Commit commit = Commit::durable);
+  Result<StoreTransaction> begin(Commit commit = Commit::durable);
   // What the open (or next) transaction's commit does: the connection's PRAGMA synchronous.
   Result<Synchronous> synchronous();
   // Savepoints isolate one operation inside the group transaction.
@@ -214,35 +218,18 @@ class StoreWriter {
                                                       TimePoint to);
 
  private:
-  StoreWriter(sqlite::Database db, StoreOptions options) : db_(std::move(db)), options_(std::move(options)) {}
+  struct Impl;         // the connection, its prepared statements and the counts (store/store_impl.hpp)
+  struct StateCounts;  // per-state reading counts: as committed, and the open transaction's delta
+  StoreWriter(std::unique_ptr<Impl> impl, StoreOptions options);
   Result<void> prepare_statements();
-  // Per-state reading counts: committed_ as stored, delta_ for the open transaction, one saved delta per
-  // open savepoint. Outside a transaction each statement commits itself, and so does its delta.
-  struct StateCounts {
-    std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0, unassigned = 0, discarded = 0;
-    std::int64_t& of(std::int64_t state);
-    void add(const StateCounts& d);
-    bool empty() const {
-      return pending == 0 && synced == 0 && dead == 0 && quarantined == 0 && unassigned == 0 && discarded == 0;
-    }
-  };
   Result<void> load_counts();
   Result<void> store_counts(const StateCounts& c);
   Result<void> count_change(std::int64_t from_state, std::int64_t to_state, std::int64_t n);
   Result<std::int64_t> state_of(std::int64_t seq);
   Result<std::int64_t> shed_tier(std::string_view where, std::int64_t target, std::int64_t state,
                                  std::int64_t& used);
-  bool relaxed_ = false;  // PRAGMA synchronous is NORMAL for a Commit::without_fsync transaction
-  StateCounts committed_;
-  StateCounts delta_;
-  std::vector<StateCounts> savepoints_;
-  // Rule statements are prepared on first use and kept (the writer runs them once per reading).
-  Result<sqlite::Statement*> cached(const std::string& sql);
-  std::unordered_map<std::string, sqlite::Statement> cache_;
-  sqlite::Database db_;
+  std::unique_ptr<Impl> impl_;
   StoreOptions options_;
-  sqlite::Statement insert_reading_, mark_synced_, mark_dead_, mark_attempt_, upsert_device_, remove_device_,
-      put_meta_, state_of_;
 };
 
 struct ReadingQuery {
@@ -285,6 +272,9 @@ class StoreReader {
  public:
   // The database must exist (a StoreWriter created it).
   static Result<std::unique_ptr<StoreReader>> open(const StoreOptions& options);
+  ~StoreReader();
+  StoreReader(const StoreReader&) = delete;
+  StoreReader& operator=(const StoreReader&) = delete;
 
   Result<std::vector<StoredReading>> readings(const ReadingQuery& q);
   Result<StoreCounts> counts();
@@ -301,8 +291,9 @@ class StoreReader {
   Result<std::vector<DeadAlert>> dead_alerts(std::size_t limit);
 
  private:
-  explicit StoreReader(sqlite::Database db) : db_(std::move(db)) {}
-  sqlite::Database db_;
+  struct Impl;  // the connection (store/store_impl.hpp)
+  explicit StoreReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace carehub

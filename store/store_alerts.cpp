@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
+#include "store/store_impl.hpp"
 
 namespace carehub {
 namespace {
@@ -91,18 +92,18 @@ Result<std::optional<Alert>> first_alert(sqlite::Statement& st) {
 
 }  // namespace
 
-Result<sqlite::Statement*> StoreWriter::cached(const std::string& sql) {
-  if (auto it = cache_.find(sql); it != cache_.end()) return &it->second;
-  auto st = db_.prepare(sql);
+Result<sqlite::Statement*> StoreWriter::Impl::cached(const std::string& sql) {
+  if (auto it = cache.find(sql); it != cache.end()) return &it->second;
+  auto st = db.prepare(sql);
   if (!st) return st.error();
-  return &cache_.emplace(sql, std::move(*st)).first->second;
+  return &cache.emplace(sql, std::move(*st)).first->second;
 }
 
 Result<void> StoreWriter::put_alert(const Alert& a) {
   // An upsert, not a replace: the sync columns (schema 4) survive, and a change the clinician must see
   // (state, acknowledgement, escalation, text) makes a new revision for the uploader. A reminder alone
   // does not: the server does not track reminders.
-  auto st = cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
+  auto st = impl_->cached("INSERT INTO alerts (" + std::string(kAlertColumns) +
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
                    " ?21, ?22, ?23, ?24) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, patient = excluded.patient,"
                    " event = excluded.event, severity = excluded.severity, state = excluded.state,"
@@ -147,14 +148,14 @@ Result<void> StoreWriter::put_alert(const Alert& a) {
 }
 
 Result<std::optional<Alert>> StoreWriter::find_alert(const std::string& id) {
-  auto st = cached("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
+  auto st = impl_->cached("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
   if (!st) return st.error();
   (*st)->bind(1, id);
   return first_alert(**st);
 }
 
 Result<std::vector<Alert>> StoreWriter::alerts_due(TimePoint now) {
-  auto st = cached("SELECT " + std::string(kAlertColumns) +
+  auto st = impl_->cached("SELECT " + std::string(kAlertColumns) +
                    " FROM alerts WHERE state = 'open' AND requires_ack = 1 AND (next_reminder_ms <= ?1 OR"
                    " (escalated = 0 AND escalate_ms <= ?1)) ORDER BY raised_ms, id");
   if (!st) return st.error();
@@ -164,7 +165,7 @@ Result<std::vector<Alert>> StoreWriter::alerts_due(TimePoint now) {
 
 Result<std::optional<RuleState>> StoreWriter::rule_state(const std::string& rule, const std::string& patient,
                                                          const std::string& key) {
-  auto st = cached("SELECT state_json, due_ms FROM rule_state WHERE rule = ?1 AND patient = ?2 AND key = ?3");
+  auto st = impl_->cached("SELECT state_json, due_ms FROM rule_state WHERE rule = ?1 AND patient = ?2 AND key = ?3");
   if (!st) return st.error();
   (*st)->bind(1, rule).bind(2, patient).bind(3, key);
   auto row = (*st)->step();
@@ -176,7 +177,7 @@ Result<std::optional<RuleState>> StoreWriter::rule_state(const std::string& rule
 }
 
 Result<void> StoreWriter::put_rule_state(const RuleState& s) {
-  auto st = cached(
+  auto st = impl_->cached(
       "INSERT INTO rule_state (rule, patient, key, state_json, due_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
       " ON CONFLICT (rule, patient, key) DO UPDATE SET state_json = excluded.state_json, due_ms = excluded.due_ms");
   if (!st) return st.error();
@@ -184,13 +185,13 @@ Result<void> StoreWriter::put_rule_state(const RuleState& s) {
 }
 
 Result<void> StoreWriter::erase_rule_state(const std::string& rule, const std::string& patient, const std::string& key) {
-  auto st = cached("DELETE FROM rule_state WHERE rule = ?1 AND patient = ?2 AND key = ?3");
+  auto st = impl_->cached("DELETE FROM rule_state WHERE rule = ?1 AND patient = ?2 AND key = ?3");
   if (!st) return st.error();
   return (*st)->bind(1, rule).bind(2, patient).bind(3, key).run();
 }
 
 Result<std::vector<RuleState>> StoreWriter::rule_states_due(TimePoint now) {
-  auto st = cached(
+  auto st = impl_->cached(
       "SELECT rule, patient, key, state_json, due_ms FROM rule_state WHERE due_ms <= ?1 ORDER BY due_ms, rule,"
       " patient, key");
   if (!st) return st.error();
@@ -206,7 +207,7 @@ Result<std::vector<RuleState>> StoreWriter::rule_states_due(TimePoint now) {
 }
 
 Result<std::optional<TimePoint>> StoreWriter::next_due() {
-  auto st = cached(
+  auto st = impl_->cached(
       "SELECT MIN(t) FROM (SELECT MIN(due_ms) AS t FROM rule_state UNION ALL"
       " SELECT MIN(next_reminder_ms) FROM alerts WHERE state = 'open' AND requires_ack = 1 UNION ALL"
       " SELECT MIN(escalate_ms) FROM alerts WHERE state = 'open' AND requires_ack = 1 AND escalated = 0)");
@@ -225,7 +226,7 @@ Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::stri
                                                                  TimePoint to) {
   // Not quarantined ones (sync_state 3): a time the hub does not believe is no baseline for a trend. Nor
   // unassigned or discarded ones (4, 5): nobody's readings are no patient's baseline.
-  auto st = cached(
+  auto st = impl_->cached(
       "SELECT seq, uid, device, time_ms, values_json FROM readings WHERE patient = ?1 AND kind = ?2 AND time_ms >= ?3"
       " AND time_ms <= ?4 AND sync_state IN (0, 1, 2) ORDER BY time_ms, seq");
   if (!st) return st.error();
@@ -258,21 +259,21 @@ Result<std::vector<Alert>> StoreReader::alerts(const AlertQuery& q) {
   std::string sql = "SELECT " + std::string(kAlertColumns) + " FROM alerts";
   if (!q.include_closed) sql += " WHERE state != 'closed'";
   sql += " ORDER BY raised_ms DESC, id LIMIT ?1";
-  auto st = db_.prepare(sql);
+  auto st = impl_->db.prepare(sql);
   if (!st) return st.error();
   st->bind(1, static_cast<std::int64_t>(q.limit));
   return collect_alerts(*st);
 }
 
 Result<std::optional<Alert>> StoreReader::find_alert(const std::string& id) {
-  auto st = db_.prepare("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
+  auto st = impl_->db.prepare("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
   if (!st) return st.error();
   st->bind(1, id);
   return first_alert(*st);
 }
 
 Result<AlertCounts> StoreReader::alert_counts() {
-  auto st = db_.prepare(
+  auto st = impl_->db.prepare(
       "SELECT (SELECT COUNT(*) FROM alerts WHERE state = 'open'), (SELECT COUNT(*) FROM alerts WHERE state ="
       " 'acknowledged'), (SELECT COUNT(*) FROM alerts WHERE state = 'open' AND requires_ack = 1)");
   if (!st) return st.error();
@@ -291,7 +292,7 @@ Result<AlertCounts> StoreReader::alert_counts() {
 // --- FHIR sync of alerts (schema 4) ---
 
 Result<void> StoreWriter::mark_alert_synced(const std::string& id, std::int64_t revision, const std::string& server_id) {
-  auto st = cached(
+  auto st = impl_->cached(
       "UPDATE alerts SET synced_revision = MAX(synced_revision, ?2), server_id = ?3, sync_error = NULL,"
       " sync_state = CASE WHEN revision <= ?2 THEN 1 ELSE 0 END WHERE id = ?1");
   if (!st) return st.error();
@@ -300,13 +301,13 @@ Result<void> StoreWriter::mark_alert_synced(const std::string& id, std::int64_t 
 
 Result<void> StoreWriter::mark_alert_dead(const std::string& id, std::int64_t revision, const std::string& reason) {
   // A newer change may fix what the server refused: only the refused revision is dead-lettered.
-  auto st = cached("UPDATE alerts SET sync_error = ?3, sync_state = 2 WHERE id = ?1 AND revision = ?2");
+  auto st = impl_->cached("UPDATE alerts SET sync_error = ?3, sync_state = 2 WHERE id = ?1 AND revision = ?2");
   if (!st) return st.error();
   return (*st)->bind(1, id).bind(2, revision).bind(3, reason).run();
 }
 
 Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) {
-  auto st = db_.prepare("SELECT " + std::string(kAlertColumns) +
+  auto st = impl_->db.prepare("SELECT " + std::string(kAlertColumns) +
                         ", revision, COALESCE(server_id, '') FROM alerts WHERE sync_state = 0 ORDER BY raised_ms, id"
                         " LIMIT ?1");
   if (!st) return st.error();
@@ -324,7 +325,7 @@ Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) 
 }
 
 Result<AlertSyncCounts> StoreReader::alert_sync_counts() {
-  auto st = db_.prepare(
+  auto st = impl_->db.prepare(
       "SELECT (SELECT COUNT(*) FROM alerts WHERE sync_state = 0), (SELECT COUNT(*) FROM alerts WHERE sync_state = 2)");
   if (!st) return st.error();
   auto row = st->step();
@@ -339,7 +340,7 @@ Result<AlertSyncCounts> StoreReader::alert_sync_counts() {
 }
 
 Result<std::vector<DeadAlert>> StoreReader::dead_alerts(std::size_t limit) {
-  auto st = db_.prepare(
+  auto st = impl_->db.prepare(
       "SELECT id, rule, raised_ms, COALESCE(sync_error, '') FROM alerts WHERE sync_state = 2 ORDER BY raised_ms, id"
       " LIMIT ?1");
   if (!st) return st.error();

@@ -9,6 +9,7 @@
 
 #include "core/kind.hpp"
 #include "store/store.hpp"
+#include "store/store_impl.hpp"
 
 namespace carehub {
 namespace {
@@ -38,7 +39,7 @@ bool wearable_stream(const KindInfo& k) { return k.kind == Kind::heart_rate || k
 }  // namespace
 
 Result<std::int64_t> StoreWriter::used_bytes() {
-  auto st = cached(
+  auto st = impl_->cached(
       "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()),"
       " (SELECT page_size FROM pragma_page_size())");
   if (!st) return st.error();
@@ -62,13 +63,13 @@ Result<std::int64_t> StoreWriter::free_disk_bytes() const {
 
 Result<std::int64_t> StoreWriter::shed_tier(std::string_view where, std::int64_t target, std::int64_t state,
                                             std::int64_t& used) {
-  auto st = cached("DELETE FROM readings WHERE seq IN (SELECT seq FROM readings WHERE " + std::string(where) +
+  auto st = impl_->cached("DELETE FROM readings WHERE seq IN (SELECT seq FROM readings WHERE " + std::string(where) +
                    " ORDER BY seq LIMIT ?1)");
   if (!st) return st.error();
   std::int64_t total = 0;
   while (used > target) {
     if (auto r = (*st)->bind(1, kShedChunk).run(); !r) return r.error();
-    const auto n = db_.changes();
+    const auto n = impl_->db.changes();
     if (n == 0) break;
     total += n;
     if (auto c = count_change(state, -1, n); !c) return c.error();
@@ -107,7 +108,7 @@ Result<SpaceReport> StoreWriter::enforce_cap(std::int64_t max_bytes) {
 Result<PruneReport> StoreWriter::prune_synced(TimePoint before, std::int64_t after_seq, std::int64_t window) {
   // One window of rows in arrival order per call, so a pass over a million rows never holds the writer for
   // long; the caller carries `next_seq` to the next call.
-  auto end = cached("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM (SELECT seq FROM readings WHERE seq > ?1"
+  auto end = impl_->cached("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM (SELECT seq FROM readings WHERE seq > ?1"
                     " ORDER BY seq LIMIT ?2)");
   if (!end) return end.error();
   auto row = (*end)->bind(1, after_seq).bind(2, window).step();
@@ -117,10 +118,10 @@ Result<PruneReport> StoreWriter::prune_synced(TimePoint before, std::int64_t aft
   const auto rows = (*end)->int64(0);
   const auto last = (*end)->int64(1);
   (*end)->reset();
-  auto del = cached("DELETE FROM readings WHERE seq > ?1 AND seq <= ?2 AND sync_state = 1 AND time_ms < ?3");
+  auto del = impl_->cached("DELETE FROM readings WHERE seq > ?1 AND seq <= ?2 AND sync_state = 1 AND time_ms < ?3");
   if (!del) return del.error();
   if (auto r = (*del)->bind(1, after_seq).bind(2, last).bind(3, to_epoch_ms(before)).run(); !r) return r.error();
-  report.deleted = db_.changes();
+  report.deleted = impl_->db.changes();
   if (auto c = count_change(1, -1, report.deleted); !c) return c.error();
   report.next_seq = rows < window ? 0 : last;  // 0: the pass is over, the next one starts from the oldest
   return report;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
+#include "store/store_impl.hpp"
 
 namespace carehub {
 namespace {
@@ -51,7 +52,7 @@ Result<void> StoreWriter::put_binding(const UserBinding& b) {
     return make_error(Errc::invalid_argument, "a user binding needs a device, a user slot 0..254 (255 is the device's "
                                               "\"unknown user\") and a patient");
   }
-  auto st = cached(
+  auto st = impl_->cached(
       "INSERT INTO bindings (device, user, patient, since_ms, bound_by) VALUES (?1, ?2, ?3, ?4, ?5)"
       " ON CONFLICT (device, user) DO UPDATE SET patient = excluded.patient, since_ms = excluded.since_ms,"
       " bound_by = excluded.bound_by");
@@ -60,20 +61,20 @@ Result<void> StoreWriter::put_binding(const UserBinding& b) {
 }
 
 Result<bool> StoreWriter::remove_binding(const std::string& device, int user) {
-  auto st = cached("DELETE FROM bindings WHERE device = ?1 AND user = ?2");
+  auto st = impl_->cached("DELETE FROM bindings WHERE device = ?1 AND user = ?2");
   if (!st) return st.error();
   if (auto r = (*st)->bind(1, device).bind(2, std::int64_t{user}).run(); !r) return r.error();
-  return db_.changes() == 1;
+  return impl_->db.changes() == 1;
 }
 
 Result<std::vector<UserBinding>> StoreWriter::bindings() {
-  auto st = cached(std::string(kBindingsQuery));
+  auto st = impl_->cached(std::string(kBindingsQuery));
   if (!st) return st.error();
   return collect_bindings(**st);
 }
 
 Result<std::vector<UserBinding>> StoreReader::bindings() {
-  auto st = db_.prepare(kBindingsQuery);
+  auto st = impl_->db.prepare(kBindingsQuery);
   if (!st) return st.error();
   return collect_bindings(*st);
 }
@@ -141,14 +142,14 @@ Result<std::vector<AssignedReading>> StoreWriter::assign_readings(const std::vec
                                                                   std::string_view hub_id) {
   if (patient.empty()) return make_error(Errc::invalid_argument, "assigning readings needs a patient");
   const auto asked = unique(uids);
-  auto select = cached(std::string(kRowQuery));
+  auto select = impl_->cached(std::string(kRowQuery));
   if (!select) return select.error();
   auto rows = load_rows(**select, asked, {4, 5}, "assigned");
   if (!rows) return rows.error();
-  auto exists = cached("SELECT seq FROM readings WHERE uid = ?1");
-  auto drop = cached("DELETE FROM readings WHERE seq = ?1");
-  auto alias = cached("INSERT INTO reading_aliases (old_uid, uid) VALUES (?1, ?2) ON CONFLICT (old_uid) DO UPDATE SET uid = excluded.uid");
-  auto move = cached(
+  auto exists = impl_->cached("SELECT seq FROM readings WHERE uid = ?1");
+  auto drop = impl_->cached("DELETE FROM readings WHERE seq = ?1");
+  auto alias = impl_->cached("INSERT INTO reading_aliases (old_uid, uid) VALUES (?1, ?2) ON CONFLICT (old_uid) DO UPDATE SET uid = excluded.uid");
+  auto move = impl_->cached(
       "UPDATE readings SET uid = ?2, patient = ?3, sync_state = ?4, resolved_by = ?5, resolved_ms = ?6 WHERE seq = ?1");
   for (auto* st : {&exists, &drop, &alias, &move}) {
     if (!*st) return st->error();
@@ -196,11 +197,11 @@ Result<std::vector<AssignedReading>> StoreWriter::assign_readings(const std::vec
 Result<std::int64_t> StoreWriter::discard_readings(const std::vector<std::string>& uids, const std::string& who,
                                                    const std::string& reason, TimePoint now) {
   const auto asked = unique(uids);
-  auto select = cached(std::string(kRowQuery));
+  auto select = impl_->cached(std::string(kRowQuery));
   if (!select) return select.error();
   auto rows = load_rows(**select, asked, {4, 5}, "discarded");
   if (!rows) return rows.error();
-  auto mark = cached(
+  auto mark = impl_->cached(
       "UPDATE readings SET sync_state = 5, resolved_by = ?2, resolved_ms = ?3, discard_reason = ?4 WHERE seq = ?1");
   if (!mark) return mark.error();
   std::int64_t changed = 0;

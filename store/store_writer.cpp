@@ -2,6 +2,7 @@
 
 #include "store/schema.hpp"
 #include "store/store.hpp"
+#include "store/store_impl.hpp"
 
 namespace carehub {
 
@@ -61,11 +62,15 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const StoreOptions& optio
     if (auto r = db->exec("PRAGMA max_page_count = " + std::to_string(options.max_pages)); !r) return r.error();
   }
   if (auto r = schema::migrate(*db); !r) return r.error();
-  std::unique_ptr<StoreWriter> w(new StoreWriter(std::move(*db), options));
+  std::unique_ptr<StoreWriter> w(new StoreWriter(std::make_unique<Impl>(std::move(*db)), options));
   if (auto r = w->prepare_statements(); !r) return r.error();
   if (auto r = w->load_counts(); !r) return r.error();
   return w;
 }
+
+StoreWriter::StoreWriter(std::unique_ptr<Impl> impl, StoreOptions options)
+    : impl_(std::move(impl)), options_(std::move(options)) {}
+StoreWriter::~StoreWriter() = default;
 
 // --- per-state counts, kept so that nobody has to COUNT(*) a million rows ---
 
@@ -90,21 +95,21 @@ void StoreWriter::StateCounts::add(const StateCounts& d) {
 }
 
 Result<void> StoreWriter::load_counts() {
-  auto stored = db_.query_text("SELECT COALESCE((SELECT value FROM meta WHERE key = '" + std::string(kCountsKey) +
+  auto stored = impl_->db.query_text("SELECT COALESCE((SELECT value FROM meta WHERE key = '" + std::string(kCountsKey) +
                                "'), '')");
   if (!stored) return stored.error();
   // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto j = nlohmann::json::parse(*stored, nullptr, false);
   if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0 &&
       j.value("quarantined", -1) >= 0 && j.value("unassigned", -1) >= 0 && j.value("discarded", -1) >= 0) {
-    committed_ = {j["pending"].get<std::int64_t>(),     j["synced"].get<std::int64_t>(),
+    impl_->committed = {j["pending"].get<std::int64_t>(),     j["synced"].get<std::int64_t>(),
                   j["dead"].get<std::int64_t>(),        j["quarantined"].get<std::int64_t>(),
                   j["unassigned"].get<std::int64_t>(), j["discarded"].get<std::int64_t>()};
     return {};
   }
   // A database written before the counts were kept (or before quarantine, whose migration drops them):
   // count once, then keep them.
-  auto st = db_.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
+  auto st = impl_->db.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
   if (!st) return st.error();
   StateCounts c;
   for (;;) {
@@ -114,7 +119,7 @@ Result<void> StoreWriter::load_counts() {
     c.of(st->int64(0)) += st->int64(1);
   }
   if (auto r = store_counts(c); !r) return r;
-  committed_ = c;
+  impl_->committed = c;
   return {};
 }
 
@@ -127,52 +132,60 @@ Result<void> StoreWriter::store_counts(const StateCounts& c) {
 
 Result<void> StoreWriter::count_change(std::int64_t from_state, std::int64_t to_state, std::int64_t n) {
   if (n == 0 || from_state == to_state) return {};
-  if (from_state >= 0) delta_.of(from_state) -= n;
-  if (to_state >= 0) delta_.of(to_state) += n;
-  if (!sqlite3_get_autocommit(db_.handle())) return {};
+  if (from_state >= 0) impl_->delta.of(from_state) -= n;
+  if (to_state >= 0) impl_->delta.of(to_state) += n;
+  if (!sqlite3_get_autocommit(impl_->db.handle())) return {};
   // No transaction open: the statement that changed the rows has committed alone, so the counts follow.
-  StateCounts next = committed_;
-  next.add(delta_);
-  delta_ = {};
+  StateCounts next = impl_->committed;
+  next.add(impl_->delta);
+  impl_->delta = {};
   if (auto r = store_counts(next); !r) return r;
-  committed_ = next;
+  impl_->committed = next;
   return {};
 }
 
 Result<std::int64_t> StoreWriter::state_of(std::int64_t seq) {
-  auto r = state_of_.bind(1, seq).step();
+  auto r = impl_->state_of.bind(1, seq).step();
   if (!r) return r.error();
   if (!*r) return std::int64_t{-1};  // no such reading: nothing changes
-  const auto state = state_of_.int64(0);
-  state_of_.reset();
+  const auto state = impl_->state_of.int64(0);
+  impl_->state_of.reset();
   return state;
 }
 
-Result<sqlite::Transaction> StoreWriter::begin(Commit commit) {
-  delta_ = {};
-  savepoints_.clear();
+Result<StoreTransaction> StoreWriter::begin(Commit commit) {
+  impl_->delta = {};
+  impl_->savepoints.clear();
   const bool relax = commit == Commit::without_fsync && options_.synchronous != Synchronous::normal;
-  if (relax != relaxed_) {
+  if (relax != impl_->relaxed) {
     // Set before BEGIN: a durable transaction never starts while the connection is still relaxed.
-    if (auto r = db_.exec(relax ? std::string_view("PRAGMA synchronous = NORMAL") : synchronous_pragma(options_.synchronous)); !r) return r.error();
-    relaxed_ = relax;
+    if (auto r = impl_->db.exec(relax ? std::string_view("PRAGMA synchronous = NORMAL") : synchronous_pragma(options_.synchronous)); !r) return r.error();
+    impl_->relaxed = relax;
   }
-  return sqlite::Transaction::begin(
-      db_, {[this]() -> Result<void> {
-              if (delta_.empty()) return {};
-              StateCounts next = committed_;
-              next.add(delta_);
+  auto tx = sqlite::Transaction::begin(
+      impl_->db, {[this]() -> Result<void> {
+              if (impl_->delta.empty()) return {};
+              StateCounts next = impl_->committed;
+              next.add(impl_->delta);
               return store_counts(next);
             },
             [this](bool committed) {
-              if (committed) committed_.add(delta_);
-              delta_ = {};
-              savepoints_.clear();
+              if (committed) impl_->committed.add(impl_->delta);
+              impl_->delta = {};
+              impl_->savepoints.clear();
             }});
+  if (!tx) return tx.error();
+  return StoreTransaction(std::unique_ptr<StoreTransaction::Impl>(new StoreTransaction::Impl{std::move(*tx)}));
 }
 
+StoreTransaction::StoreTransaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreTransaction::StoreTransaction(StoreTransaction&& other) noexcept = default;
+StoreTransaction::~StoreTransaction() = default;  // sqlite::Transaction rolls back unless committed
+
+Result<void> StoreTransaction::commit() { return impl_->tx.commit(); }
+
 Result<Synchronous> StoreWriter::synchronous() {
-  auto level = db_.query_int("PRAGMA synchronous");
+  auto level = impl_->db.query_int("PRAGMA synchronous");
   if (!level) return level.error();
   switch (*level) {
     case 0:
@@ -183,23 +196,23 @@ Result<Synchronous> StoreWriter::synchronous() {
 }
 
 Result<void> StoreWriter::savepoint() {
-  if (auto r = db_.run_fixed("SAVEPOINT op"); !r) return r;
-  savepoints_.push_back(delta_);
+  if (auto r = impl_->db.run_fixed("SAVEPOINT op"); !r) return r;
+  impl_->savepoints.push_back(impl_->delta);
   return {};
 }
 
 Result<void> StoreWriter::release() {
-  if (auto r = db_.run_fixed("RELEASE op"); !r) return r;
-  if (!savepoints_.empty()) savepoints_.pop_back();
+  if (auto r = impl_->db.run_fixed("RELEASE op"); !r) return r;
+  if (!impl_->savepoints.empty()) impl_->savepoints.pop_back();
   return {};
 }
 
 Result<void> StoreWriter::rollback_to_savepoint() {
-  if (auto r = db_.run_fixed("ROLLBACK TO op"); !r) return r;
-  if (auto r = db_.run_fixed("RELEASE op"); !r) return r;
-  if (!savepoints_.empty()) {
-    delta_ = savepoints_.back();
-    savepoints_.pop_back();
+  if (auto r = impl_->db.run_fixed("ROLLBACK TO op"); !r) return r;
+  if (auto r = impl_->db.run_fixed("RELEASE op"); !r) return r;
+  if (!impl_->savepoints.empty()) {
+    impl_->delta = impl_->savepoints.back();
+    impl_->savepoints.pop_back();
   }
   return {};
 }
@@ -210,18 +223,18 @@ Result<void> StoreWriter::prepare_statements() {
     std::string_view sql;
   };
   const Item items[] = {
-      {&insert_reading_,
+      {&impl_->insert_reading,
        // A uid that was assigned since (an alias) is a resend of a reading already stored: not inserted.
        "INSERT INTO readings (uid, kind, device, patient, time_ms, device_time_ms, received_ms, source, values_json,"
        " sync_state, quarantine_reason, user_index, unassigned_reason) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
        " ?10, NULLIF(?11, ''), ?12, NULLIF(?13, '') WHERE NOT EXISTS (SELECT 1 FROM reading_aliases WHERE old_uid = ?1)"
        " ON CONFLICT (uid) DO NOTHING"},
-      {&mark_synced_,
+      {&impl_->mark_synced,
        "UPDATE readings SET sync_state = 1, server_id = ?2, synced_ms = ?3, attempts = attempts + 1,"
        " dead_reason = NULL WHERE seq = ?1"},
-      {&mark_dead_, "UPDATE readings SET sync_state = 2, dead_reason = ?2, attempts = attempts + 1 WHERE seq = ?1"},
-      {&mark_attempt_, "UPDATE readings SET attempts = attempts + 1 WHERE seq = ?1"},
-      {&upsert_device_,
+      {&impl_->mark_dead, "UPDATE readings SET sync_state = 2, dead_reason = ?2, attempts = attempts + 1 WHERE seq = ?1"},
+      {&impl_->mark_attempt, "UPDATE readings SET attempts = attempts + 1 WHERE seq = ?1"},
+      {&impl_->upsert_device,
        "INSERT INTO devices (id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
        " newest_sequence, bound_since_ms, manufacturer, firmware_revision, hardware_revision, software_revision,"
        " system_id, battery_percent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
@@ -241,12 +254,12 @@ Result<void> StoreWriter::prepare_statements() {
        " system_id = COALESCE(NULLIF(excluded.system_id, ''), system_id),"
        " battery_percent = COALESCE(excluded.battery_percent, battery_percent)"},
       // A forgotten device's user slots go with it: a device paired again starts unbound.
-      {&remove_device_, "DELETE FROM devices WHERE id = ?1"},
-      {&put_meta_, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
-      {&state_of_, "SELECT sync_state FROM readings WHERE seq = ?1"},
+      {&impl_->remove_device, "DELETE FROM devices WHERE id = ?1"},
+      {&impl_->put_meta, "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+      {&impl_->state_of, "SELECT sync_state FROM readings WHERE seq = ?1"},
   };
   for (const auto& item : items) {
-    auto st = db_.prepare(item.sql);
+    auto st = impl_->db.prepare(item.sql);
     if (!st) return st.error();
     *item.target = std::move(*st);
   }
@@ -265,7 +278,7 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
   for (const auto& [name, value] : r.values) values[name] = value;
   std::optional<std::int64_t> device_time;
   if (r.device_time) device_time = to_epoch_ms(*r.device_time);
-  insert_reading_.bind(1, uid)
+  impl_->insert_reading.bind(1, uid)
       .bind(2, to_string(r.kind))
       .bind(3, r.device)
       .bind(4, r.patient)
@@ -278,8 +291,8 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
       .bind(11, quarantine_reason)
       .bind(12, r.user ? std::optional<std::int64_t>(*r.user) : std::nullopt)
       .bind(13, unassigned_reason);
-  if (auto res = insert_reading_.run(); !res) return res.error();
-  const bool inserted = db_.changes() == 1;
+  if (auto res = impl_->insert_reading.run(); !res) return res.error();
+  const bool inserted = impl_->db.changes() == 1;
   if (inserted) {
     if (auto c = count_change(-1, state, 1); !c) return c.error();
   }
@@ -289,25 +302,25 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
 Result<void> StoreWriter::mark_synced(std::int64_t seq, const std::string& server_id, TimePoint when) {
   auto before = state_of(seq);
   if (!before) return before.error();
-  if (auto r = mark_synced_.bind(1, seq).bind(2, server_id).bind(3, to_epoch_ms(when)).run(); !r) return r;
+  if (auto r = impl_->mark_synced.bind(1, seq).bind(2, server_id).bind(3, to_epoch_ms(when)).run(); !r) return r;
   return *before < 0 ? Result<void>{} : count_change(*before, 1, 1);
 }
 
 Result<void> StoreWriter::mark_dead(std::int64_t seq, const std::string& reason) {
   auto before = state_of(seq);
   if (!before) return before.error();
-  if (auto r = mark_dead_.bind(1, seq).bind(2, reason).run(); !r) return r;
+  if (auto r = impl_->mark_dead.bind(1, seq).bind(2, reason).run(); !r) return r;
   return *before < 0 ? Result<void>{} : count_change(*before, 2, 1);
 }
 
-Result<void> StoreWriter::mark_attempt(std::int64_t seq) { return mark_attempt_.bind(1, seq).run(); }
+Result<void> StoreWriter::mark_attempt(std::int64_t seq) { return impl_->mark_attempt.bind(1, seq).run(); }
 
 Result<std::int64_t> StoreWriter::requeue_dead() {
-  if (auto r = db_.exec("UPDATE readings SET sync_state = 0 WHERE sync_state = 2"); !r) return r.error();
-  const auto readings = db_.changes();
+  if (auto r = impl_->db.exec("UPDATE readings SET sync_state = 0 WHERE sync_state = 2"); !r) return r.error();
+  const auto readings = impl_->db.changes();
   if (auto c = count_change(2, 0, readings); !c) return c.error();
-  if (auto r = db_.exec("UPDATE alerts SET sync_state = 0, sync_error = NULL WHERE sync_state = 2"); !r) return r.error();
-  return readings + db_.changes();
+  if (auto r = impl_->db.exec("UPDATE alerts SET sync_state = 0, sync_error = NULL WHERE sync_state = 2"); !r) return r.error();
+  return readings + impl_->db.changes();
 }
 
 Result<void> StoreWriter::upsert_device(const Device& d) {
@@ -315,7 +328,7 @@ Result<void> StoreWriter::upsert_device(const Device& d) {
   if (d.last_seen) last_seen = to_epoch_ms(*d.last_seen);
   std::optional<std::int64_t> newest_record;
   if (d.newest_record) newest_record = to_epoch_ms(*d.newest_record);
-  return upsert_device_.bind(1, d.id)
+  return impl_->upsert_device.bind(1, d.id)
       .bind(2, d.address)
       .bind(3, d.name)
       .bind(4, d.model)
@@ -336,16 +349,16 @@ Result<void> StoreWriter::upsert_device(const Device& d) {
 }
 
 Result<bool> StoreWriter::remove_device(const std::string& id) {
-  if (auto r = remove_device_.bind(1, id).run(); !r) return r.error();
-  const bool removed = db_.changes() == 1;
-  auto unbind = cached("DELETE FROM bindings WHERE device = ?1");
+  if (auto r = impl_->remove_device.bind(1, id).run(); !r) return r.error();
+  const bool removed = impl_->db.changes() == 1;
+  auto unbind = impl_->cached("DELETE FROM bindings WHERE device = ?1");
   if (!unbind) return unbind.error();
   if (auto r = (*unbind)->bind(1, id).run(); !r) return r.error();
   return removed;
 }
 
 Result<void> StoreWriter::put_meta(const std::string& key, const std::string& value) {
-  return put_meta_.bind(1, key).bind(2, value).run();
+  return impl_->put_meta.bind(1, key).bind(2, value).run();
 }
 
 }  // namespace carehub

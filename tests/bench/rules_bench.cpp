@@ -62,7 +62,7 @@ void evaluate(benchmark::State& state, bool with_rules, bool extreme) {
   Counters counters;
   rules::Engine engine(std::move(rules::parse_rules(kRules, "bench").value()), log, counters);
   std::int64_t i = 0;
-  std::optional<sqlite::Transaction> tx;
+  std::optional<StoreTransaction> tx;
   tx.emplace(store->begin().value());
   for (auto _ : state) {
     const TimePoint t = kT0 + std::chrono::minutes(i);
@@ -102,8 +102,8 @@ void BM_ReadingToAlertPublished(benchmark::State& state) {
   SystemClock clock;
   PipelineOptions options;
   options.default_patient = "Patient/bench";
-  Pipeline pipeline(*store, log, counters, options);
-  pipeline.set_batch_hook(engine, clock);
+  Pipeline pipeline(*store, clock, log, counters, options);
+  pipeline.set_batch_hook(engine);
   std::mutex mu;
   std::condition_variable cv;
   std::size_t published = 0;

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub::sqlite {
 namespace {

@@ -4,26 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {
 
 const TimePoint kRaised = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
 
-Alert alert(const std::string& id = "a1") {
-  Alert a;
-  a.id = id;
-  a.rule = "hf5";
-  a.patient = "Patient/p1";
-  a.event = "alert";
-  a.severity = Severity::red;
-  a.raised = kRaised;
-  a.text = "Systolic above 180";
-  a.readings = {"r1"};
-  a.requires_ack = true;
-  return a;
-}
+Alert alert(const std::string& id = "a1") { return test::red_alert(id, kRaised, {"r1"}); }
 
 class StoreAlertSyncTest : public ::testing::Test {
  protected:

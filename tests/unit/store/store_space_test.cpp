@@ -8,8 +8,9 @@
 #include <mutex>
 
 #include "store/pipeline.hpp"
+#include "store/sqlite.hpp"
 #include "store/store.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {

@@ -7,7 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "store/schema.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {
@@ -18,15 +19,9 @@ using ::testing::IsEmpty;
 const TimePoint kTime = from_epoch_ms(1763719200000);  // 2025-11-21T10:00:00Z
 
 Reading heart_rate(double bpm, int minute = 0) {
-  Reading r;
-  r.kind = Kind::heart_rate;
-  r.device = "ble-aa-bb-cc-dd-ee-ff";
-  r.patient = "Patient/p1";
-  r.time = kTime + std::chrono::minutes(minute);
-  r.received = r.time + std::chrono::seconds(2);
-  r.source = "ble";
-  r.values = {{"value", bpm}};
-  return r;
+  return test::heart_rate(bpm, kTime + std::chrono::minutes(minute),
+                          {.device = "ble-aa-bb-cc-dd-ee-ff", .patient = "Patient/p1", .source = "ble",
+                           .received_after = std::chrono::seconds(2)});
 }
 
 std::vector<std::int64_t> seqs(const std::vector<StoredReading>& rs) {

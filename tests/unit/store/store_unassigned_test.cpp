@@ -4,8 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "store/sqlite.hpp"
 #include "store/store.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {
@@ -17,14 +19,10 @@ using ::testing::IsEmpty;
 
 const TimePoint kTime = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
 
+// A reading from the second user slot of a shared cuff, not bound to anyone yet.
 Reading spouse_bp(int minute, double systolic = 210, int user = 2) {
-  Reading r;
-  r.kind = Kind::blood_pressure;
-  r.device = "ble-cuff";
-  r.time = kTime + std::chrono::minutes(minute);
-  r.received = r.time;
-  r.source = "ble";
-  r.values = {{"systolic", systolic}, {"diastolic", 120}};
+  Reading r = test::blood_pressure(systolic, 120, kTime + std::chrono::minutes(minute),
+                                   {.device = "ble-cuff", .source = "ble"});
   r.user = user;
   return r;
 }

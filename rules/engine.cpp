@@ -41,7 +41,7 @@ std::shared_ptr<const RuleSet> Engine::rules() const {
   return rules_;
 }
 
-Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const std::vector<StoredReading>& inserted,
+Result<std::vector<AlertEvent>> Engine::in_transaction(RuleStore& store, const std::vector<StoredReading>& inserted,
                                                        TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
@@ -75,7 +75,7 @@ Result<std::vector<AlertEvent>> Engine::in_transaction(StoreWriter& store, const
   return std::move(c.events);
 }
 
-Result<std::vector<AlertEvent>> Engine::judge_assigned(StoreWriter& store, const std::vector<StoredReading>& assigned,
+Result<std::vector<AlertEvent>> Engine::judge_assigned(RuleStore& store, const std::vector<StoredReading>& assigned,
                                                        TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};

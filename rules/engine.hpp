@@ -3,7 +3,8 @@
 // transaction, and fires deadlines, reminders, escalations and inactivity notices from tick(). All of
 // its state lives in the store (rule_state, alerts), none in memory, so a restart or a rolled-back
 // transaction can never leave it out of step with the readings; reloading rules keeps every open
-// episode (its deadline was fixed when it opened).
+// episode (its deadline was fixed when it opened). It sees the buffer only through RuleStore
+// (store/rule_store.hpp): rule state, alerts, and the readings a new one is judged against.
 //
 // Decisions (docs/rules.md explains them to clinicians):
 // - Readings are judged per patient (the registry attributes each device to a patient), so two patients
@@ -54,19 +55,19 @@ class Engine final : public BatchHook {
   void set_rules(RuleSet rules);
   std::shared_ptr<const RuleSet> rules() const;
 
-  Result<std::vector<AlertEvent>> in_transaction(StoreWriter& store, const std::vector<StoredReading>& inserted,
+  Result<std::vector<AlertEvent>> in_transaction(RuleStore& store, const std::vector<StoredReading>& inserted,
                                                  TimePoint now) override;
-  Result<std::vector<AlertEvent>> judge_assigned(StoreWriter& store, const std::vector<StoredReading>& assigned,
+  Result<std::vector<AlertEvent>> judge_assigned(RuleStore& store, const std::vector<StoredReading>& assigned,
                                                  TimePoint now) override;
-  Result<std::vector<AlertEvent>> tick(StoreWriter& store, TimePoint now) override;
+  Result<std::vector<AlertEvent>> tick(RuleStore& store, TimePoint now) override;
 
   // The patient (MQTT) or a technician (carehubctl alerts ack) acknowledges: reminders stop. Acknowledging
   // twice is not an error and changes nothing; a closed alert cannot be acknowledged.
   // `by` is recorded with the acknowledgement (Alert::acknowledged_by): the patient, or who acted for them.
-  Result<std::vector<AlertEvent>> acknowledge(StoreWriter& store, const std::string& id, TimePoint now,
+  Result<std::vector<AlertEvent>> acknowledge(RuleStore& store, const std::string& id, TimePoint now,
                                               const std::string& by = {});
   // Ends an alert's life (a clinician dealt with it).
-  Result<std::vector<AlertEvent>> close(StoreWriter& store, const std::string& id, TimePoint now);
+  Result<std::vector<AlertEvent>> close(RuleStore& store, const std::string& id, TimePoint now);
 
  private:
   struct Context;

@@ -44,7 +44,7 @@ namespace carehub::rules {
 // One evaluation: the rules snapshot, the store, the clock's now and the events collected so far.
 struct Engine::Context {
   const RuleSet& rules;
-  StoreWriter& store;
+  RuleStore& store;
   TimePoint now;  // the clock the rules act on: the hub's now, or a late reading's own time (judge_assigned)
   std::vector<AlertEvent> events;
   // The hub's clock, for what must never be believed "after now" (equal to `now` except in judge_assigned).

@@ -6,7 +6,7 @@ namespace carehub::rules {
 
 using namespace detail;
 
-Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) {
+Result<std::vector<AlertEvent>> Engine::tick(RuleStore& store, TimePoint now) {
   const auto rules = this->rules();
   Context c{*rules, store, now, {}};
   c.hub_id = hub_id_;
@@ -65,7 +65,7 @@ Result<std::vector<AlertEvent>> Engine::tick(StoreWriter& store, TimePoint now) 
   return std::move(c.events);
 }
 
-Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const std::string& id, TimePoint now,
+Result<std::vector<AlertEvent>> Engine::acknowledge(RuleStore& store, const std::string& id, TimePoint now,
                                                     const std::string& by) {
   auto found = store.find_alert(id);
   if (!found) return found.error();
@@ -82,7 +82,7 @@ Result<std::vector<AlertEvent>> Engine::acknowledge(StoreWriter& store, const st
   return std::vector<AlertEvent>{{"acknowledged", now, a}};
 }
 
-Result<std::vector<AlertEvent>> Engine::close(StoreWriter& store, const std::string& id, TimePoint now) {
+Result<std::vector<AlertEvent>> Engine::close(RuleStore& store, const std::string& id, TimePoint now) {
   auto found = store.find_alert(id);
   if (!found) return found.error();
   if (!*found) return make_error(Errc::not_found, "no alert with id \"" + id + "\"");

@@ -20,15 +20,15 @@ const std::string kHF5 = R"({"rules": [{"id": "HF5", "type": "confirm-by-repeat"
 
 class FailingHook final : public BatchHook {
  public:
-  Result<std::vector<AlertEvent>> in_transaction(StoreWriter& w, const std::vector<StoredReading>&, TimePoint) override {
+  Result<std::vector<AlertEvent>> in_transaction(RuleStore& w, const std::vector<StoredReading>&, TimePoint) override {
     Alert a;
     a.id = "half-written";
     a.rule = "broken";
     (void)w.put_alert(a);  // written, then undone with the rest of the hook's savepoint
     return make_error(Errc::internal, "rule exploded");
   }
-  Result<std::vector<AlertEvent>> tick(StoreWriter&, TimePoint) override { return std::vector<AlertEvent>{}; }
-  Result<std::vector<AlertEvent>> judge_assigned(StoreWriter&, const std::vector<StoredReading>&, TimePoint) override {
+  Result<std::vector<AlertEvent>> tick(RuleStore&, TimePoint) override { return std::vector<AlertEvent>{}; }
+  Result<std::vector<AlertEvent>> judge_assigned(RuleStore&, const std::vector<StoredReading>&, TimePoint) override {
     return make_error(Errc::internal, "rule exploded");
   }
 };

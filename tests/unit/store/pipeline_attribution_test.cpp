@@ -38,14 +38,14 @@ Reading bp(TimePoint t, std::optional<int> user, double systolic = 120, std::str
 // Records what the rules would be given; judge_assigned may be told to fail.
 class RecordingHook final : public BatchHook {
  public:
-  Result<std::vector<AlertEvent>> in_transaction(StoreWriter&, const std::vector<StoredReading>& inserted,
+  Result<std::vector<AlertEvent>> in_transaction(RuleStore&, const std::vector<StoredReading>& inserted,
                                                  TimePoint) override {
     std::lock_guard lock(mu);
     for (const auto& r : inserted) judged.push_back(r);
     return std::vector<AlertEvent>{};
   }
-  Result<std::vector<AlertEvent>> tick(StoreWriter&, TimePoint) override { return std::vector<AlertEvent>{}; }
-  Result<std::vector<AlertEvent>> judge_assigned(StoreWriter&, const std::vector<StoredReading>& assigned,
+  Result<std::vector<AlertEvent>> tick(RuleStore&, TimePoint) override { return std::vector<AlertEvent>{}; }
+  Result<std::vector<AlertEvent>> judge_assigned(RuleStore&, const std::vector<StoredReading>& assigned,
                                                  TimePoint now) override {
     std::lock_guard lock(mu);
     if (fail_late) return make_error(Errc::internal, "rule exploded");

@@ -1,17 +1,14 @@
 // The Manager's technician commands: scan, pair, assign, forget, and what `devices list` and `status`
-// show. Split from manager.cpp (sessions and readings); same class, same single driver thread.
+// show, and the registry they change. Split from manager.cpp; same class, same single driver thread.
 #include "drivers/ble/manager.hpp"
 
+#include "core/time_json.hpp"
 #include "drivers/ble/address.hpp"
 
 namespace carehub::ble {
 namespace {
 
 constexpr std::string_view kLog = "ble";
-
-nlohmann::json optional_time(const std::optional<TimePoint>& t) {
-  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
-}
 
 // The health services a technician looks for in a scan.
 std::string_view service_name(std::uint16_t uuid) {
@@ -171,9 +168,9 @@ nlohmann::json Manager::list() const {
                    {"firmware", d.device.firmware_revision},
                    {"patient", d.device.patient},
                    {"state", to_string(d.state)},
-                   {"last_seen", optional_time(d.last_seen)},
-                   {"last_reading", optional_time(d.last_reading)},
-                   {"newest_record", optional_time(d.device.newest_record)},
+                   {"last_seen", optional_time_json(d.last_seen)},
+                   {"last_reading", optional_time_json(d.last_reading)},
+                   {"newest_record", optional_time_json(d.device.newest_record)},
                    {"newest_sequence", d.device.newest_sequence ? nlohmann::json(*d.device.newest_sequence) : nullptr},
                    {"readings", d.readings},
                    {"resent_dropped", d.resent},

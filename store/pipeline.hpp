@@ -15,11 +15,12 @@
 #include <vector>
 
 #include "core/attribution.hpp"
-#include "store/batch_hook.hpp"
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/log.hpp"
 #include "core/source.hpp"
+#include "store/batch_hook.hpp"
+#include "store/pipeline_space.hpp"
 #include "store/store.hpp"
 
 namespace carehub {
@@ -52,26 +53,6 @@ using WriteOp = std::function<Result<void>(StoreWriter&)>;
 // listeners with the transaction's other alert events, after the commit.
 using AlertOp = std::function<Result<std::vector<AlertEvent>>(StoreWriter&)>;
 
-// How the buffer is doing against its size cap and the disk (design.md invariant 3), for `status`.
-enum class BufferState {
-  ok,
-  shedding,   // the size cap was reached: readings are shed by priority (store.hpp, enforce_cap)
-  full,       // at the cap with nothing left that may be shed: new readings are refused
-  disk_full,  // the filesystem (or the file's hard limit) has no room: new readings are refused
-};
-std::string_view to_string(BufferState s);
-
-struct BufferHealth {
-  BufferState state = BufferState::ok;
-  std::string detail;  // one line for a technician: what happened and what it means
-  std::optional<TimePoint> since;  // when the state began
-  std::int64_t used_bytes = 0;     // pages in use at the last commit
-  std::int64_t max_bytes = 0;      // the cap (0: none)
-  std::int64_t shed_synced = 0, shed_environment = 0, shed_stream = 0;  // since start, per tier
-  std::optional<TimePoint> last_shed;
-  std::int64_t pruned = 0;  // synced readings removed by retention since start
-};
-
 struct CommitSummary {
   std::size_t stored = 0;
   std::size_t duplicates = 0;
@@ -84,6 +65,12 @@ struct CommitSummary {
 
 class Pipeline final : public ReadingSink {
  public:
+  // `clock` gives the wall time (receipt bounds, bindings, the hook's `now`, retention's horizon) and the
+  // monotonic time that paces the hook's ticks, retention and the disk-full probe. The writer loop still
+  // wakes at least every options.heartbeat of real time (the systemd watchdog counts real time); what is
+  // due at a wake is judged on `clock`. It outlives the pipeline.
+  Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options);
+  // Transitional (issue 17), until every caller passes its clock: a process-wide SystemClock.
   Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options);
   ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
@@ -94,10 +81,11 @@ class Pipeline final : public ReadingSink {
   void load_devices(const std::vector<Device>& devices);
 
   // Decision support in the commit path (before start()): `hook` sees each transaction's new readings
-  // and is ticked at least every heartbeat; `clock` gives both their `now`. Both outlive the pipeline.
+  // and is ticked whenever a heartbeat has passed on the pipeline's clock. It outlives the pipeline.
+  void set_batch_hook(BatchHook& hook);
+  // Transitional (issue 17), before start(): replace the constructor's clock, for callers that do not
+  // pass one yet. The clock outlives the pipeline.
   void set_batch_hook(BatchHook& hook, const Clock& clock);
-  // The wall clock without decision support (before start()): when a device was bound, when a technician
-  // resolved a reading, retention. set_batch_hook sets it too.
   void set_clock(const Clock& clock);
   // Ticks the hook now (tests step a ManualClock, then call this); resolves after the commit with the
   // tick's alert events (commit listeners hear of them just after).
@@ -154,21 +142,30 @@ class Pipeline final : public ReadingSink {
   };
   using Job = std::variant<IngestJob, OpJob>;
 
+  // One group transaction's outcome so far (pipeline_commit.cpp).
+  struct TxOutcome {
+    CommitSummary summary;
+    std::vector<Result<IngestResult>> ingest_results;
+    std::vector<Result<void>> op_results;
+    std::vector<StoredReading> inserted;  // what the hook sees: new readings only, attributed
+  };
+
   void run();
   void enqueue(OpJob job);
+  // The group transaction (pipeline_commit.cpp). Every failure fails the whole batch; each step below
+  // returns the failure that loses the transaction, if any.
   void process(std::vector<Job>& batch, bool tick);
-  // Runs `op` in a savepoint of the open transaction: released when it succeeds, rolled back (only its
-  // own changes) when it fails; `outcome` is what it returned. Returns the savepoint's own failure, which
-  // loses the whole transaction.
-  std::optional<Error> in_savepoint(const AlertOp& op, Result<std::vector<AlertEvent>>& outcome);
-  // Writer thread: the size cap before and after each batch, retention and the disk-full probe.
-  void note_space(const SpaceReport& report);
-  void note_full(const Error& e);
-  void maintain();
-  BufferState state_now() const;
-  TimePoint wall_now() const;
+  std::optional<Error> store_readings(IngestJob& job, const std::optional<Error>& refusal, TxOutcome& out);
+  std::optional<Error> store_reading(Reading& r, IngestResult& result, TxOutcome& out);
+  // Runs `op` in a savepoint of the open transaction: released when it succeeds (its alert events join
+  // `out`), rolled back (only its own changes) when it fails, with its error in `outcome`. Returns the
+  // savepoint's own failure.
+  std::optional<Error> in_savepoint(const AlertOp& op, TxOutcome& out, Result<void>& outcome);
+  void answer(std::vector<Job>& batch, TxOutcome& out);
   static void fail_all(std::vector<Job>& batch, const Error& e);
   OpJob tick_job(std::function<void(Result<void>)> done);
+  AlertOp judge_op(const std::vector<StoredReading>& inserted);
+  TimePoint wall_now() const { return clock_->now(); }
 
   StoreWriter& store_;
   Logger& log_;
@@ -189,15 +186,10 @@ class Pipeline final : public ReadingSink {
   std::vector<std::function<void(const CommitSummary&)>> commit_listeners_;
   std::vector<std::function<void()>> heartbeat_listeners_;
   BatchHook* hook_ = nullptr;
-  const Clock* clock_ = nullptr;
-  std::chrono::steady_clock::time_point last_tick_{};
-  SystemClock system_clock_;  // for retention when no hook brought a clock
-  std::chrono::steady_clock::time_point next_retention_{};
-  std::int64_t retention_cursor_ = 0;
-  std::chrono::steady_clock::time_point next_probe_{};  // disk full: when to try a write again
+  const Clock* clock_;
+  std::optional<std::chrono::steady_clock::time_point> last_tick_;  // on clock_; none: tick at the first wake
+  BufferSpace space_;
 
-  mutable std::mutex health_mu_;
-  BufferHealth health_;
   std::thread writer_;
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// The pipeline's buffer-space policy numbers, shared by its files (pipeline.cpp, pipeline_space.cpp).
+// The pipeline's policy numbers, shared by its files (pipeline_commit.cpp, pipeline_space.cpp).
 #include <chrono>
 #include <cstdint>
 #include <string>

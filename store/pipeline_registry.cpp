@@ -15,11 +15,6 @@ std::future<Result<T>> promise_pair(std::shared_ptr<std::promise<Result<T>>>& pr
 
 }  // namespace
 
-void Pipeline::set_clock(const Clock& clock) {
-  std::lock_guard lock(mu_);
-  clock_ = &clock;
-}
-
 void Pipeline::load_devices(const std::vector<Device>& devices) {
   std::lock_guard lock(mu_);
   for (const auto& d : devices) attribution_.set_device(d);

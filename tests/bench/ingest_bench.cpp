@@ -162,7 +162,8 @@ void BM_PipelineIngest(benchmark::State& state) {
     return;
   }
   Counters counters;
-  Pipeline pipeline(**writer, quiet, counters, {.default_patient = "Patient/bench"});
+  SystemClock system_clock;
+  Pipeline pipeline(**writer, system_clock, quiet, counters, {.default_patient = "Patient/bench"});
   pipeline.start();
   std::int64_t i = 0;
   std::vector<std::future<Result<IngestResult>>> inflight;
@@ -197,7 +198,8 @@ void BM_PipelineLatencyAt1000PerSecond(benchmark::State& state) {
     return;
   }
   Counters counters;
-  Pipeline pipeline(**writer, quiet, counters, {.default_patient = "Patient/bench"});
+  SystemClock system_clock;
+  Pipeline pipeline(**writer, system_clock, quiet, counters, {.default_patient = "Patient/bench"});
   pipeline.start();
   using Clock = std::chrono::steady_clock;
   std::vector<double> latencies_ms;

@@ -126,11 +126,11 @@ void BM_MqttQos1Ingest(benchmark::State& state) {
     return;
   }
   Counters counters;
-  Pipeline pipeline(**writer, quiet, counters, {.default_patient = "Patient/bench"});
+  SystemClock clock;
+  Pipeline pipeline(**writer, clock, quiet, counters, {.default_patient = "Patient/bench"});
   Durable durable;
   pipeline.on_commit([&](const CommitSummary& s) { durable.add(s.stored + s.duplicates); });
   pipeline.start();
-  SystemClock clock;
   SourceContext context{pipeline, clock, quiet, counters, "hub-bench", "Patient/bench"};
   const nlohmann::json config{
       {"broker", broker.url()},

@@ -103,12 +103,12 @@ void BM_CarehubUploader(benchmark::State& state) {
     StoreOptions store{dir.file("buffer.db"), Synchronous::full};
     auto writer = StoreWriter::open(store).value();
     Counters counters;
-    Pipeline pipeline(*writer, quiet, counters, {});
+    SystemClock clock;
+    Pipeline pipeline(*writer, clock, quiet, counters, {});
     pipeline.start();
     std::vector<Reading> readings;
     for (std::int64_t i = 0; i < n; ++i) readings.push_back(make_reading(run, i));
     if (!pipeline.ingest(std::move(readings)).get()) state.SkipWithError("ingest failed");
-    SystemClock clock;
     sync::UploaderOptions o;
     o.base_url = fhir.base_url();
     o.hub_id = "bench";

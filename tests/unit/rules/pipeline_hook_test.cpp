@@ -45,8 +45,8 @@ class PipelineHook : public ::testing::Test {
     PipelineOptions o;
     o.default_patient = "Patient/kit";
     o.heartbeat = std::chrono::hours(1);  // ticks only when the test asks
-    pipeline = std::make_unique<Pipeline>(*writer, log, counters, o);
-    pipeline->set_batch_hook(hook, clock);
+    pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);
+    pipeline->set_batch_hook(hook);
     pipeline->on_commit([this](const CommitSummary& s) {
       std::lock_guard lock(mu);
       for (const auto& e : s.alerts) {

@@ -74,8 +74,8 @@ class PipelineAttributionTest : public ::testing::Test {
     PipelineOptions o;
     o.default_patient = "Patient/kit";
     o.heartbeat = 1h;  // ticks only when a test asks
-    pipeline = std::make_unique<Pipeline>(*writer, log, counters, o);
-    pipeline->set_batch_hook(hook, clock);
+    pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);
+    pipeline->set_batch_hook(hook);
     pipeline->on_commit([this](const CommitSummary& s) {
       {
         std::lock_guard lock(mu);

@@ -33,7 +33,7 @@ class PipelineDurability : public ::testing::Test {
     writer_ = std::move(*w);
     PipelineOptions o;
     o.default_patient = "Patient/kit";
-    pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, o);
+    pipeline_ = std::make_unique<Pipeline>(*writer_, clock_, log_, counters_, o);
     pipeline_->start();
   }
   void TearDown() override { pipeline_->stop(); }
@@ -55,6 +55,7 @@ class PipelineDurability : public ::testing::Test {
   std::unique_ptr<StoreWriter> writer_;
   Logger log_{LogLevel::error, [](LogLevel, std::string_view, std::string_view) {}};
   Counters counters_;
+  SystemClock clock_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 

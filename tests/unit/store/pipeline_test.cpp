@@ -60,8 +60,8 @@ class PipelineTest : public ::testing::Test {
     o.default_patient = "Patient/kit";
     return o;
   }
-  void make_pipeline(PipelineOptions o = defaults()) {
-    pipeline = std::make_unique<Pipeline>(*writer, log, counters, std::move(o));
+  void make_pipeline(PipelineOptions o = defaults(), const Clock& clock = system_clock) {
+    pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, std::move(o));
   }
   IngestResult ingest_and_wait(std::vector<Reading> rs) {
     auto f = pipeline->ingest(std::move(rs));
@@ -88,6 +88,7 @@ class PipelineTest : public ::testing::Test {
   std::unique_ptr<StoreWriter> writer;
   Logger log{LogLevel::debug, [](LogLevel, std::string_view, std::string_view) {}};
   Counters counters;
+  static inline const SystemClock system_clock{};
   std::unique_ptr<Pipeline> pipeline;
 };
 
@@ -248,10 +249,9 @@ TEST_F(PipelineTest, KeepsAPatientTheReadingAlreadyNames) {
 }
 
 TEST_F(PipelineTest, FollowsRegistryChangesMadeThroughThePipeline) {
-  make_pipeline();
   // Registered before it measures: its readings are its patient's (attribution_test covers the others).
   ManualClock clock(kTime - std::chrono::hours(1));
-  pipeline->set_clock(clock);
+  make_pipeline(defaults(), clock);
   StopOnExit stop{*pipeline};  // before `clock` goes
   pipeline->start();
   auto up = pipeline->upsert_device(Device{"ble-cuff", "AA:BB:CC:DD:EE:FF", "cuff", "", "", "", "Patient/spouse", kTime});

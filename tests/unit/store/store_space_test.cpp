@@ -1,5 +1,5 @@
 // The buffer's size cap, shedding priority, retention, disk full and the kept per-state counts
-// (store/store_space.cpp, store/store_writer.cpp, store/pipeline.cpp): design.md invariant 3.
+// (store/store_space.cpp, store/store_writer.cpp, store/pipeline_space.cpp): design.md invariant 3.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -287,7 +287,7 @@ class BufferPipelineTest : public ::testing::Test {
     PipelineOptions p;
     p.default_patient = "Patient/kit";
     p.heartbeat = 20ms;  // the disk-full probe runs from the heartbeat
-    pipeline = std::make_unique<Pipeline>(*writer, log, counters, p);
+    pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, p);
     pipeline->start();
   }
   void TearDown() override {
@@ -325,6 +325,7 @@ class BufferPipelineTest : public ::testing::Test {
                log_text += std::string(c) + ": " + std::string(m) + "\n";
              }};
   Counters counters;
+  SystemClock clock;  // the disk-full probe and retention run on real time here
   std::unique_ptr<Pipeline> pipeline;
 };
 

@@ -80,10 +80,9 @@ class UploaderTest : public ::testing::Test {
     writer = std::move(*w);
     PipelineOptions po;
     po.default_patient = "Patient/p1";
-    pipeline = std::make_unique<Pipeline>(*writer, log, counters, po);
     // Devices are bound before the test's readings were measured, so they are attributed, not unassigned
     // as a second-hand device's older memory would be (core/attribution.hpp).
-    pipeline->set_clock(binding_clock);
+    pipeline = std::make_unique<Pipeline>(*writer, binding_clock, log, counters, po);
     pipeline->on_commit([this](const CommitSummary& s) {
       std::lock_guard lock(events_mu);
       op_commits += s.ops > 0 ? 1 : 0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <random>
 
 namespace carehub {
 
@@ -11,6 +13,12 @@ std::chrono::milliseconds backoff_delay(const BackoffPolicy& p, int failures, do
                                   static_cast<double>(p.base.count()) * std::ldexp(1.0, exponent));
   const double u = std::clamp(unit, 0.0, 1.0);
   return std::chrono::milliseconds(static_cast<long long>(ceiling * u));
+}
+
+UnitDraw random_unit_draw() {
+  // Shared so the std::function stays copyable; the engine is big, and copies must not repeat draws.
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [rng] { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); };
 }
 
 }  // namespace carehub

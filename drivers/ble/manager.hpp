@@ -3,6 +3,9 @@
 // registered device (connect -> ServicesResolved -> subscribe -> readings), pairing, and the resend
 // guard (record_guard.hpp) that drops records a device resends from its memory. Single-threaded: the driver thread calls
 // everything here, and Bluez delivers its events on that thread too. Unit-tested with a fake Bluez.
+// One class, one file per job: manager.cpp (signals, deadlines), manager_adapter.cpp (adapter recovery),
+// manager_session.cpp (per-device sessions), manager_records.cpp (records), manager_commands.cpp
+// (technician commands, the registry).
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backoff.hpp"
 #include "core/source.hpp"
 #include "drivers/ble/agent.hpp"
 #include "drivers/ble/bluez.hpp"
@@ -85,7 +89,8 @@ using PairDone = std::function<void(Result<Registered>)>;
 
 class Manager final : public BluezEvents {
  public:
-  Manager(Bluez& bluez, const BleConfig& config, const SourceContext& context);
+  // `draw` is the randomness of the reconnect backoff's jitter (core/backoff.hpp); tests fix it.
+  Manager(Bluez& bluez, const BleConfig& config, const SourceContext& context, UnitDraw draw = random_unit_draw());
 
   // Subscribes to the bus, loads the registry's BLE devices and finds the adapter.
   Result<void> start(const std::vector<Device>& registry);
@@ -157,6 +162,7 @@ class Manager final : public BluezEvents {
   std::optional<std::string> path_of_address(const std::string& address) const;
   std::optional<std::uint16_t> uuid_of(const std::string& path) const;
   std::vector<std::string> characteristics_of(const std::string& device_path) const;
+  // The wait before retry `failures` (of the adapter or a session): core/backoff.hpp's, with jitter.
   std::chrono::milliseconds backoff(int failures) const;
   std::string adapter_path() const { return "/org/bluez/" + config_.adapter; }
   SteadyTime now() const { return context_.clock.monotonic(); }
@@ -164,6 +170,7 @@ class Manager final : public BluezEvents {
   Bluez& bluez_;
   const BleConfig& config_;
   SourceContext context_;
+  UnitDraw draw_;
   PairingAgent agent_;
   bool agent_registered_ = false;
 

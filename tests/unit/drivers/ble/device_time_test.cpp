@@ -155,7 +155,7 @@ class TheBleClockMatrix : public ::testing::TestWithParam<Case> {
     auto dev = registered(kMeter);
     if (GetParam().newest_record) dev.newest_record = *parse_rfc3339(*GetParam().newest_record);
     dev.newest_sequence = GetParam().newest_sequence;
-    manager_ = std::make_unique<Manager>(bluez_, config_, context_);
+    manager_ = std::make_unique<Manager>(bluez_, config_, context_, top_of_jitter());
     ASSERT_TRUE(manager_->start({dev}));
     connect();
   }

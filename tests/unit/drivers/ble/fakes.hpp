@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backoff.hpp"
 #include "core/source.hpp"
 #include "drivers/ble/address.hpp"
 #include "drivers/ble/bluez.hpp"
@@ -25,6 +26,12 @@ inline std::string dev_path(const std::string& address) {
 }
 inline std::string char_path(const std::string& address) { return dev_path(address) + "/service0010/char0011"; }
 inline std::string cts_path(const std::string& address) { return dev_path(address) + "/service0010/char0012"; }
+
+// The jitter's top draw: each backoff is its ceiling (base, doubling, capped), so the tests that are not
+// about the jitter see the same delays whatever the randomness (manager_backoff_test.cpp is about it).
+inline UnitDraw top_of_jitter() {
+  return [] { return 1.0; };
+}
 
 inline Error bluez_error(const std::string& name) { return make_error(Errc::io, name + ": test"); }
 

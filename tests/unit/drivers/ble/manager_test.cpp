@@ -41,7 +41,7 @@ class ABleManager : public ::testing::Test {
   }
 
   void start(const std::vector<Device>& registry) {
-    manager_ = std::make_unique<Manager>(bluez_, config_, context_);
+    manager_ = std::make_unique<Manager>(bluez_, config_, context_, top_of_jitter());
     ASSERT_TRUE(manager_->start(registry));
   }
   const DeviceSession& session(const std::string& address) { return manager_->sessions().at(address); }

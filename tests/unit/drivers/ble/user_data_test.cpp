@@ -35,7 +35,7 @@ class AUdsDevice : public ::testing::Test {
         {"UUID", uuid128(0x2A9F)}, {"Flags", std::vector<std::string>{"write", "indicate"}}};
   }
   void start() {
-    manager_ = std::make_unique<Manager>(bluez_, config_, context_);
+    manager_ = std::make_unique<Manager>(bluez_, config_, context_, top_of_jitter());
     ASSERT_TRUE(manager_->start({registered(kBp1)}));
   }
   void connect() {

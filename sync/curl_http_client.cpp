@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 
+#include "net/curl_global.hpp"
 #include "sync/http_client.hpp"
 
 namespace carehub::sync {
@@ -16,11 +17,6 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 namespace {
-
-struct CurlGlobal {
-  // curl_global_init is not thread-safe before 7.84; a function-local static runs it exactly once.
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-};
 
 // Headers kept per answer: far above what a FHIR server or token endpoint sends (libcurl itself refuses
 // more than 300 KiB of them), so only a peer that never stops sending them meets it.
@@ -85,7 +81,6 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 class CurlHttpClient final : public HttpClient {
  public:
   CurlHttpClient(const CurlOptions& options, Counters* counters) : options_(options), counters_(counters) {
-    static CurlGlobal global;
     curl_.reset(curl_easy_init());
   }
 
@@ -164,6 +159,7 @@ class CurlHttpClient final : public HttpClient {
   CurlOptions options_;
   Counters* counters_;
   std::atomic<bool> cancelled_{false};
+  net::CurlGlobal global_;  // before curl_: libcurl is initialised before the handle is made
   std::unique_ptr<CURL, CurlFree> curl_;
 };
 

@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "net/curl_global.hpp"
+
 namespace carehub::openhab {
 namespace {
 
@@ -19,12 +21,6 @@ struct SlistFree {
 using EasyPtr = std::unique_ptr<CURL, EasyFree>;
 using MultiPtr = std::unique_ptr<CURLM, MultiFree>;
 using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
-
-void global_init() {
-  // curl_global_init is not thread-safe before 7.84: a function-local static runs it exactly once.
-  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)done;
-}
 
 constexpr std::size_t kMaxErrorBody = 512;  // what of a non-200 answer goes into the error message
 
@@ -133,7 +129,7 @@ struct HttpStream::Impl {
 };
 
 HttpStream::HttpStream() : impl_(std::make_unique<Impl>()) {
-  global_init();
+  static_cast<void>(net::CurlGlobal{});  // libcurl initialised (once per process) before the multi handle
   impl_->multi.reset(curl_multi_init());
 }
 

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/fixtures.hpp"
+
 namespace carehub {
 namespace {
 
@@ -14,13 +16,7 @@ const TimePoint kPaired = from_epoch_ms(1795255200000);  // 2026-11-21T10:00:00Z
 
 Reading bp(TimePoint t, std::optional<int> user = std::nullopt, std::string source = "ble",
            std::string device = "ble-cuff") {
-  Reading r;
-  r.kind = Kind::blood_pressure;
-  r.device = std::move(device);
-  r.time = t;
-  r.received = t;
-  r.source = std::move(source);
-  r.values = {{"systolic", 120}, {"diastolic", 80}};
+  Reading r = test::blood_pressure(120, 80, t, {.device = std::move(device), .source = std::move(source)});
   r.user = user;
   return r;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/reading_json.hpp"
+#include "tests/support/fixtures.hpp"
 
 namespace carehub {
 namespace {
@@ -20,15 +21,8 @@ using ::testing::HasSubstr;
 const TimePoint kTime = from_epoch_ms(1763719200000);  // 2025-11-21T10:00:00Z
 
 Reading blood_pressure(double sys = 120, double dia = 80) {
-  Reading r;
-  r.kind = Kind::blood_pressure;
-  r.device = "ble-aa-bb-cc-dd-ee-ff";
-  r.patient = "Patient/p1";
-  r.time = kTime;
-  r.received = kTime;
-  r.source = "ble";
-  r.values = {{"systolic", sys}, {"diastolic", dia}};
-  return r;
+  return test::blood_pressure(sys, dia, kTime,
+                              {.device = "ble-aa-bb-cc-dd-ee-ff", .patient = "Patient/p1", .source = "ble"});
 }
 
 // A reading of `kind` whose required components all sit at their minimum.

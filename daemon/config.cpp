@@ -212,6 +212,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     }
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(source));
+  carry_hub_identity(c);
+  return c;
+}
+
+void carry_hub_identity(Config& c) {
   c.upload.hub_id = c.hub_id;
   // The hub Device is a PhgDevice (PHD IG): its EUI-64 and how its clock is set (daemon/config_hub.hpp).
   c.upload.hub_system_id = c.hub_system_id;
@@ -220,33 +225,6 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
   c.upload.patient = c.patient;
   c.pipeline.default_patient = c.patient;
   c.pipeline.hub_id = c.hub_id;  // reading uids: a hub-local device is qualified by the hub (core/reading.hpp)
-  return c;
-}
-
-std::vector<std::string> restart_only_changes(const Config& a, const Config& b) {
-  std::vector<std::string> out;
-  if (a.store.path != b.store.path) out.emplace_back("/store/path");
-  if (a.store.synchronous != b.store.synchronous) out.emplace_back("/store/synchronous");
-  if (a.store.max_bytes != b.store.max_bytes) out.emplace_back("/store/max_bytes");
-  if (a.store.retention_days != b.store.retention_days) out.emplace_back("/store/retention_days");
-  if (a.control_socket != b.control_socket) out.emplace_back("/control/socket");
-  if (a.control_group != b.control_group) out.emplace_back("/control/group");
-  if (a.pipeline.queue_capacity != b.pipeline.queue_capacity) out.emplace_back("/pipeline/queue_capacity");
-  if (a.pipeline.max_batch != b.pipeline.max_batch) out.emplace_back("/pipeline/max_batch");
-  if (a.pipeline.max_future != b.pipeline.max_future) out.emplace_back("/pipeline/max_future_s");
-  if (a.hub_id != b.hub_id) out.emplace_back("/hub/id");
-  if (a.patient != b.patient) out.emplace_back("/hub/patient");
-  if (a.hub_system_id != b.hub_system_id) out.emplace_back("/hub/system_id");
-  if (a.hub_time_sync != b.hub_time_sync) out.emplace_back("/hub/time_sync");
-  if (a.alerts_mqtt.has_value() != b.alerts_mqtt.has_value() ||
-      (a.alerts_mqtt && (a.alerts_mqtt->connection.broker != b.alerts_mqtt->connection.broker ||
-                         a.alerts_mqtt->prefix != b.alerts_mqtt->prefix ||
-                         a.alerts_mqtt->connection.client_id != b.alerts_mqtt->connection.client_id ||
-                         a.alerts_mqtt->connection.username != b.alerts_mqtt->connection.username ||
-                         a.alerts_mqtt->password_file != b.alerts_mqtt->password_file))) {
-    out.emplace_back("/alerts/mqtt");
-  }
-  return out;
 }
 
 }  // namespace carehub::daemon

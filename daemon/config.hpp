@@ -69,7 +69,8 @@ struct Config {
 Result<Config> load_config(const std::string& path);
 Result<Config> parse_config(std::string_view text, const std::string& source);
 
-// Settings that only take effect at start-up (sources are restarted on reload instead); SIGHUP reports a change to them instead of applying it.
-std::vector<std::string> restart_only_changes(const Config& running, const Config& reloaded);
+// The hub's identity into the parts that carry their own copy (the uploader's hub Device and patient, the
+// pipeline's reading uids). Settings that only take effect at start-up: daemon/restart_only.hpp.
+void carry_hub_identity(Config& c);
 
 }  // namespace carehub::daemon

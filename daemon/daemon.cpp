@@ -9,6 +9,7 @@
 
 #include "core/json_check.hpp"
 #include "core/secret.hpp"
+#include "daemon/restart_only.hpp"
 #include "daemon/sources.hpp"
 
 namespace carehub::daemon {
@@ -211,23 +212,8 @@ void Daemon::reload(Config config) {
   engine_->set_rules(config.rules);
   if (config.rules_file.empty()) log_.notice("rules", "rules-off", {{"reason", "no rule file configured"}});
   else log_.notice("rules", "rules-reloaded", {{"rules", config.rules.rules.size()}, {"file", config.rules_file}});
-  // Keep the restart-only settings as they run; take the rest.
-  config.store = running->store;
-  config.control_socket = running->control_socket;
-  config.control_group = running->control_group;
-  config.pipeline = running->pipeline;
-  config.hub_id = running->hub_id;
-  config.patient = running->patient;
-  config.upload.hub_id = running->hub_id;
-  // The hub's identity is restart-only too (restart_only_changes): the uploader a reload rebuilds must
-  // send the same hub Device and look up the same patient as the running one, not the file's new values.
-  config.hub_system_id = running->hub_system_id;
-  config.hub_system_id_derived = running->hub_system_id_derived;
-  config.hub_time_sync = running->hub_time_sync;
-  config.hub_time_sync_mdc = running->hub_time_sync_mdc;
-  config.upload.hub_system_id = running->upload.hub_system_id;
-  config.upload.hub_time_sync_mdc = running->upload.hub_time_sync_mdc;
-  config.upload.patient = running->upload.patient;
+  // Keep the restart-only settings as they run (the table the check above read); take the rest.
+  keep_restart_only(*running, config);
   std::shared_ptr<sync::Uploader> fresh;
   if (sync_changed) {
     auto uploader = make_uploader(config);

@@ -1,4 +1,5 @@
 #include "daemon/config.hpp"
+#include "daemon/restart_only.hpp"
 
 #include <gtest/gtest.h>
 

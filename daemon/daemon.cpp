@@ -8,9 +8,7 @@
 #include <utility>
 
 #include "core/json_check.hpp"
-#include "core/secret.hpp"
 #include "daemon/restart_only.hpp"
-#include "daemon/sources.hpp"
 
 namespace carehub::daemon {
 
@@ -41,77 +39,6 @@ std::shared_ptr<sync::Uploader> Daemon::uploader() {
   return uploader_;
 }
 
-Result<std::shared_ptr<sync::Uploader>> Daemon::make_uploader(const Config& config) {
-  auto options = config.upload;
-  if (!config.bearer_token_file.empty()) {
-    auto token = read_secret(config.bearer_token_file);
-    if (!token) return make_error(Errc::invalid_argument, "/fhir/bearer_token_file: " + token.error().message);
-    options.auth = std::make_shared<sync::StaticToken>(*token);
-  }
-  if (config.oauth2) {
-    auto secret = read_secret(config.oauth2_secret_file);
-    if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
-    auto creds = *config.oauth2;
-    creds.client_secret = *secret;
-    options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config.http, &counters_),
-                                                                    clock_);
-  }
-  if (!config.http.verify_tls) {
-    log_.warning("sync", "tls-verification-off",
-                 {{"setting", "/fhir/tls_verify=false"}, {"risk", "the FHIR server and token endpoint are not authenticated"}});
-  }
-  // The rules in force when a reading is sent (a reload replaces them without a new uploader).
-  options.bands = [this](const Reading& r) {
-    std::map<std::string, std::string> out;
-    const auto running = this->config();
-    if (!running) return out;
-    for (const auto& [component, band] : rules::component_bands(running->rules, r)) out[component] = std::string(to_string(band));
-    return out;
-  };
-  auto reader = StoreReader::open(config.store);
-  if (!reader) return reader.error();
-  return std::make_shared<sync::Uploader>(std::move(*reader), *pipeline_, sync::make_curl_client(config.http, &counters_), clock_,
-                                          log_, counters_, std::move(options));
-}
-
-SourceContext Daemon::source_context(const Config& config) {
-  return SourceContext{*pipeline_, clock_, log_, counters_, config.hub_id, config.patient,
-                       [this]() -> Result<std::vector<Device>> {
-                         std::lock_guard lock(reader_mu_);
-                         return reader_->devices();
-                       },
-                       [this](const std::string& device, TimePoint device_time) -> Result<std::vector<Reading>> {
-                         ReadingQuery q;
-                         q.device = device;
-                         q.device_time = device_time;
-                         q.by_time = true;  // the readings_device_time index: only this device's rows
-                         q.limit = 256;
-                         std::lock_guard lock(reader_mu_);
-                         auto rows = reader_->readings(q);
-                         if (!rows) return rows.error();
-                         std::vector<Reading> out;
-                         for (auto& row : *rows) out.push_back(std::move(row.reading));
-                         return out;
-                       }};
-}
-
-Result<void> Daemon::start_sources(const Config& config) {
-  auto made = make_sources(config.sources, source_context(config));
-  if (!made) return make_error(Errc::invalid_argument, made.error().message);
-  std::vector<std::shared_ptr<Source>> started;
-  for (auto& s : *made) {
-    if (auto r = s->start(); !r) {
-      for (auto& done : started) done->stop();
-      return make_error(r.error().code, "source " + s->name() + ": " + r.error().message);
-    }
-    log_.info("carehubd", "source-started", {{"source", s->name()}});
-    started.push_back(std::move(s));
-  }
-  std::lock_guard lock(sources_mu_);
-  sources_ = std::move(started);
-  return {};
-}
-
 Result<void> Daemon::open() {
   const auto config = this->config();
   auto writer = StoreWriter::open(config->store);
@@ -127,9 +54,8 @@ Result<void> Daemon::open() {
     options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
   }
   pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
-  readings_commands_ = std::make_unique<ReadingsCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
-  binding_commands_ = std::make_unique<BindingCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
   engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_, config->hub_id);
+  commands_ = std::make_unique<commands::Table>(command_context());
   pipeline_->set_batch_hook(*engine_, clock_);
   add_alert_publisher(watchers_);
   if (config->alerts_mqtt) {
@@ -182,15 +108,20 @@ Result<void> Daemon::open() {
 
   auto control = ControlServer::listen(
       {config->control_socket, config->control_group},
-      [this](const Request& r, const PeerCred& p) { return handle(r, p); }, log_, counters_,
-      {{"alerts.watch", [this](const Request& r, const PeerCred&, ControlStream& s) { return alerts_watch(r, s); }}});
+      [this](const Request& r, const PeerCred& p) -> Result<nlohmann::json> {
+        counters_.add("control_requests");
+        if (stopping_) return commands::stopping_error();
+        return commands_->dispatch(r, p);
+      },
+      log_, counters_, commands_->streams());
   if (!control) return control.error();
   control_ = std::move(*control);
 
   log_.notice("carehubd", "started",
               {{"hub", config->hub_id}, {"store", config->store.path}, {"control", config->control_socket}});
-  systemd_.ready(status_line());
-  write_metrics();  // the first file at once, not an interval after start
+  const auto snapshot = gather();
+  systemd_.ready(status_line(snapshot));
+  write_metrics(snapshot);  // the first file at once, not an interval after start
   return {};
 }
 
@@ -266,20 +197,16 @@ void Daemon::reload(Config config) {
     std::lock_guard lock(metrics_mu_);
     metrics_due_.reset();  // new path or interval: write now
   }
-  write_metrics();
+  const auto snapshot = gather();
+  write_metrics(snapshot);
   log_.notice("carehubd", "reloaded", {{"file", next->source}});
-  systemd_.ready(status_line());
-}
-
-void Daemon::refresh_status() {
-  systemd_.status(status_line());
-  write_metrics();
+  systemd_.ready(status_line(snapshot));
 }
 
 void Daemon::reload_rejected(const std::string& why) {
   // The running configuration stays; one event per problem keeps each on its own journal line.
   for_each_line(why, [&](std::string_view problem) { log_.error("carehubd", "reload-rejected", {{"problem", problem}}); });
-  systemd_.status("reload rejected (bad configuration), running with the previous one; " + status_line());
+  systemd_.status("reload rejected (bad configuration), running with the previous one; " + status_line(gather()));
 }
 
 void Daemon::stop() {
@@ -313,74 +240,5 @@ void Daemon::stop() {
   if (!config->metrics.textfile.empty()) ::unlink(config->metrics.textfile.c_str());
   log_.notice("carehubd", "stopped", {{"clean", true}});
 }
-
-Error Daemon::stopping_error() {
-  return {Errc::unavailable, "carehubd is stopping: ask again once it runs (readings stay buffered)"};
-}
-
-std::string Daemon::status_line() {
-  std::ostringstream out;
-  std::lock_guard lock(reader_mu_);
-  auto counts = reader_->counts();
-  if (!counts) return "store unreadable: " + counts.error().message;
-  out << counts->pending << " pending, " << counts->synced << " synced, " << counts->dead << " dead";
-  if (counts->unassigned > 0) out << ", " << counts->unassigned << " unassigned";
-  if (const auto h = pipeline_->buffer_health(); h.state != BufferState::ok) out << "; buffer " << to_string(h.state);
-  if (config()->upload.base_url.empty()) out << "; no FHIR URL: buffering only";
-  return out.str();
-}
-
-Result<nlohmann::json> Daemon::handle(const Request& request, const PeerCred& peer) {
-  counters_.add("control_requests");
-  if (stopping_) return stopping_error();
-  const auto& cmd = request.cmd;
-  if (cmd == "status") return status();
-  if (cmd == "measure.add") return measure_add(request.args);
-  if (cmd == "measurements") return measurements(request.args);
-  if (cmd == "sync.now") return sync_now(request.args);
-  if (cmd == "sync.status") {
-    auto s = status();
-    if (!s) return s;
-    auto out = (*s)["sync"];
-    out["pending"] = (*s)["buffer"]["pending"];
-    out["dead"] = (*s)["buffer"]["dead"];
-    return out;
-  }
-  if (cmd == "sync.dead") return sync_dead(request.args);
-  if (cmd == "sync.retry-dead") return sync_retry_dead();
-  if (cmd == "alerts") return alerts(request.args);
-  if (cmd == "alerts.ack" || cmd == "alerts.close") return alert_change(cmd, request.args, peer);
-  if (cmd == "config.check" || cmd == "config.reload") return config_command(cmd, peer);
-  if (ReadingsCommands::handles(cmd)) return readings_commands_->handle(cmd, request.args, peer);
-  if (BindingCommands::handles(cmd, request.args)) {
-    return binding_commands_->handle(cmd, request.args, peer,
-                                     [this](const std::string& c, const nlohmann::json& a) { return forward_to_source(c, a); });
-  }
-  return forward_to_source(cmd, request.args);
-}
-
-Result<nlohmann::json> Daemon::forward_to_source(const std::string& cmd, const nlohmann::json& args) {
-  std::shared_ptr<Source> owner;
-  {
-    std::lock_guard lock(sources_mu_);
-    for (const auto& s : sources_) {
-      for (const auto& c : s->commands()) {
-        if (c == cmd) owner = s;
-      }
-    }
-  }
-  if (owner) return owner->handle(cmd, args);  // outside the lock: it may take a while
-  if (cmd.starts_with("devices.")) {
-    // Pairing needs the BLE source; without it the command is not "unknown", just not available here.
-    return make_error(Errc::unavailable, "\"" + cmd + "\" needs the BLE source, and none is configured (/sources)");
-  }
-  counters_.add("control_bad_requests");
-  return make_error(Errc::invalid_argument, "unknown command \"" + cmd +
-                                                "\" (known: status, measure.add, measurements, sync.now, sync.status, "
-                                                "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch, config.check, config.reload, "
-                                                "readings.unassigned, readings.assign, readings.discard, devices.bindings, "
-                                                "devices.unbind, and devices.* of the BLE source)");
-}
-
 
 }  // namespace carehub::daemon

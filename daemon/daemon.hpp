@@ -11,11 +11,11 @@
 #include "store/pipeline.hpp"
 #include "store/store.hpp"
 #include "daemon/alert_watchers.hpp"
-#include "daemon/binding_commands.hpp"
+#include "daemon/commands/table.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/mqtt_alerts.hpp"
-#include "daemon/readings_commands.hpp"
+#include "daemon/snapshot.hpp"
 #include "core/source.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "rules/engine.hpp"
@@ -59,30 +59,16 @@ class Daemon {
   // that replaces either one never frees it under them.
   std::shared_ptr<const Config> config() const;
   std::shared_ptr<sync::Uploader> uploader();
-  Result<nlohmann::json> handle(const Request& request, const PeerCred& peer);
-  // A command a source answers (devices.* by the BLE driver); an error naming the known ones otherwise.
+  // The control commands (daemon/commands/) and what they may use of the daemon.
+  commands::Context command_context();
+  // A command a source answers (devices.* by the BLE driver); commands::Table::not_served otherwise.
   Result<nlohmann::json> forward_to_source(const std::string& cmd, const nlohmann::json& args);
-  Result<nlohmann::json> status();
-  Result<nlohmann::json> measure_add(const nlohmann::json& args);
-  Result<nlohmann::json> measurements(const nlohmann::json& args);
-  Result<nlohmann::json> sync_now(const nlohmann::json& args);
-  Result<nlohmann::json> sync_dead(const nlohmann::json& args);
-  Result<nlohmann::json> sync_retry_dead();
-  Result<nlohmann::json> alerts(const nlohmann::json& args);
-  Result<nlohmann::json> alert_change(const std::string& cmd, const nlohmann::json& args, const PeerCred& peer);
-  // config.check: validates the file carehubd was started with; config.reload: the same, then SIGHUP.
-  Result<nlohmann::json> config_command(const std::string& cmd, const PeerCred& peer);
-  Result<void> alerts_watch(const Request& request, ControlStream& stream);
   void publish(const std::vector<AlertEvent>& events);
-  std::string status_line();
-  // The answer to a command that arrives, or was waiting, once stop() has begun.
-  static Error stopping_error();
-  // `carehubctl status` parts: registered devices with what the sources know live, and what in the
-  // configuration or the environment a technician should fix.
-  Result<nlohmann::json> devices_status(const nlohmann::json& sources);
-  nlohmann::json config_warnings(const Config& config);
-  Result<MetricsSnapshot> metrics_snapshot();
-  void write_metrics();
+  // The one picture of the daemon that `status`, STATUS= and the metrics textfile read (daemon/snapshot.hpp).
+  Result<Snapshot> gather();
+  std::string status_line(const Result<Snapshot>& snapshot);
+  // Writes the textfile from `snapshot` when it is due (/metrics/interval_s).
+  void write_metrics(const Result<Snapshot>& snapshot);
 
   // The running configuration: replaced whole by reload(), never changed in place. Readers on control
   // threads take a snapshot with config().
@@ -102,9 +88,8 @@ class Daemon {
   std::mutex publishers_mu_;
   std::vector<rules::AlertPublisher*> publishers_;
   std::unique_ptr<Pipeline> pipeline_;
-  // Attribution commands (issue 14), created with the pipeline they write through.
-  std::unique_ptr<ReadingsCommands> readings_commands_;
-  std::unique_ptr<BindingCommands> binding_commands_;
+  // Created with the pipeline its commands write through.
+  std::unique_ptr<commands::Table> commands_;
   std::mutex uploader_mu_;  // reload swaps the uploader
   // shared_ptr: a control command (`sync now --wait`) holds the uploader it uses; the reload that replaces
   // it stops it (which ends such a wait) and the last holder destroys it.

@@ -1,8 +1,9 @@
 // devices.pair with user slots around the BLE source's address-level pairing (issue 14): arguments are
 // checked before the source pairs anything, the source gets only what it understands, and each slot is
 // bound after the pairing answered. The source is a recording stand-in: the BLE driver's own pairing is
-// tested on the BlueZ mock (tests/integration/ble_test.cpp).
-#include "daemon/binding_commands.hpp"
+// tested on the BlueZ mock (tests/integration/ble_test.cpp). The commands are reached through the
+// command table (daemon/commands/table.hpp), with only the services they use in the context.
+#include "daemon/commands/table.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -28,7 +29,9 @@ class PairingWithUsers : public ::testing::Test {
     reader_ = std::move(*r);
     pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, PipelineOptions{});
     pipeline_->start();
-    commands_ = std::make_unique<BindingCommands>(*pipeline_, *reader_, reader_mu_, log_, counters_);
+    commands::Context context{*pipeline_, *reader_, reader_mu_, log_, counters_, clock_};
+    context.forward = source();
+    commands_ = std::make_unique<commands::Table>(std::move(context));
   }
   void TearDown() override {
     commands_.reset();
@@ -36,9 +39,10 @@ class PairingWithUsers : public ::testing::Test {
   }
 
   // The BLE source: pairs and registers the device, as its devices.pair does.
-  BindingCommands::Forward source() {
+  std::function<Result<nlohmann::json>(const std::string&, const nlohmann::json&)> source() {
     return [this](const std::string& cmd, const nlohmann::json& args) -> Result<nlohmann::json> {
       forwarded_.push_back({cmd, args});
+      if (cmd != "devices.pair") return nlohmann::json{{"answered_by", "source"}};
       Device d;
       d.id = kDevice;
       d.address = "AA:BB:CC:DD:EE:03";
@@ -55,17 +59,21 @@ class PairingWithUsers : public ::testing::Test {
   std::unique_ptr<StoreReader> reader_;
   std::mutex reader_mu_;
   std::unique_ptr<Pipeline> pipeline_;
-  std::unique_ptr<BindingCommands> commands_;
+  SystemClock clock_;
+  std::unique_ptr<commands::Table> commands_;
   std::vector<std::pair<std::string, nlohmann::json>> forwarded_;
   PeerCred peer_{::getpid(), ::getuid(), ::getgid()};
+
+  Result<nlohmann::json> call(const std::string& cmd, const nlohmann::json& args) {
+    return commands_->dispatch({nullptr, cmd, args}, peer_);
+  }
 };
 
 TEST_F(PairingWithUsers, PairsAtTheAddressLevelThenBindsEachSlot) {
   const nlohmann::json args = {{"address", "AA:BB:CC:DD:EE:03"}, {"category", "blood-pressure"}, {"passkey", 123456},
                                {"users", {{{"user", 1}, {"patient", "Patient/anna"}}, {{"user", 2}, {"patient", "Patient/ben"}}}},
                                {"by", "Tech"}};
-  ASSERT_TRUE(BindingCommands::handles("devices.pair", args));
-  auto r = commands_->handle("devices.pair", args, peer_, source());
+  auto r = call("devices.pair", args);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(forwarded_.size(), 1u);
   EXPECT_EQ(forwarded_[0].second, (nlohmann::json{{"address", "AA:BB:CC:DD:EE:03"}, {"category", "blood-pressure"}, {"passkey", 123456}}))
@@ -88,8 +96,7 @@ TEST_F(PairingWithUsers, ABadSlotOrPatientIsRefusedBeforeAnythingIsPaired) {
                             nlohmann::json{{{"user", 1}, {"patient", "anna"}}},
                             nlohmann::json{{{"user", 1}}},
                             nlohmann::json::array()}) {
-    auto r = commands_->handle("devices.pair", {{"address", "AA:BB:CC:DD:EE:03"}, {"category", "blood-pressure"}, {"users", users}},
-                               peer_, source());
+    auto r = call("devices.pair", {{"address", "AA:BB:CC:DD:EE:03"}, {"category", "blood-pressure"}, {"users", users}});
     ASSERT_FALSE(r) << users.dump();
     EXPECT_EQ(r.error().code, Errc::invalid_argument) << r.error().message;
     EXPECT_NE(r.error().message.find("/args/users"), std::string::npos) << r.error().message;
@@ -99,9 +106,17 @@ TEST_F(PairingWithUsers, ABadSlotOrPatientIsRefusedBeforeAnythingIsPaired) {
 }
 
 TEST_F(PairingWithUsers, WithoutUsersPairingStaysTheSourcesCommand) {
-  EXPECT_FALSE(BindingCommands::handles("devices.pair", {{"address", "AA:BB:CC:DD:EE:03"}, {"category", "scale"}}));
-  EXPECT_FALSE(BindingCommands::handles("devices.scan", nlohmann::json::object()));
-  EXPECT_TRUE(BindingCommands::handles("devices.unbind", nlohmann::json::object()));
+  const nlohmann::json plain = {{"address", "AA:BB:CC:DD:EE:03"}, {"category", "scale"}};
+  ASSERT_TRUE(call("devices.pair", plain));
+  ASSERT_TRUE(call("devices.scan", nlohmann::json::object()));
+  ASSERT_EQ(forwarded_.size(), 2u);
+  EXPECT_EQ(forwarded_[0], (std::pair<std::string, nlohmann::json>{"devices.pair", plain})) << "passed on untouched";
+  EXPECT_EQ(forwarded_[1].first, "devices.scan");
+  // A user-slot command is the daemon's own: it reaches the store, never the source.
+  auto r = call("devices.unbind", {{"device", kDevice}, {"user", 1}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ((*r)["was_bound"], false) << r->dump();
+  EXPECT_EQ(forwarded_.size(), 2u);
 }
 
 }  // namespace

@@ -1,0 +1,21 @@
+#pragma once
+// The command groups, one per file in daemon/commands/ and in the order "unknown command" names them.
+// A new group: its file, its line here and in table.cpp's kGroups, and its source in daemon/CMakeLists.txt.
+#include <span>
+
+#include "daemon/commands/table.hpp"
+
+namespace carehub::daemon::commands {
+
+std::span<const Command> status_commands();    // status
+std::span<const Command> measure_commands();   // measure.add, measurements
+std::span<const Command> sync_commands();      // sync.*
+std::span<const Command> alerts_commands();    // alerts, alerts.ack, alerts.close, alerts.watch
+std::span<const Command> config_commands();    // config.check, config.reload
+std::span<const Command> readings_commands();  // readings.* (unassigned readings)
+std::span<const Command> devices_commands();   // devices.* the daemon answers (user slots) or amends
+
+// `measurements`, shared with `sync.dead` (sync.cpp).
+Result<nlohmann::json> measurements(const Context& ctx, const nlohmann::json& args, const PeerCred& peer);
+
+}  // namespace carehub::daemon::commands

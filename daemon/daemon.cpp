@@ -53,10 +53,10 @@ Result<void> Daemon::open() {
     // Beat well inside the watchdog period, from the writer loop itself.
     options.heartbeat = std::min(options.heartbeat, std::chrono::duration_cast<Millis>(*wd) / 3);
   }
-  pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, options);
+  pipeline_ = std::make_unique<Pipeline>(*writer_, clock_, log_, counters_, options);
   engine_ = std::make_unique<rules::Engine>(config->rules, log_, counters_, config->hub_id);
   commands_ = std::make_unique<commands::Table>(command_context());
-  pipeline_->set_batch_hook(*engine_, clock_);
+  pipeline_->set_batch_hook(*engine_);
   add_alert_publisher(watchers_);
   if (config->alerts_mqtt) {
     // Seeded from the store before the pipeline runs, so no alert falls between the seed and the feed.

@@ -8,7 +8,7 @@
 #   CAREHUB_RELIABILITY_ROUNDS=N           run the whole suite N times (default 1), new seeds each time
 #   CAREHUB_BUILD_DIR=DIR                  build directory (default build-reliability)
 #   CAREHUB_HOSTILE_ROUNDS=N               hostile-peer rounds per scenario (default 25; CI runs 1)
-# The disk-full scenario mounts a small tmpfs: run as root (or it is skipped, and core_test's SQLite
+# The disk-full scenario mounts a small tmpfs: run as root (or it is skipped, and store_test's SQLite
 # page-limit test is what covers SQLITE_FULL).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -6,15 +6,6 @@
 
 namespace carehub {
 
-namespace {
-
-const Clock& system_clock() {
-  static const SystemClock clock{};
-  return clock;
-}
-
-}  // namespace
-
 Pipeline::Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options)
     : store_(store),
       log_(log),
@@ -24,25 +15,11 @@ Pipeline::Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters
       clock_(&clock),
       space_(store, clock, log, counters, options_.heartbeat) {}
 
-Pipeline::Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options)
-    : Pipeline(store, system_clock(), log, counters, std::move(options)) {}
-
 Pipeline::~Pipeline() { stop(); }
 
 void Pipeline::set_batch_hook(BatchHook& hook) {
   std::lock_guard lock(mu_);
   hook_ = &hook;
-}
-
-void Pipeline::set_batch_hook(BatchHook& hook, const Clock& clock) {
-  set_clock(clock);
-  set_batch_hook(hook);
-}
-
-void Pipeline::set_clock(const Clock& clock) {
-  std::lock_guard lock(mu_);
-  clock_ = &clock;
-  space_.set_clock(clock);
 }
 
 Pipeline::OpJob Pipeline::tick_job(std::function<void(Result<void>)> done) {

@@ -70,8 +70,6 @@ class Pipeline final : public ReadingSink {
   // wakes at least every options.heartbeat of real time (the systemd watchdog counts real time); what is
   // due at a wake is judged on `clock`. It outlives the pipeline.
   Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options);
-  // Transitional (issue 17), until every caller passes its clock: a process-wide SystemClock.
-  Pipeline(StoreWriter& store, Logger& log, Counters& counters, PipelineOptions options);
   ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -83,10 +81,6 @@ class Pipeline final : public ReadingSink {
   // Decision support in the commit path (before start()): `hook` sees each transaction's new readings
   // and is ticked whenever a heartbeat has passed on the pipeline's clock. It outlives the pipeline.
   void set_batch_hook(BatchHook& hook);
-  // Transitional (issue 17), before start(): replace the constructor's clock, for callers that do not
-  // pass one yet. The clock outlives the pipeline.
-  void set_batch_hook(BatchHook& hook, const Clock& clock);
-  void set_clock(const Clock& clock);
   // Ticks the hook now (tests step a ManualClock, then call this); resolves after the commit with the
   // tick's alert events (commit listeners hear of them just after).
   std::future<Result<std::vector<AlertEvent>>> tick();
@@ -186,7 +180,7 @@ class Pipeline final : public ReadingSink {
   std::vector<std::function<void(const CommitSummary&)>> commit_listeners_;
   std::vector<std::function<void()>> heartbeat_listeners_;
   BatchHook* hook_ = nullptr;
-  const Clock* clock_;
+  const Clock* const clock_;
   std::optional<std::chrono::steady_clock::time_point> last_tick_;  // on clock_; none: tick at the first wake
   BufferSpace space_;
 

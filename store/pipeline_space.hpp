@@ -44,8 +44,6 @@ class BufferSpace {
   BufferSpace(const BufferSpace&) = delete;
   BufferSpace& operator=(const BufferSpace&) = delete;
 
-  // Transitional (Pipeline::set_clock): before the writer thread starts.
-  void set_clock(const Clock& clock) { clock_ = &clock; }
   // Before the writer thread starts: the cap and the pages in use now.
   void load();
 
@@ -76,7 +74,7 @@ class BufferSpace {
   bool capped() const { return store_.options().max_bytes > 0; }
 
   StoreWriter& store_;
-  const Clock* clock_;
+  const Clock* const clock_;
   Logger& log_;
   Counters& counters_;
   const Millis probe_every_;

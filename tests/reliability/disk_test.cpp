@@ -24,7 +24,7 @@ std::int64_t a_month_ago() {
 TEST(DiskFull, AFullFilesystemRefusesReadingsCorruptsNothingAndRecoversWhenSpaceReturns) {
   test::TempDir dir;
   SmallFilesystem small(dir.file("small"), 3 << 20);
-  if (!small.mounted()) GTEST_SKIP() << small.why_not() << " (core_test covers SQLITE_FULL with SQLite's page limit)";
+  if (!small.mounted()) GTEST_SKIP() << small.why_not() << " (store_test covers SQLITE_FULL with SQLite's page limit)";
   test::DaemonProcess d(dir, "");
   d.config()["store"]["path"] = dir.file("small/buffer.db");
   d.config()["store"]["max_bytes"] = 0;  // no cap: the filesystem is the limit here

@@ -23,7 +23,7 @@ class ACommandTable : public ::testing::Test {
     auto r = StoreReader::open(o);
     ASSERT_TRUE(r) << r.error().message;
     reader_ = std::move(*r);
-    pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, PipelineOptions{});
+    pipeline_ = std::make_unique<Pipeline>(*writer_, clock_, log_, counters_, PipelineOptions{});
     commands::Context context{*pipeline_, *reader_, reader_mu_, log_, counters_, clock_};
     // No source configured: what the daemon's forward answers then.
     context.forward = [this](const std::string& cmd, const nlohmann::json&) -> Result<nlohmann::json> {

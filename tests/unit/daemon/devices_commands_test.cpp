@@ -27,7 +27,7 @@ class PairingWithUsers : public ::testing::Test {
     auto r = StoreReader::open(o);
     ASSERT_TRUE(r) << r.error().message;
     reader_ = std::move(*r);
-    pipeline_ = std::make_unique<Pipeline>(*writer_, log_, counters_, PipelineOptions{});
+    pipeline_ = std::make_unique<Pipeline>(*writer_, clock_, log_, counters_, PipelineOptions{});
     pipeline_->start();
     commands::Context context{*pipeline_, *reader_, reader_mu_, log_, counters_, clock_};
     context.forward = source();
@@ -58,8 +58,8 @@ class PairingWithUsers : public ::testing::Test {
   std::unique_ptr<StoreWriter> writer_;
   std::unique_ptr<StoreReader> reader_;
   std::mutex reader_mu_;
+  SystemClock clock_;  // before the pipeline: its writer thread reads it until the pipeline stops
   std::unique_ptr<Pipeline> pipeline_;
-  SystemClock clock_;
   std::unique_ptr<commands::Table> commands_;
   std::vector<std::pair<std::string, nlohmann::json>> forwarded_;
   PeerCred peer_{::getpid(), ::getuid(), ::getgid()};

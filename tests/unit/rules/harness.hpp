@@ -12,7 +12,7 @@
 #include "core/log.hpp"
 #include "store/store.hpp"
 #include "rules/engine.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub::rules::test {
 

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub::rules {
 namespace {

@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "store/pipeline.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {

@@ -6,7 +6,7 @@
 #include <future>
 
 #include "store/pipeline.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <mutex>
 
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {

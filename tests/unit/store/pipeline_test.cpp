@@ -8,7 +8,7 @@
 #include <future>
 #include <mutex>
 
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace carehub {
 namespace {

@@ -11,7 +11,7 @@
 #include <mutex>
 
 #include "sync/fhir_mapping.hpp"
-#include "tests/unit/core/temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/unit/sync/fake_fhir_server.hpp"
 
 namespace carehub::sync::fixture {

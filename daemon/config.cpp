@@ -87,7 +87,8 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       in.fail("/fhir/client_key_file", "needs /fhir/client_cert_file (mutual TLS takes both)");
     }
     if (const auto* o = in.object(*fhir, "/fhir", "oauth2", false)) {
-      in.only_keys(*o, "/fhir/oauth2", {"token_url", "client_id", "client_secret_file", "scope"});
+      in.only_keys(*o, "/fhir/oauth2", {"token_url", "client_id", "client_secret_file", "private_key_file",
+                                        "next_private_key_file", "scope"});
       sync::ClientCredentials cc;
       if (auto v = in.string(*o, "/fhir/oauth2", "token_url", true)) {
         if (!v->starts_with("http://") && !v->starts_with("https://")) {
@@ -97,8 +98,16 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       }
       if (auto v = in.string(*o, "/fhir/oauth2", "client_id", true)) cc.client_id = *v;
       if (auto v = in.string(*o, "/fhir/oauth2", "scope", false)) cc.scope = *v;
-      // The secret itself never sits here: a file, or a name in systemd's $CREDENTIALS_DIRECTORY.
-      if (auto v = in.string(*o, "/fhir/oauth2", "client_secret_file", true)) c.oauth2_secret_file = *v;
+      // The secret or key itself never sits here: a file, or a name in systemd's $CREDENTIALS_DIRECTORY.
+      if (auto v = in.string(*o, "/fhir/oauth2", "client_secret_file", false)) c.oauth2_secret_file = *v;
+      if (auto v = in.string(*o, "/fhir/oauth2", "private_key_file", false)) c.oauth2_private_key_file = *v;
+      if (auto v = in.string(*o, "/fhir/oauth2", "next_private_key_file", false)) c.oauth2_next_private_key_file = *v;
+      if (c.oauth2_secret_file.empty() == c.oauth2_private_key_file.empty()) {
+        in.fail("/fhir/oauth2", "give exactly one of client_secret_file (a shared secret) and private_key_file (a signed JWT, recommended)");
+      }
+      if (!c.oauth2_next_private_key_file.empty() && c.oauth2_private_key_file.empty()) {
+        in.fail("/fhir/oauth2/next_private_key_file", "needs /fhir/oauth2/private_key_file");
+      }
       c.oauth2 = cc;
       if (!c.bearer_token_file.empty()) in.fail("/fhir/oauth2", "give either /fhir/oauth2 or /fhir/bearer_token_file, not both");
     }

@@ -46,6 +46,8 @@ struct Config {
   std::string bearer_token_file;
   std::optional<sync::ClientCredentials> oauth2;  // client_secret is read from oauth2_secret_file at start
   std::string oauth2_secret_file;
+  std::string oauth2_private_key_file;       // /fhir/oauth2/private_key_file: sign a JWT (private_key_jwt) instead of a secret
+  std::string oauth2_next_private_key_file;  // /fhir/oauth2/next_private_key_file: published by auth.jwks before the hub signs with it
   nlohmann::json fhir_section;  // as written: a reload that changes any of it restarts the uploader
 
   PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch, /pipeline/max_future_s

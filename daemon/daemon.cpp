@@ -155,6 +155,8 @@ void Daemon::reload(Config config) {
       config.bearer_token_file = running->bearer_token_file;
       config.oauth2 = running->oauth2;
       config.oauth2_secret_file = running->oauth2_secret_file;
+      config.oauth2_private_key_file = running->oauth2_private_key_file;
+      config.oauth2_next_private_key_file = running->oauth2_next_private_key_file;
       config.fhir_section = running->fhir_section;
     } else {
       fresh = std::move(*uploader);

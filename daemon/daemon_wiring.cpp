@@ -4,6 +4,7 @@
 #include "core/secret.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/sources.hpp"
+#include "sync/jwt.hpp"
 
 namespace carehub::daemon {
 
@@ -15,10 +16,19 @@ Result<std::shared_ptr<sync::Uploader>> Daemon::make_uploader(const Config& conf
     options.auth = std::make_shared<sync::StaticToken>(*token);
   }
   if (config.oauth2) {
-    auto secret = read_secret(config.oauth2_secret_file);
-    if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
     auto creds = *config.oauth2;
-    creds.client_secret = *secret;
+    if (!config.oauth2_private_key_file.empty()) {
+      // Read now so a missing or unusable key stops start-up (or keeps the running uploader on reload) with
+      // its reason; the token source reads it again at each token request.
+      if (auto key = sync::read_signing_key(config.oauth2_private_key_file); !key) {
+        return make_error(Errc::invalid_argument, "/fhir/oauth2/private_key_file: " + key.error().message);
+      }
+      creds.signing_key = sync::signing_key_file(config.oauth2_private_key_file);
+    } else {
+      auto secret = read_secret(config.oauth2_secret_file);
+      if (!secret) return make_error(Errc::invalid_argument, "/fhir/oauth2/client_secret_file: " + secret.error().message);
+      creds.client_secret = *secret;
+    }
     options.auth = std::make_shared<sync::OAuth2ClientCredentials>(std::move(creds), sync::make_curl_client(config.http, &counters_),
                                                                     clock_);
   }

@@ -13,6 +13,7 @@ std::span<const Command> sync_commands();      // sync.*
 std::span<const Command> alerts_commands();    // alerts, alerts.ack, alerts.close, alerts.watch
 std::span<const Command> config_commands();    // config.check, config.reload
 std::span<const Command> readings_commands();  // readings.* (unassigned readings)
+std::span<const Command> auth_commands();      // auth.jwks (the public keys of private_key_jwt)
 std::span<const Command> devices_commands();   // devices.* the daemon answers (user slots) or amends
 
 // `measurements`, shared with `sync.dead` (sync.cpp).

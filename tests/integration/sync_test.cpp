@@ -9,7 +9,9 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/fault_proxy.hpp"
 #include "tests/support/fhir_peer.hpp"
+#include "sync/http_client.hpp"
 #include "tests/integration/upload_steps.hpp"
+#include "tests/unit/sync/auth_keys.hpp"
 
 namespace carehub::test {
 namespace {
@@ -38,6 +40,16 @@ std::string heart_rates(int n, int first_bpm = 60) {
 }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// The authorization server's side of a registration, as a technician does it with the JWK Set that
+// `carehubctl auth jwks` printed (the peer's POST /__control/jwks; see tests/peers/fhir/README.md).
+void register_jwks(const FhirPeer& peer, const std::string& jwks) {
+  auto http = sync::make_curl_client({});
+  auto resp = http->send({"POST", "http://127.0.0.1:" + std::to_string(peer.port()) + "/__control/jwks",
+                          {{"Content-Type", "application/json"}}, jwks});
+  ASSERT_TRUE(resp) << resp.error().message;
+  ASSERT_EQ(resp->status, 200) << resp->body;
+}
 
 class SyncEndToEnd : public ::testing::Test {
  protected:
@@ -239,6 +251,59 @@ TEST_F(SyncEndToEnd, AnExpiredOrRotatedTokenIsReplacedAndNothingIsLost) {
   expect_exactly_once(uids);
   EXPECT_GE(peer_->stats()["tokens"]["issued"].get<int>(), issued + 2);
   EXPECT_EQ(daemon().log().find("correct horse"), std::string::npos) << "the secret was logged";
+}
+
+// SMART Backend Services (issue 18): carehubd signs its token requests with a key only it reads; the
+// public key comes from `carehubctl auth jwks`; a rotation (next key published, hub switched by a reload,
+// old key dropped by the server, its tokens revoked) loses no reading, and the key never reaches the log.
+TEST_F(SyncEndToEnd, SignedJwtAuthenticationAndAKeyRotationLoseNothing) {
+  write(dir_.file("no-keys.jwks"), R"({"keys":[]})");
+  FhirPeerOptions o;
+  o.client_id = "hub-test";
+  o.client_secret = "for-the-test-look-ups-only";  // the hub has no secret; the test's own look-ups use it
+  o.extra_args = {"--jwks", dir_.file("no-keys.jwks")};
+  start_peer(o);
+  write(dir_.file("fhir-jwt-key"), sync::test_keys::kEcPem);
+  write(dir_.file("fhir-jwt-key-next"), sync::test_keys::kRsaPem);
+  daemon().config()["fhir"]["oauth2"] = {{"token_url", "http://127.0.0.1:" + std::to_string(peer_->port()) + "/oauth2/token"},
+                                         {"client_id", "hub-test"},
+                                         {"private_key_file", "fhir-jwt-key"}};
+  ASSERT_TRUE(daemon().start({{"CREDENTIALS_DIRECTORY", dir_.path().string()}})) << daemon().log();
+  const auto reload = [&] {
+    write(dir_.file("carehubd.json"), daemon().config().dump(2));
+    daemon().signal(SIGHUP);
+    ASSERT_TRUE(daemon().wait_notify("READY=1")) << daemon().log();
+  };
+  auto jwks = daemon().ctl({"auth", "jwks"});
+  ASSERT_EQ(jwks.exit_code, 0) << jwks.err;
+  const auto old_kid = json::parse(jwks.out).at("keys").at(0).at("kid").get<std::string>();
+  EXPECT_EQ(old_kid, sync::test_keys::kEcKid);
+  EXPECT_EQ(jwks.out.find("\"d\""), std::string::npos) << "the private part is never shown";
+  register_jwks(*peer_, jwks.out);
+  auto uids = add(heart_rates(10));
+  ASSERT_TRUE(sync());
+
+  // Rotation: the next key is published beside the current one and registered, then the hub switches.
+  daemon().config()["fhir"]["oauth2"]["next_private_key_file"] = "fhir-jwt-key-next";
+  reload();
+  jwks = daemon().ctl({"auth", "jwks"});
+  ASSERT_EQ(json::parse(jwks.out).at("keys").size(), 2u) << jwks.out;
+  register_jwks(*peer_, jwks.out);
+  daemon().config()["fhir"]["oauth2"]["private_key_file"] = "fhir-jwt-key-next";
+  daemon().config()["fhir"]["oauth2"].erase("next_private_key_file");
+  reload();
+  jwks = daemon().ctl({"auth", "jwks"});
+  ASSERT_EQ(json::parse(jwks.out).at("keys").size(), 1u) << jwks.out;
+  EXPECT_EQ(json::parse(jwks.out)["keys"][0]["kid"], sync::test_keys::kRsaKid);
+  // The server drops the old key, and every token it bought.
+  register_jwks(*peer_, jwks.out);
+  peer_->expire_tokens();
+  auto more = add(heart_rates(10, 100));
+  uids.insert(uids.end(), more.begin(), more.end());
+  ASSERT_TRUE(sync()) << daemon().log();
+  expect_exactly_once(uids);
+  EXPECT_GE(peer_->stats()["tokens"]["jwt_accepted"].get<int>(), 2);
+  EXPECT_EQ(daemon().log().find("PRIVATE KEY"), std::string::npos) << "the key was logged";
 }
 
 TEST_F(SyncEndToEnd, KillNineWhileTheServerHoldsTheAnswerNeverDuplicates) {

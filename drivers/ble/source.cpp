@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/backoff.hpp"
 #include "core/json_check.hpp"
 #include "drivers/ble/address.hpp"
 #include "drivers/ble/bluez.hpp"
@@ -270,6 +271,7 @@ class BleSource final : public Source {
     std::unique_ptr<Manager> manager;
     int failures = 0;
     auto next_try = context_.clock.monotonic();
+    const UnitDraw draw = random_unit_draw();  // the bus reopen waits like every other reconnect (core/backoff)
     const auto drop = [&] {
       manager.reset();  // nothing left that could call back into it: the bus goes next
       bus.reset();
@@ -303,7 +305,7 @@ class BleSource final : public Source {
         }
         if (!bus) {
           ++failures;
-          const auto delay = std::min(config_.backoff_cap, config_.backoff_base * (1 << std::min(failures - 1, 10)));
+          const auto delay = backoff_delay(BackoffPolicy{config_.backoff_base, config_.backoff_cap}, failures, draw());
           next_try = context_.clock.monotonic() + delay;
           publish({{"bluetoothd", false},
                    {"adapter", {{"name", config_.adapter}, {"state", "no D-Bus system bus: " + (opened ? std::string("subscription failed") : opened.error().message)}}},

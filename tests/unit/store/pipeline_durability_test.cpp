@@ -6,6 +6,7 @@
 #include <future>
 
 #include "store/pipeline.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub {
@@ -14,14 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 
 Reading heart_rate(double bpm) {
-  Reading r;
-  r.kind = Kind::heart_rate;
-  r.device = "ble-aa";
-  r.time = from_epoch_ms(1763719200000);
-  r.received = r.time;
-  r.source = "ble";
-  r.values = {{"value", bpm}};
-  return r;
+  return test::heart_rate(bpm, from_epoch_ms(1763719200000), {.device = "ble-aa", .source = "ble"});
 }
 
 class PipelineDurability : public ::testing::Test {

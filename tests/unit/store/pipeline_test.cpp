@@ -8,6 +8,7 @@
 #include <future>
 #include <mutex>
 
+#include "tests/support/fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub {
@@ -21,14 +22,7 @@ const TimePoint kTime = from_epoch_ms(1763719200000);  // 2025-11-21T10:00:00Z
 constexpr auto kPatience = 10s;                         // only ever reached when a test is failing
 
 Reading heart_rate(double bpm, int minute = 0, std::string device = "ble-aa") {
-  Reading r;
-  r.kind = Kind::heart_rate;
-  r.device = std::move(device);
-  r.time = kTime + std::chrono::minutes(minute);
-  r.received = r.time;
-  r.source = "ble";
-  r.values = {{"value", bpm}};
-  return r;
+  return test::heart_rate(bpm, kTime + std::chrono::minutes(minute), {.device = std::move(device), .source = "ble"});
 }
 
 // Stops the pipeline when a test body ends, however it ends: declared after the locals its listeners

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "sync/fhir_mapping.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/unit/sync/fake_fhir_server.hpp"
 
@@ -37,14 +38,7 @@ const json kOutcome = json::parse(R"({"resourceType":"OperationOutcome","issue":
                                   R"("diagnostics":"Observation.valueQuantity: unit not allowed"}]})");
 
 inline Reading heart_rate(double bpm, int minute, std::string device = "manual") {
-  Reading r;
-  r.kind = Kind::heart_rate;
-  r.device = std::move(device);
-  r.time = kMeasured + std::chrono::minutes(minute);
-  r.received = r.time;
-  r.source = "test";
-  r.values = {{"value", bpm}};
-  return r;
+  return carehub::test::heart_rate(bpm, kMeasured + std::chrono::minutes(minute), {.device = std::move(device)});
 }
 
 inline std::string identifier(const std::string& uid) { return fhir::observation_identifier(uid); }
@@ -178,17 +172,7 @@ class UploaderTest : public ::testing::Test {
 };
 
 inline Alert red_alert(const std::vector<std::string>& evidence, const std::string& id = "alert-1") {
-  Alert a;
-  a.id = id;
-  a.rule = "hf5-systolic";
-  a.patient = "Patient/p1";
-  a.event = "alert";
-  a.severity = Severity::red;
-  a.raised = kNow;
-  a.text = "Systolic above 180 twice";
-  a.readings = evidence;
-  a.requires_ack = true;
-  return a;
+  return carehub::test::red_alert(id, kNow, evidence);
 }
 
 class UploaderAlertTest : public UploaderTest {

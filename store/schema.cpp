@@ -168,6 +168,41 @@ UPDATE meta SET value = json_set(value, '$.unassigned', 0, '$.discarded', 0) WHE
 ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE alerts ADD COLUMN repeat_by_ms INTEGER;
 )sql",
+    // 7 -> 8: the audit trail (issue 18, store/store_audit.cpp). Every action that changes clinical state
+    // (pairing, assigning, acknowledging, resolving dead letters and unassigned readings, reloading the
+    // configuration) leaves a row: who (the peer's uid or the web login), what, when, the entities it touched
+    // and how it ended, written in the change's own transaction. The rows are append-only (the triggers) and
+    // kept until the FHIR server holds them as AuditEvents (sync_state 1), like a dead letter otherwise.
+    R"sql(
+CREATE TABLE audit_events (
+  seq           INTEGER PRIMARY KEY,
+  uid           TEXT NOT NULL UNIQUE,
+  time_ms       INTEGER NOT NULL,
+  action        TEXT NOT NULL,
+  actor         TEXT NOT NULL,
+  actor_kind    TEXT NOT NULL,
+  on_behalf_of  TEXT NOT NULL DEFAULT '',
+  patient       TEXT NOT NULL DEFAULT '',
+  entities_json TEXT NOT NULL DEFAULT '[]',
+  outcome       TEXT NOT NULL,
+  detail        TEXT NOT NULL DEFAULT '',
+  sync_state    INTEGER NOT NULL DEFAULT 0,
+  attempts      INTEGER NOT NULL DEFAULT 0,
+  server_id     TEXT,
+  sync_error    TEXT
+);
+CREATE INDEX audit_events_unsynced ON audit_events (seq) WHERE sync_state = 0;
+CREATE INDEX audit_events_time ON audit_events (time_ms);
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OF uid, time_ms, action, actor, actor_kind, on_behalf_of,
+  patient, entities_json, outcome, detail ON audit_events
+BEGIN
+  SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_events_kept BEFORE DELETE ON audit_events WHEN OLD.sync_state != 1
+BEGIN
+  SELECT RAISE(ABORT, 'an audit event is kept until the FHIR server holds it');
+END;
+)sql",
 };
 
 }  // namespace

@@ -66,3 +66,39 @@ npm_ci() {
 npm_ci tests/peers/fhir  # the FHIR test peer (Medplum's router)
 npm_ci web               # the web UI's chart library (uPlot); the build copies it into the .deb
 npm_ci tests/browser     # the browser tests' driver and checker (playwright-core, axe-core)
+
+# The buffer's SQLite is SQLCipher 4.14.0 (docs/design/encrypted-buffer.md): its amalgamation, two files,
+# from the npm package @journeyapps/sqlcipher@6.0.0, pinned by the registry's integrity value and by the
+# files' sha256 (third_party/sqlcipher/VERSION). `npm pack`, not `npm ci`: the package's install script
+# builds a Node addon we do not want, and nothing of it runs here. Debian's libsqlcipher-dev (3.4.1, SQLite
+# 3.15.2) cannot run the store's statements.
+fetch_sqlcipher() {
+  local dir="$here/third_party/sqlcipher"
+  local want_c=2ba87bbc92caf02c0ac640198c537c24bdda899a18bbba289f3d3f44d56795e4
+  local want_h=c7253bc5d2ba0fad5236fc10ed959f99374bdbc224c200250c9c4a90edf56023
+  local want_tgz=sha512-YmWSQIR4cnv+5L38lYJoS/dIF/+bEZBaACATbeTyq4XKjMHcxdIlFnElBLiIqa9rwseOIimIYjudgOOCovud3Q==
+  if echo "$want_c  $dir/sqlite3.c" | sha256sum -c --status 2>/dev/null &&
+     echo "$want_h  $dir/sqlite3.h" | sha256sum -c --status 2>/dev/null; then
+    return 0
+  fi
+  echo "install-deps: fetching SQLCipher 4.14.0 (@journeyapps/sqlcipher@6.0.0)"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent --ignore-scripts @journeyapps/sqlcipher@6.0.0 >/dev/null)
+  local got
+  got=sha512-$(openssl dgst -sha512 -binary "$tmp/journeyapps-sqlcipher-6.0.0.tgz" | base64 -w0)
+  if [ "$got" != "$want_tgz" ]; then
+    rm -rf "$tmp"
+    echo "install-deps: @journeyapps/sqlcipher@6.0.0 integrity mismatch ($got)" >&2
+    exit 1
+  fi
+  mkdir -p "$dir"
+  tar -xzf "$tmp/journeyapps-sqlcipher-6.0.0.tgz" -C "$dir" --strip-components=3 \
+    package/deps/sqlcipher-amalgamation/sqlite3.c package/deps/sqlcipher-amalgamation/sqlite3.h
+  rm -rf "$tmp"
+  echo "$want_c  $dir/sqlite3.c" | sha256sum -c --status ||
+    { echo "install-deps: third_party/sqlcipher/sqlite3.c does not match its pin" >&2; exit 1; }
+  echo "$want_h  $dir/sqlite3.h" | sha256sum -c --status ||
+    { echo "install-deps: third_party/sqlcipher/sqlite3.h does not match its pin" >&2; exit 1; }
+}
+fetch_sqlcipher

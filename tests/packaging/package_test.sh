@@ -74,8 +74,14 @@ echo "== inspect it"
 dpkg-deb --field "$deb" >"$work/control"
 check "package name" has_line "Package: carehub" "$work/control"
 depends=$(sed -n 's/^Depends: //p' "$work/control")
-for lib in libc6 libsqlite3-0 libcurl4 libsystemd0 libstdc++6 'init-system-helpers (>= 1.54~)' 'systemd | adduser'; do
+for lib in libc6 libssl3 libcurl4 libsystemd0 libstdc++6 'init-system-helpers (>= 1.54~)' 'systemd | adduser'; do
   check "Depends has $lib" grep -qF -- "$lib" <<<"$depends"
+done
+# The buffer's SQLite is SQLCipher, compiled in (cmake/CarehubSqlcipher.cmake): no process may load the
+# system's libsqlite3 beside it (two SQLites, one set of symbol names; docs/design/encrypted-buffer.md).
+check "Depends has no libsqlite3-0 (SQLCipher is compiled in)" bash -c "! grep -qF libsqlite3 <<<'$depends'"
+for bin in carehubd carehubctl; do
+  check "$bin needs no libsqlite3" bash -c "! readelf -d '$build/daemon/$bin' | grep -q 'libsqlite3'"
 done
 dpkg-deb --contents "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 for f in /usr/sbin/carehubd /usr/bin/carehubctl /usr/lib/systemd/system/carehubd.service \

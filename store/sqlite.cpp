@@ -93,7 +93,7 @@ std::optional<std::int64_t> Statement::optional_int64(int col) const {
   return int64(col);
 }
 
-Result<Database> Database::open(const std::string& path, bool create) {
+Result<Database> Database::open(const std::string& path, bool create, const BufferKey* key) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -103,6 +103,26 @@ Result<Database> Database::open(const std::string& path, bool create) {
                                         (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
+  if (key) {
+    // SQLCipher's own stderr lines ("hmac check failed") would reach the journal beside ours: ours say more.
+    if (auto r = db.exec("PRAGMA cipher_log_level = NONE"); !r) return r.error();
+    std::string form = key->sqlcipher_form();
+    const int krc = sqlite3_key(raw, form.data(), static_cast<int>(form.size()));
+    wipe(form);
+    if (krc != SQLITE_OK) return make_error(classify(krc), "sqlite: cannot key " + path + ": " + sqlite3_errmsg(raw));
+  }
+  // The first read: a key is checked only here (PRAGMA key itself always succeeds).
+  char* msg = nullptr;
+  const int first = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &msg);
+  std::string detail = msg ? msg : sqlite3_errstr(first);
+  sqlite3_free(msg);
+  if ((first & 0xFF) == SQLITE_NOTADB) {
+    return make_error(Errc::invalid_argument,
+                      "sqlite: " + path +
+                          (key ? " does not open with the buffer key (a wrong key, or a plaintext buffer not migrated)"
+                               : " is not a plaintext SQLite database (an encrypted buffer needs its key)"));
+  }
+  if (first != SQLITE_OK) return make_error(classify(first), "sqlite: cannot read " + path + ": " + detail);
   return db;
 }
 

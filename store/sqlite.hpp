@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/result.hpp"
+#include "store/buffer_key.hpp"
 
 namespace carehub::sqlite {
 
@@ -51,8 +52,11 @@ class Statement {
 
 class Database {
  public:
-  // Opens (creating if asked) with extended result codes on.
-  static Result<Database> open(const std::string& path, bool create);
+  // Opens (creating if asked) with extended result codes on, keyed with `key` when given (SQLCipher: a new
+  // file is created encrypted), and reads the schema once, so a file that is not a database for this key
+  // fails here: Errc::invalid_argument saying so (a wrong key, no key for an encrypted buffer, a key for
+  // a plaintext one), never an empty database later.
+  static Result<Database> open(const std::string& path, bool create, const BufferKey* key = nullptr);
   Database(Database&& o) noexcept : db_(std::move(o.db_)), fixed_(std::move(o.fixed_)) {}
   Database& operator=(Database&&) noexcept = default;
 

@@ -13,6 +13,7 @@
 #include "core/device.hpp"
 #include "core/reading.hpp"
 #include "core/result.hpp"
+#include "store/buffer_key.hpp"
 #include "store/rule_store.hpp"
 #include "store/transaction.hpp"
 
@@ -33,6 +34,11 @@ struct StoreOptions {
   // A hard limit on the file (SQLite's max_page_count): writes beyond it fail exactly as on a full disk.
   // 0: none. Not a configuration key: tests use it to produce SQLITE_FULL without a small filesystem.
   std::int64_t max_pages = 0;
+  // The key the buffer is encrypted with (SQLCipher, store/buffer_key.hpp; issue 18). A new buffer is
+  // created encrypted; an existing one that does not open with it fails to open (Errc::invalid_argument),
+  // a plaintext one included: store/buffer_migration.hpp encrypts that first. Empty: a plaintext buffer,
+  // for tests and tools; carehubd always has one.
+  std::optional<BufferKey> key = std::nullopt;
 };
 
 // quarantined: stored with an effective time that cannot be believed (later than its receipt plus the

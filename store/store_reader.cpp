@@ -6,7 +6,7 @@
 namespace carehub {
 
 Result<std::unique_ptr<StoreReader>> StoreReader::open(const StoreOptions& options) {
-  auto db = sqlite::Database::open(options.path, /*create=*/false);
+  auto db = sqlite::Database::open(options.path, /*create=*/false, options.key ? &*options.key : nullptr);
   if (!db) return db.error();
   if (auto r = db->exec("PRAGMA busy_timeout = 5000"); !r) return r.error();
   // A reader pages through recent rows (the uploader's pending readings, status counts): 1 MiB of cache

@@ -36,7 +36,7 @@ std::string_view synchronous_pragma(Synchronous s) {
 }  // namespace
 
 Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const StoreOptions& options) {
-  auto db = sqlite::Database::open(options.path, /*create=*/true);
+  auto db = sqlite::Database::open(options.path, /*create=*/true, options.key ? &*options.key : nullptr);
   if (!db) return db.error();
   auto mode = db->query_text("PRAGMA journal_mode = WAL");
   if (!mode) return mode.error();

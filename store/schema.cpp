@@ -203,6 +203,32 @@ BEGIN
   SELECT RAISE(ABORT, 'an audit event is kept until the FHIR server holds it');
 END;
 )sql",
+    // 8 -> 9: consent (issue 18, store/store_consent.cpp): per patient ("*": the default), which kinds may
+    // leave the hub. Append-only, like the audit trail: what was in force when a reading was measured must
+    // stay answerable. Readings of a kind without consent are withheld (sync_state 6): judged, never uploaded.
+    // No record means allowed, so an upgraded hub uploads exactly as before; no reading changes state here.
+    R"sql(
+CREATE TABLE consent (
+  id       INTEGER PRIMARY KEY,
+  patient  TEXT NOT NULL,
+  kind     TEXT NOT NULL,
+  allowed  INTEGER NOT NULL,
+  since_ms INTEGER NOT NULL,
+  set_by   TEXT NOT NULL DEFAULT '',
+  reason   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX consent_patient_kind ON consent (patient, kind, since_ms);
+CREATE TRIGGER consent_append_only BEFORE UPDATE ON consent
+BEGIN
+  SELECT RAISE(ABORT, 'the consent record is append-only');
+END;
+CREATE TRIGGER consent_kept BEFORE DELETE ON consent
+BEGIN
+  SELECT RAISE(ABORT, 'the consent record is kept');
+END;
+CREATE INDEX readings_withheld ON readings (seq) WHERE sync_state = 6;
+UPDATE meta SET value = json_set(value, '$.withheld', 0) WHERE key = 'reading_counts';
+)sql",
 };
 
 }  // namespace

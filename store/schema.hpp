@@ -4,7 +4,7 @@
 
 namespace carehub::schema {
 
-inline constexpr int kCurrentVersion = 8;
+inline constexpr int kCurrentVersion = 9;
 
 // Applies every migration above the database's user_version, each in its own transaction. Refuses a
 // database newer than this build (a downgrade must not silently misread it).

@@ -49,7 +49,9 @@ struct StoreOptions {
 // never uploaded, never counted as pending, never pruned nor shed, until a technician assigns it (then it
 // is pending under its patient) or discards it. discarded: a technician decided it belongs to nobody on
 // this hub; kept, with who and when, never judged nor uploaded.
-enum class SyncState { pending = 0, synced = 1, dead = 2, quarantined = 3, unassigned = 4, discarded = 5 };
+// withheld: its patient does not consent to this kind leaving the hub (store_consent.cpp). Judged by the
+// rules like any reading, never uploaded, never counted as pending (nor as a sync backlog).
+enum class SyncState { pending = 0, synced = 1, dead = 2, quarantined = 3, unassigned = 4, discarded = 5, withheld = 6 };
 std::string_view to_string(SyncState s);
 
 struct StoredReading {
@@ -82,6 +84,7 @@ struct StoreCounts {
   std::int64_t quarantined = 0;
   std::int64_t unassigned = 0;  // awaiting a technician (carehubctl readings unassigned)
   std::int64_t discarded = 0;
+  std::int64_t withheld = 0;    // kept and judged, never uploaded: no consent for their kind (store_consent.cpp)
   std::int64_t bytes = 0;       // database file size (page_count * page_size)
   std::int64_t used_bytes = 0;  // pages in use (page_count - freelist_count) * page_size: what the cap measures
 };
@@ -123,6 +126,36 @@ struct AlertCounts {
   std::int64_t open = 0;
   std::int64_t acknowledged = 0;
   std::int64_t unacknowledged_red = 0;  // open alerts the patient must still acknowledge
+};
+
+// Consent (store_consent.cpp): which kinds of a patient's readings may leave the hub. The record is
+// append-only; what is in force for a (patient, kind) is its newest change, else the default's ("*"), else
+// allowed (a hub upgraded from before consent uploads as it did). A reading is uploaded only when its kind
+// was allowed both when it was measured and now: withdrawing consent withholds what has not left yet (its
+// pending and dead-lettered readings), granting it again does not release what was measured meanwhile
+// unless asked to (the patient consents to share from then on, FHIR Consent.provision.dataPeriod).
+inline constexpr std::string_view kConsentDefault = "*";  // the patient of the default policy's records
+
+struct ConsentChange {
+  std::string patient;  // "Patient/<id>", or kConsentDefault
+  Kind kind = Kind::blood_pressure;
+  bool allowed = true;
+  TimePoint since{};   // in force from (the hub's clock when it was set)
+  std::string by;      // who set it (daemon/command_args.hpp who())
+  std::string reason;  // optional, the technician's words
+};
+
+// What setting one consent did to the stored readings.
+struct ConsentApplied {
+  std::int64_t withheld = 0;  // pending or dead-lettered readings now withheld (a withdrawal)
+  std::int64_t released = 0;  // withheld readings now pending (a grant with release_withheld)
+};
+
+// Withheld readings per patient and kind (StoreReader::withheld_counts).
+struct WithheldCount {
+  std::string patient;
+  Kind kind = Kind::blood_pressure;
+  std::int64_t count = 0;
 };
 
 class StoreWriter : public RuleStore {
@@ -205,6 +238,15 @@ class StoreWriter : public RuleStore {
                                         const std::string& reason, TimePoint now);
 
   Result<void> put_meta(const std::string& key, const std::string& value);
+
+  // Consent (store_consent.cpp). Appends the change and applies it to the stored readings of that patient
+  // (of every patient without a record of their own for the kind, for kConsentDefault): a withdrawal
+  // withholds its pending and dead-lettered ones; a grant with `release_withheld` makes its withheld ones
+  // pending. Fails for an empty patient. Call it inside a transaction with the change's audit record.
+  Result<ConsentApplied> set_consent(const ConsentChange& change, bool release_withheld = false);
+  // Whether a reading of `kind` by `patient` measured at `time` is withheld (see ConsentChange). An empty
+  // patient (unassigned) is not: it is never uploaded anyway, and is judged again when assigned.
+  Result<bool> withholds(const std::string& patient, Kind kind, TimePoint time);
 
   // Decision support (store_alerts.cpp). Reads here see the open transaction's own writes.
   Result<void> put_alert(const Alert& a);  // inserts or replaces by id
@@ -295,6 +337,13 @@ class StoreReader {
   Result<std::vector<AlertToSync>> alerts_to_sync(std::size_t limit);
   Result<AlertSyncCounts> alert_sync_counts();
   Result<std::vector<DeadAlert>> dead_alerts(std::size_t limit);
+  // Consent (store_consent.cpp): the change in force per (patient, kind), patients in order with the
+  // default ("*") first; only `patient`'s (and the default's) when given. Kinds with no record are absent.
+  Result<std::vector<ConsentChange>> consent(const std::optional<std::string>& patient = std::nullopt);
+  // Every change, oldest first (the record a dispute needs).
+  Result<std::vector<ConsentChange>> consent_history(const std::optional<std::string>& patient = std::nullopt);
+  // Withheld readings per patient and kind (scans the withheld ones only: the readings_withheld index).
+  Result<std::vector<WithheldCount>> withheld_counts();
 
  private:
   struct Impl;  // the connection (store/store_impl.hpp)

@@ -225,10 +225,11 @@ Result<std::optional<TimePoint>> StoreWriter::next_due() {
 Result<std::vector<StoredReading>> StoreWriter::readings_between(const std::string& patient, Kind kind, TimePoint from,
                                                                  TimePoint to) {
   // Not quarantined ones (sync_state 3): a time the hub does not believe is no baseline for a trend. Nor
-  // unassigned or discarded ones (4, 5): nobody's readings are no patient's baseline.
+  // unassigned or discarded ones (4, 5): nobody's readings are no patient's baseline. Withheld ones (6) are:
+  // consent decides what leaves the hub, not what the hub's own rules judge.
   auto st = impl_->cached(
       "SELECT seq, uid, device, time_ms, values_json FROM readings WHERE patient = ?1 AND kind = ?2 AND time_ms >= ?3"
-      " AND time_ms <= ?4 AND sync_state IN (0, 1, 2) ORDER BY time_ms, seq");
+      " AND time_ms <= ?4 AND sync_state IN (0, 1, 2, 6) ORDER BY time_ms, seq");
   if (!st) return st.error();
   (*st)->bind(1, patient).bind(2, to_string(kind)).bind(3, to_epoch_ms(from)).bind(4, to_epoch_ms(to));
   std::vector<StoredReading> out;

@@ -3,6 +3,7 @@
 // and its per-state counts. Private to store/store_*.cpp; nothing outside store/ includes it, so SQLite's
 // header and types stay behind the store's public header.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,11 +16,12 @@ namespace carehub {
 // Per-state reading counts: committed as stored, a delta for the open transaction, one saved delta per
 // open savepoint. Outside a transaction each statement commits itself, and so does its delta.
 struct StoreWriter::StateCounts {
-  std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0, unassigned = 0, discarded = 0;
+  std::int64_t pending = 0, synced = 0, dead = 0, quarantined = 0, unassigned = 0, discarded = 0, withheld = 0;
   std::int64_t& of(std::int64_t state);
   void add(const StateCounts& d);
   bool empty() const {
-    return pending == 0 && synced == 0 && dead == 0 && quarantined == 0 && unassigned == 0 && discarded == 0;
+    return pending == 0 && synced == 0 && dead == 0 && quarantined == 0 && unassigned == 0 && discarded == 0 &&
+           withheld == 0;
   }
 };
 
@@ -30,6 +32,9 @@ struct StoreWriter::Impl {
   Result<sqlite::Statement*> cached(const std::string& sql);
 
   bool relaxed = false;  // PRAGMA synchronous is NORMAL for a Commit::without_fsync transaction
+  // Whether any consent was ever recorded (unset: not looked yet): until one is, no reading is withheld and
+  // inserting asks nothing more (store_consent.cpp). A rolled-back change leaves it set: that only costs a query.
+  std::optional<bool> consent_recorded;
   StateCounts committed;
   StateCounts delta;
   std::vector<StateCounts> savepoints;

@@ -99,13 +99,15 @@ Result<StoreCounts> StoreReader::counts() {
   c.bytes = pages * page_size;
   c.used_bytes = (pages - free_pages) * page_size;
   if (kept.is_object() && kept.contains("pending") && kept.contains("synced") && kept.contains("dead") &&
-      kept.contains("quarantined") && kept.contains("unassigned") && kept.contains("discarded")) {
+      kept.contains("quarantined") && kept.contains("unassigned") && kept.contains("discarded") &&
+      kept.contains("withheld")) {
     c.pending = kept["pending"].get<std::int64_t>();
     c.synced = kept["synced"].get<std::int64_t>();
     c.dead = kept["dead"].get<std::int64_t>();
     c.quarantined = kept["quarantined"].get<std::int64_t>();
     c.unassigned = kept["unassigned"].get<std::int64_t>();
     c.discarded = kept["discarded"].get<std::int64_t>();
+    c.withheld = kept["withheld"].get<std::int64_t>();
     return c;
   }
   // Written by a carehub that did not keep counts (or before quarantine) and not opened by a writer since: count.
@@ -122,6 +124,7 @@ Result<StoreCounts> StoreReader::counts() {
       case 3: c.quarantined += n; break;
       case 4: c.unassigned += n; break;
       case 5: c.discarded += n; break;
+      case 6: c.withheld += n; break;
       default: c.pending += n; break;
     }
   }

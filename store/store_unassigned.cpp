@@ -170,7 +170,12 @@ Result<std::vector<AssignedReading>> StoreWriter::assign_readings(const std::vec
       if (auto r = (*drop)->bind(1, row.seq).run(); !r) return r.error();
       if (auto c = count_change(row.state, -1, 1); !c) return c.error();
     } else {
-      const auto state = static_cast<std::int64_t>(row.quarantined ? SyncState::quarantined : SyncState::pending);
+      auto state = static_cast<std::int64_t>(row.quarantined ? SyncState::quarantined : SyncState::pending);
+      if (!row.quarantined) {  // the patient's consent decides whether it may leave, as on arrival
+        auto withheld = withholds(patient, row.reading.kind, row.reading.time);
+        if (!withheld) return withheld.error();
+        if (*withheld) state = static_cast<std::int64_t>(SyncState::withheld);
+      }
       if (auto r = (*move)->bind(1, row.seq).bind(2, uid).bind(3, patient).bind(4, state).bind(5, who).bind(6, to_epoch_ms(now)).run();
           !r) {
         return r.error();

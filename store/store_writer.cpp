@@ -14,6 +14,7 @@ std::string_view to_string(SyncState s) {
     case SyncState::quarantined: return "quarantined";
     case SyncState::unassigned: return "unassigned";
     case SyncState::discarded: return "discarded";
+    case SyncState::withheld: return "withheld";
   }
   return "pending";
 }
@@ -21,7 +22,7 @@ std::string_view to_string(SyncState s) {
 namespace {
 
 // The meta row holding the readings' per-state counts ({"pending":…,"synced":…,"dead":…,"quarantined":…,
-// "unassigned":…,"discarded":…}).
+// "unassigned":…,"discarded":…,"withheld":…}).
 constexpr std::string_view kCountsKey = "reading_counts";
 
 std::string_view synchronous_pragma(Synchronous s) {
@@ -81,6 +82,7 @@ std::int64_t& StoreWriter::StateCounts::of(std::int64_t state) {
     case 3: return quarantined;
     case 4: return unassigned;
     case 5: return discarded;
+    case 6: return withheld;
     default: return pending;
   }
 }
@@ -92,6 +94,7 @@ void StoreWriter::StateCounts::add(const StateCounts& d) {
   quarantined += d.quarantined;
   unassigned += d.unassigned;
   discarded += d.discarded;
+  withheld += d.withheld;
 }
 
 Result<void> StoreWriter::load_counts() {
@@ -101,10 +104,12 @@ Result<void> StoreWriter::load_counts() {
   // Our own row, written from a dump of validated JSON: not peer input, so not parse_peer_json.
   const auto j = nlohmann::json::parse(*stored, nullptr, false);
   if (j.is_object() && j.value("pending", -1) >= 0 && j.value("synced", -1) >= 0 && j.value("dead", -1) >= 0 &&
-      j.value("quarantined", -1) >= 0 && j.value("unassigned", -1) >= 0 && j.value("discarded", -1) >= 0) {
+      j.value("quarantined", -1) >= 0 && j.value("unassigned", -1) >= 0 && j.value("discarded", -1) >= 0 &&
+      j.value("withheld", -1) >= 0) {
     impl_->committed = {j["pending"].get<std::int64_t>(),     j["synced"].get<std::int64_t>(),
                   j["dead"].get<std::int64_t>(),        j["quarantined"].get<std::int64_t>(),
-                  j["unassigned"].get<std::int64_t>(), j["discarded"].get<std::int64_t>()};
+                  j["unassigned"].get<std::int64_t>(), j["discarded"].get<std::int64_t>(),
+                  j["withheld"].get<std::int64_t>()};
     return {};
   }
   // A database written before the counts were kept (or before quarantine, whose migration drops them):
@@ -126,7 +131,8 @@ Result<void> StoreWriter::load_counts() {
 Result<void> StoreWriter::store_counts(const StateCounts& c) {
   const nlohmann::json j{{"pending", c.pending},         {"synced", c.synced},
                          {"dead", c.dead},               {"quarantined", c.quarantined},
-                         {"unassigned", c.unassigned},   {"discarded", c.discarded}};
+                         {"unassigned", c.unassigned},   {"discarded", c.discarded},
+                         {"withheld", c.withheld}};
   return put_meta(std::string(kCountsKey), j.dump());
 }
 
@@ -271,9 +277,14 @@ Result<bool> StoreWriter::insert_reading(const Reading& r, const std::string& ui
   if (!unassigned_reason.empty() && !r.patient.empty()) {
     return make_error(Errc::internal, "store: an unassigned reading must not name a patient");
   }
-  const auto state = static_cast<std::int64_t>(!unassigned_reason.empty() ? SyncState::unassigned
-                                               : quarantine_reason.empty() ? SyncState::pending
-                                                                           : SyncState::quarantined);
+  auto state = static_cast<std::int64_t>(!unassigned_reason.empty() ? SyncState::unassigned
+                                         : quarantine_reason.empty() ? SyncState::pending
+                                                                     : SyncState::quarantined);
+  if (state == static_cast<std::int64_t>(SyncState::pending)) {  // no consent for its kind: kept, judged, not sent
+    auto withheld = withholds(r.patient, r.kind, r.time);
+    if (!withheld) return withheld.error();
+    if (*withheld) state = static_cast<std::int64_t>(SyncState::withheld);
+  }
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [name, value] : r.values) values[name] = value;
   std::optional<std::int64_t> device_time;

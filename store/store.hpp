@@ -13,6 +13,7 @@
 #include "core/device.hpp"
 #include "core/reading.hpp"
 #include "core/result.hpp"
+#include "store/audit.hpp"
 #include "store/buffer_key.hpp"
 #include "store/rule_store.hpp"
 #include "store/transaction.hpp"
@@ -239,6 +240,14 @@ class StoreWriter : public RuleStore {
 
   Result<void> put_meta(const std::string& key, const std::string& value);
 
+  // The audit trail (store_audit.cpp, store/audit.hpp). insert_audit stores one row (a fresh uid when it has
+  // none, the seq assigned); call it in the transaction of the change it records. The rest is the upload's
+  // bookkeeping, which the rows' triggers allow (who, what, when and the outcome never change).
+  Result<std::int64_t> insert_audit(const AuditEvent& e);
+  Result<void> mark_audit_synced(std::int64_t seq, const std::string& server_id);
+  Result<void> mark_audit_dead(std::int64_t seq, const std::string& reason);
+  Result<void> mark_audit_attempt(std::int64_t seq);
+
   // Consent (store_consent.cpp). Appends the change and applies it to the stored readings of that patient
   // (of every patient without a record of their own for the kind, for kConsentDefault): a withdrawal
   // withholds its pending and dead-lettered ones; a grant with `release_withheld` makes its withheld ones
@@ -337,6 +346,9 @@ class StoreReader {
   Result<std::vector<AlertToSync>> alerts_to_sync(std::size_t limit);
   Result<AlertSyncCounts> alert_sync_counts();
   Result<std::vector<DeadAlert>> dead_alerts(std::size_t limit);
+  // The audit trail (store_audit.cpp): newest first, filtered; and the rows the FHIR server lacks, oldest first.
+  Result<std::vector<AuditEvent>> audit_events(const AuditQuery& q);
+  Result<std::vector<AuditEvent>> audit_to_sync(std::size_t limit);
   // Consent (store_consent.cpp): the change in force per (patient, kind), patients in order with the
   // default ("*") first; only `patient`'s (and the default's) when given. Kinds with no record are absent.
   Result<std::vector<ConsentChange>> consent(const std::optional<std::string>& patient = std::nullopt);

@@ -27,7 +27,7 @@ TEST(AuditSchema, UpgradesAVersion7BufferKeepingItsReadings) {
   ASSERT_TRUE(schema::migrate(db, 7).has_value());
   ASSERT_TRUE(db.exec("INSERT INTO readings (uid, kind, device, patient, time_ms, received_ms, source, values_json) "
                       "VALUES ('r1', 'weight', 'd1', 'Patient/p1', 1, 2, 'sim', '{}')"));
-  auto r = schema::migrate(db);
+  auto r = schema::migrate(db, 8);
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(db.query_int("PRAGMA user_version").value(), 8);
   EXPECT_EQ(db.query_int("SELECT COUNT(*) FROM readings").value(), 1);

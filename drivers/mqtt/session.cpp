@@ -332,7 +332,8 @@ struct Subscriber::Impl {
       const auto wait = next ? until(*next, now()) : kTick;
       if (c.held) {
         // max_inflight outstanding: read nothing until the watcher says the oldest is ready (or stop()).
-        wait_readable(wake->fd(), wait);
+        // A Wakeup seen set is cleared at once, as below.
+        if (wait_readable(wake->fd(), wait)) wake->clear();
         continue;
       }
       auto p = receive(c, wait);
@@ -348,8 +349,17 @@ struct Subscriber::Impl {
         continue;
       }
       // The Wakeup ended the wait (a Delivery is ready, or stop()): the socket was not looked at, so this
-      // is no proof of silence. Round again: the top of the loop clears it or returns.
-      if (wait_readable(wake->fd(), milliseconds(0))) continue;
+      // is no proof of silence. Round again: the top of the loop settles or returns.
+      if (wait_readable(wake->fd(), milliseconds(0))) {
+        // Cleared now, not when take_signal() says so: the watcher fires the Wakeup before it raises its
+        // flag, and a watcher preempted in between (2 cores, a loaded hub) left the Wakeup set and the
+        // flag down, so every poll returned at once and this thread spun until the watcher ran again:
+        // 70,000 polls a second at 1,000 readings/s (issue 15's profile). Clearing is safe: the Delivery's
+        // ready flag and stop()'s flag are both set before the Wakeup fires, and both are looked at again
+        // at the top of the loop, after this.
+        wake->clear();
+        continue;
+      }
       // Nothing to read, even without waiting: now a passed deadline means silence.
       if (c.ping_deadline && now() >= *c.ping_deadline) {
         return make_error(Errc::timeout, "no answer to PINGREQ within " + std::to_string(keepalive().count()) +

@@ -17,6 +17,8 @@ nlohmann::json buffer_json(const Snapshot& s) {
           // not attributed with certainty: waiting for `carehubctl readings assign|discard`
           {"unassigned", c.unassigned},
           {"discarded", c.discarded},
+          // no consent for their kind: kept and judged by the rules, never uploaded (not a backlog)
+          {"withheld", c.withheld},
           {"bytes", c.bytes},
           {"queued", s.queued},
           // The size cap and the disk (design.md invariant 3): what a technician must see first when readings stop.
@@ -92,6 +94,7 @@ std::string status_line(const Snapshot& s) {
   std::ostringstream out;
   out << s.counts.pending << " pending, " << s.counts.synced << " synced, " << s.counts.dead << " dead";
   if (s.counts.unassigned > 0) out << ", " << s.counts.unassigned << " unassigned";
+  if (s.counts.withheld > 0) out << ", " << s.counts.withheld << " withheld";
   if (s.health.state != BufferState::ok) out << "; buffer " << to_string(s.health.state);
   if (s.config->upload.base_url.empty()) out << "; no FHIR URL: buffering only";
   return out.str();
@@ -111,6 +114,8 @@ MetricsSnapshot metrics_of(const Snapshot& snap) {
       {"buffer_unassigned_readings", "readings not attributed to a patient, waiting for a technician (carehubctl readings unassigned)",
        d(counts.unassigned)},
       {"buffer_discarded_readings", "readings a technician discarded as nobody's on this hub", d(counts.discarded)},
+      {"buffer_withheld_readings", "readings kept on the hub without consent to upload their kind (carehubctl consent show)",
+       d(counts.withheld)},
       {"buffer_bytes", "size of the SQLite buffer in bytes", d(counts.bytes)},
       {"pipeline_queued_readings", "readings received but not yet committed", d(snap.queued)},
       {"alerts_open", "open decision-support alerts", d(snap.alerts.open)},

@@ -15,6 +15,10 @@ std::span<const Command> config_commands();    // config.check, config.reload
 std::span<const Command> readings_commands();  // readings.* (unassigned readings)
 std::span<const Command> auth_commands();      // auth.jwks (the public keys of private_key_jwt)
 std::span<const Command> devices_commands();   // devices.* the daemon answers (user slots) or amends
+std::span<const Command> consent_commands();   // consent.show, consent.set (which kinds may leave the hub)
+
+// `status`'s "consent" object (consent.cpp): per patient the kinds denied and how many readings are withheld.
+Result<nlohmann::json> consent_summary(const Context& ctx);
 
 // `measurements`, shared with `sync.dead` (sync.cpp).
 Result<nlohmann::json> measurements(const Context& ctx, const nlohmann::json& args, const PeerCred& peer);

@@ -130,6 +130,10 @@ Result<nlohmann::json> status(const Context& ctx, const nlohmann::json&, const P
   if (!alerts) return alerts.error();
   j["alerts"]["list"] = std::move(*alerts);
   j["warnings"] = config_warnings(*snapshot->config);
+  // Which kinds may leave the hub, per patient (issue 18): a clinician missing data asks here first.
+  auto consent = consent_summary(ctx);
+  if (!consent) return consent.error();
+  j["consent"] = std::move(*consent);
   return j;
 }
 

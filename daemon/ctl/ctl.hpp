@@ -42,5 +42,6 @@ Runner add_web_commands(CLI::App& app, Context& ctx);
 Runner add_auth_commands(CLI::App& app, Context& ctx);
 Runner add_decode_commands(CLI::App& app, Context& ctx);
 Runner add_readings_commands(CLI::App& app, Context& ctx);
+Runner add_consent_commands(CLI::App& app, Context& ctx);
 
 }  // namespace carehub::ctl

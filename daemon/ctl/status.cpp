@@ -45,6 +45,30 @@ void print_source(const std::string& name, const nlohmann::json& s) {
   }
 }
 
+// Which kinds may leave the hub (issue 18): only what differs from "everything goes", so a clinician's
+// "why do I not see her blood pressure?" is answered on the page a technician reads first.
+void print_consent(const nlohmann::json& c) {
+  if (!c.is_object()) return;  // an older carehubd
+  bool any = false;
+  auto line = [&](const std::string& who, const nlohmann::json& denied, const nlohmann::json& withheld) {
+    if (!denied.is_array() || denied.empty()) return;
+    std::string kinds;
+    for (const auto& k : denied) kinds += (kinds.empty() ? "" : ", ") + text(k);
+    std::printf("%s %s: not uploaded: %s%s\n", any ? "          " : "consent   ", who.c_str(), kinds.c_str(),
+                withheld.is_number() && withheld.get<double>() > 0 ? (" (" + text(withheld) + " withheld)").c_str() : "");
+    any = true;
+  };
+  line("default", field(c, "default_denied"), nullptr);
+  if (field(c, "patients").is_array()) {
+    for (const auto& p : c["patients"]) line(text(field(p, "patient")), field(p, "denied"), field(p, "withheld"));
+  }
+  if (!any) std::printf("consent    every kind may leave the hub for every patient\n");
+  if (field(c, "withheld").is_number() && field(c, "withheld").get<double>() > 0) {
+    std::printf("           %s withheld: kept and judged by the rules, never uploaded: carehubctl consent show\n",
+                text(field(c, "withheld")).c_str());
+  }
+}
+
 void print_status(const nlohmann::json& s) {
   std::printf("hub        %s (patient %s)\n", text(field(s, "hub")).c_str(), text(field(s, "patient")).c_str());
   std::printf("uptime     %s s, config %s\n", text(field(s, "uptime_s")).c_str(), text(field(s, "config")).c_str());
@@ -69,6 +93,7 @@ void print_status(const nlohmann::json& s) {
   std::printf("           cap: %s in use of %s, state %s%s%s\n", bytes_text(field(b, "used_bytes")).c_str(),
               field(b, "max_bytes") == 0 ? "no cap" : bytes_text(field(b, "max_bytes")).c_str(),
               text(field(b, "state")).c_str(), detail ? ": " : "", detail ? text(field(b, "detail")).c_str() : "");
+  print_consent(field(s, "consent"));
   const auto& y = field(s, "sync");
   std::printf("sync       %s%s%s\n", text(field(y, "state")).c_str(), field(y, "enabled") == true ? " -> " : "",
               field(y, "enabled") == true ? text(field(y, "base_url")).c_str() : "");

@@ -19,7 +19,7 @@ constexpr std::int64_t kLowWaterPercent = 90;
 // Rows deleted per statement: small enough to keep one commit short, large enough to free whole pages.
 constexpr std::int64_t kShedChunk = 1000;
 
-std::string kinds_where(bool (*pick)(const KindInfo&)) {
+std::string kinds_where(bool (*pick)(const KindInfo&), int state = 0) {
   std::string list;
   for (const auto& k : all_kinds()) {
     if (!pick(k)) continue;
@@ -27,7 +27,7 @@ std::string kinds_where(bool (*pick)(const KindInfo&)) {
     // append() rather than "'" + name + "'": g++ 12 at -O3 warns falsely (-Wrestrict) on the latter.
     list.append("'").append(k.name).append("'");
   }
-  return "sync_state = 0 AND kind IN (" + list + ")";
+  return "sync_state = " + std::to_string(state) + " AND kind IN (" + list + ")";
 }
 
 // Tier 2: the home's environment (room temperature and humidity, light, motion): high-rate and not vital signs.
@@ -94,12 +94,20 @@ Result<SpaceReport> StoreWriter::enforce_cap(std::int64_t max_bytes) {
   auto a = shed_tier(kSynced, target, 1, report.used_bytes);
   if (!a) return a.error();
   report.shed_synced = *a;
+  // Withheld readings (no consent to upload them, store_consent.cpp) of a tier go with the tier, before its
+  // pending ones: they will never be sent. A withheld spot measurement is, like a pending one, never shed.
+  static const std::string kWithheldEnvironment = kinds_where(environmental, 6);
+  static const std::string kWithheldStream = kinds_where(wearable_stream, 6);
+  auto bw = shed_tier(kWithheldEnvironment, target, 6, report.used_bytes);
+  if (!bw) return bw.error();
   auto b = shed_tier(kEnvironment, target, 0, report.used_bytes);
   if (!b) return b.error();
-  report.shed_environment = *b;
+  report.shed_environment = *bw + *b;
+  auto cw = shed_tier(kWithheldStream, target, 6, report.used_bytes);
+  if (!cw) return cw.error();
   auto c = shed_tier(kStream, target, 0, report.used_bytes);
   if (!c) return c.error();
-  report.shed_stream = *c;
+  report.shed_stream = *cw + *c;
   // Below the cap, even if not yet at the low-water mark, new readings still fit.
   report.full = report.used_bytes >= report.max_bytes;
   return report;

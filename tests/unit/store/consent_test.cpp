@@ -209,6 +209,36 @@ TEST_F(StoreConsentTest, AWithdrawalRolledBackWithItsTransactionChangesNothing) 
   expect_counts_match_rows();
 }
 
+TEST_F(StoreConsentTest, TheSizeCapShedsWithheldStreamSamplesBeforePendingOnesAndNeverAWithheldSpotMeasurement) {
+  set(kAnna, Kind::heart_rate, false, kTime - 1h);
+  set(kAnna, Kind::blood_pressure, false, kTime - 1h);
+  {
+    auto tx = writer->begin().value();
+    for (int i = 0; i < 1500; ++i) {
+      const auto t = kTime + std::chrono::seconds(i);
+      ASSERT_TRUE(writer->insert_reading(pulse(kAnna, t), reading_uid(pulse(kAnna, t))));
+      ASSERT_TRUE(writer->insert_reading(pulse(kBen, t), reading_uid(pulse(kBen, t))));
+      if (i < 300) {
+        ASSERT_TRUE(writer->insert_reading(bp(kAnna, t), reading_uid(bp(kAnna, t))));
+      }
+    }
+    ASSERT_TRUE(tx.commit());
+  }
+  const auto used = writer->used_bytes().value();
+  auto tx = writer->begin().value();
+  const auto report = writer->enforce_cap(used / 2).value();
+  ASSERT_TRUE(tx.commit());
+  auto raw = sqlite::Database::open(options.path, false).value();
+  const auto withheld_hr = raw.query_int("SELECT COUNT(*) FROM readings WHERE sync_state = 6 AND kind = 'heart-rate'").value();
+  const auto pending_hr = raw.query_int("SELECT COUNT(*) FROM readings WHERE sync_state = 0 AND kind = 'heart-rate'").value();
+  EXPECT_EQ(withheld_hr, 0) << "they will never be sent: they go first";
+  EXPECT_LT(pending_hr, 1500) << "then pending samples, to reach the low-water mark";
+  EXPECT_EQ(report.shed_stream, 1500 + (1500 - pending_hr));
+  EXPECT_EQ(raw.query_int("SELECT COUNT(*) FROM readings WHERE sync_state = 6 AND kind = 'blood-pressure'").value(), 300)
+      << "a withheld spot measurement is, like a pending one, never shed";
+  expect_counts_match_rows();
+}
+
 TEST_F(StoreConsentTest, AnEmptyPatientIsRefused) {
   auto r = writer->set_consent({"", Kind::glucose, false, kTime, "tech", ""});
   ASSERT_FALSE(r);

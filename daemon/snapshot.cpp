@@ -10,6 +10,8 @@ nlohmann::json buffer_json(const Snapshot& s) {
   const auto& c = s.counts;
   const auto& h = s.health;
   return {{"path", s.config->store.path},
+          // encrypted at rest (issue 18): false only while a plaintext buffer waits for room to be migrated
+          {"encrypted", s.config->store.key.has_value()},
           {"pending", c.pending},
           {"synced", c.synced},
           {"dead", c.dead},

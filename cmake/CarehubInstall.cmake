@@ -93,7 +93,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # (or adduser) for the user.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "init-system-helpers (>= 1.54~), systemd | adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bluez, sqlite3")
+# No sqlite3: the shell cannot read the encrypted buffer (carehubctl buffer backup|restore|rekey instead).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "bluez")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/postinst

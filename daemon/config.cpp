@@ -36,7 +36,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     c.hub_time_sync_mdc = identity.time_sync_mdc;
   }
   if (const auto* store = in.object(doc, "", "store", true)) {
-    in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days"});
+    in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days", "key_file"});
     if (auto v = in.string(*store, "/store", "path", true)) c.store.path = *v;
     if (auto v = in.string(*store, "/store", "synchronous", false)) {
       if (*v == "full") c.store.synchronous = Synchronous::full;
@@ -50,6 +50,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
       c.store.max_bytes = *v;
     }
     if (auto v = in.integer(*store, "/store", "retention_days", false, 0, 36500)) c.store.retention_days = static_cast<int>(*v);
+    // A file or a credential name: the key itself never sits in the configuration (issue 18).
+    if (auto v = in.string(*store, "/store", "key_file", false)) {
+      if (v->empty()) in.fail("/store/key_file", "expected a file or a credential name, found an empty string");
+      else c.store_key_file = *v;
+    }
   }
   if (const auto* control = in.object(doc, "", "control", false)) {
     in.only_keys(*control, "/control", {"socket", "group"});

@@ -32,6 +32,10 @@ struct Config {
   int hub_time_sync_mdc = 532228;
 
   StoreOptions store;  // /store/path, /store/synchronous, /store/max_bytes, /store/retention_days
+  // /store/key_file: where the buffer key is (store/buffer_key.hpp), never the key itself. A relative name
+  // is a systemd credential ($CREDENTIALS_DIRECTORY, LoadCredentialEncrypted=buffer-key in the unit).
+  // Read at start by the Daemon into store.key; missing or malformed, carehubd exits 2.
+  std::string store_key_file = "buffer-key";
 
   std::string control_socket = "/run/carehub/control.sock";  // /control/socket
   std::string control_group = "carehub";                      // /control/group: who may use carehubctl

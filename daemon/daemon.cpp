@@ -9,8 +9,48 @@
 
 #include "core/json_check.hpp"
 #include "daemon/restart_only.hpp"
+#include "store/buffer_migration.hpp"
 
 namespace carehub::daemon {
+namespace {
+
+// The buffer encrypted at rest (issue 18, docs/design/encrypted-buffer.md): the key from its credential,
+// and a plaintext buffer of an earlier release encrypted with it once, before the store opens it. A
+// missing or malformed key is Errc::invalid_argument, so carehubd exits 2 (so does a buffer that does not
+// open with the key, at StoreWriter::open): it never starts an empty buffer over one it cannot read.
+Result<StoreOptions> keyed_store(const Config& config, Logger& log, Counters& counters) {
+  StoreOptions store = config.store;
+  auto key = BufferKey::read(config.store_key_file);
+  if (!key) {
+    return make_error(Errc::invalid_argument,
+                      "the buffer key (credential buffer-key, /store/key_file): " + key.error().message +
+                          ". carehubd does not start without it, and never starts an empty buffer over " +
+                          config.store.path + "; see docs/operations.md, \"The buffer key\"");
+  }
+  auto migrated = buffer_migration::encrypt_if_plaintext(store.path, *key);
+  if (!migrated) {
+    return make_error(migrated.error().code, "encrypting the plaintext buffer " + store.path + ": " +
+                                                 migrated.error().message);
+  }
+  if (migrated->not_enough_space) {
+    // The lead's decision: buffering goes on, in plaintext, loudly; the next start tries again.
+    counters.add("buffer_plaintext_migration_deferred");
+    log.warning("store", "buffer-not-encrypted",
+                {{"buffer", store.path},
+                 {"needs_mb", (migrated->needed_bytes + (1 << 20) - 1) >> 20},
+                 {"free_mb", migrated->free_bytes >> 20},
+                 {"reason", "not enough free space for the encrypted copy; retried at the next start"}});
+    return store;  // no key: the plaintext buffer as it is
+  }
+  if (migrated->migrated) {
+    counters.add("buffer_migrated_to_encrypted");
+    log.notice("store", "buffer-encrypted", {{"buffer", store.path}, {"rows", migrated->rows}});
+  }
+  store.key = std::move(*key);
+  return store;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config, Logger& log, const Clock& clock)
     : config_(std::make_shared<const Config>(std::move(config))), log_(log), clock_(clock), started_(clock.now()) {}
@@ -40,6 +80,14 @@ std::shared_ptr<sync::Uploader> Daemon::uploader() {
 }
 
 Result<void> Daemon::open() {
+  {
+    auto store = keyed_store(*this->config(), log_, counters_);
+    if (!store) return store.error();
+    auto keyed = std::make_shared<Config>(*this->config());
+    keyed->store = std::move(*store);
+    std::lock_guard lock(config_mu_);
+    config_ = std::move(keyed);
+  }
   const auto config = this->config();
   auto writer = StoreWriter::open(config->store);
   if (!writer) return make_error(writer.error().code, "store " + config->store.path + ": " + writer.error().message);
@@ -130,6 +178,7 @@ void Daemon::reload(Config config) {
   // reload() and stop() run on the main thread only; control threads read the running configuration
   // through their own snapshots, so the one replaced here stays whole for as long as they use it.
   const auto running = this->config();
+  config.store.key = running->store.key;  // read once at start: every later StoreReader opens with it
   for (const auto& key : restart_only_changes(*running, config)) {
     // It takes effect after a restart; the running value stays.
     log_.warning("carehubd", "restart-required", {{"setting", key}});

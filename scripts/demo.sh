@@ -40,6 +40,11 @@ curl -sf -X PUT -H 'Content-Type: application/fhir+json' "$fhir/Patient/demo-pat
 echo "created Patient/demo-patient"
 
 step "starting carehubd with config/demo.json, first without a FHIR URL (a hub that is offline)"
+# The buffers are encrypted at rest; each carehubd reads its key as systemd's credential buffer-key
+# (LoadCredentialEncrypted= in the unit; docs/operations.md, "The buffer key"): here a random one.
+mkdir -p "$work/credentials"
+(umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$work/credentials/buffer-key")
+export CREDENTIALS_DIRECTORY="$work/credentials"
 sed -e "s#/var/lib/carehub/buffer.db#$work/buffer.db#" -e "s#/run/carehub/control.sock#$work/control.sock#" \
     -e "s#\"base_url\": \"http://127.0.0.1:8103/fhir/R4\"#\"base_url\": \"\"#" \
     -e "s#\"file\": \"rules/hf5.json\"#\"file\": \"$here/config/rules/hf5.json\"#" config/demo.json > "$work/carehubd.json"

@@ -16,6 +16,7 @@
 
 #include "core/reading_json.hpp"
 #include "store/sqlite.hpp"
+#include "tests/support/buffer_key.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::reliability {
@@ -168,8 +169,11 @@ void BleStream::stop() {
 
 namespace {
 
+// carehubd's buffer is encrypted at rest (issue 18): opened with the tests' key, which also proves it is
+// (a plaintext buffer does not open with a key).
 sqlite::Database open_db(const std::string& path) {
-  auto db = sqlite::Database::open(path, /*create=*/false);
+  const auto key = test::test_buffer_key();
+  auto db = sqlite::Database::open(path, /*create=*/false, &key);
   if (!db) throw std::runtime_error(db.error().message);
   (void)db->exec("PRAGMA busy_timeout = 5000");
   return std::move(*db);

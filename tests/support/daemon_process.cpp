@@ -2,6 +2,8 @@
 
 #include <csignal>
 
+#include "tests/support/buffer_key.hpp"
+
 namespace carehub::test {
 
 DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& fhir_url) : dir_(dir) {
@@ -10,11 +12,14 @@ DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& fhir_url) : 
       // Retention off: the tests date readings on fixed 2026 days and inspect them after they were
       // uploaded; with the default 30 days they would be pruned once those days are a month past.
       // Retention itself is tested in store_test (StoreSpaceTest.RetentionPrunesOnlySyncedReadingsPastTheirAgeAWindowAtATime).
-      {"store", {{"path", dir.file("buffer.db")}, {"retention_days", 0}}},
+      // The buffer is encrypted at rest (issue 18): every carehubd the tests start has a key, in a file
+      // /store/key_file names, as systemd's credential buffer-key would hold it. A test may change it.
+      {"store", {{"path", dir.file("buffer.db")}, {"retention_days", 0}, {"key_file", dir.file("buffer-key")}}},
       {"control", {{"socket", dir.file("control.sock")}}},
       {"fhir", {{"base_url", fhir_url}, {"retry_base_ms", 50}, {"retry_cap_ms", 500}, {"request_timeout_ms", 10000}}},
       {"log", {{"level", "debug"}}},
   };
+  write_buffer_key(dir);
 }
 
 DaemonProcess::~DaemonProcess() {

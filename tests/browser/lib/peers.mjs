@@ -34,7 +34,8 @@ export class Carehubd {
     this.socket = scope.file('control.sock');
     this.config = {
       hub: { id: 'hub-browser', patient: 'Patient/test-patient' },
-      store: { path: scope.file('buffer.db'), retention_days: 0 },
+      // The buffer is encrypted at rest (issue 18): carehubd exits 2 without a key. A fixed test key.
+      store: { path: scope.file('buffer.db'), retention_days: 0, key_file: scope.file('buffer-key') },
       control: { socket: this.socket },
       fhir: { base_url: fhirUrl, retry_base_ms: 50, retry_cap_ms: 500, request_timeout_ms: 10000 },
       rules: { file: path.join(ROOT, 'config', 'rules', 'hf5.json') },
@@ -55,6 +56,7 @@ export class Carehubd {
       await this.notify.waitLine((l) => l === 'BOUND');
       this.notifySocket = sock;
     }
+    fs.writeFileSync(this.scope.file('buffer-key'), 'c0ffee00'.repeat(8) + '\n');
     fs.writeFileSync(this.scope.file('carehubd.json'), JSON.stringify(this.config, null, 2));
     const from = this.notify.lines.length;
     this.proc = new Child('carehubd', [path.join(BUILD, 'daemon', 'carehubd'), '--config', this.scope.file('carehubd.json')],

@@ -91,7 +91,7 @@ TEST(Config, AllErrorsAreReportedAtOnce) {
 TEST(Config, AnUnknownKeyIsAnErrorNotASilentDefault) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronus":"full"}})", "k.json");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous, max_bytes, retention_days)"), std::string::npos)
+  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous, max_bytes, retention_days, key_file)"), std::string::npos)
       << c.error().message;
 }
 

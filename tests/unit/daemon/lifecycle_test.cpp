@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "daemon/control_client.hpp"
 #include "daemon/daemon.hpp"
+#include "tests/support/buffer_key.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::daemon {
@@ -47,7 +48,7 @@ class ADaemonWithAWaitingSyncNow : public ::testing::Test {
     ASSERT_NE(refusing_.port(), 0);
     config_json_ = {
         {"hub", {{"id", "hub-life-1"}, {"patient", "Patient/p-life"}}},
-        {"store", {{"path", dir_.file("buffer.db")}}},
+        {"store", {{"path", dir_.file("buffer.db")}, {"key_file", test::write_buffer_key(dir_)}}},
         {"control", {{"socket", dir_.file("ctl.sock")}, {"group", ""}}},
         {"fhir",
          {{"base_url", "http://127.0.0.1:" + std::to_string(refusing_.port()) + "/fhir/R4"},
@@ -166,6 +167,7 @@ TEST_F(ADaemonWithAWaitingSyncNow, StopsWithinTheBoundAndTellsTheWaiterItIsStopp
   // Nothing is lost by stopping: the reading waits in the buffer for the next start.
   StoreOptions store;
   store.path = dir_.file("buffer.db");
+  store.key = test::test_buffer_key();
   auto reader = StoreReader::open(store);
   ASSERT_TRUE(reader) << reader.error().message;
   auto counts = (*reader)->counts();

@@ -14,6 +14,7 @@
 #include "daemon/control_client.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/daemon.hpp"
+#include "tests/support/buffer_key.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::daemon {
@@ -50,7 +51,7 @@ class ARunningDaemon : public ::testing::Test {
     }
     const nlohmann::json config = {
         {"hub", {{"id", "hub-ops-1"}, {"patient", kPatient}}},
-        {"store", {{"path", store.path}}},
+        {"store", {{"path", store.path}, {"key_file", test::write_buffer_key(dir_)}}},
         {"control", {{"socket", dir_.file("ctl.sock")}, {"group", ""}}},
         {"rules", {{"file", (test::source_dir() / "config/rules/hf5.json").string()}}},
         {"metrics", {{"textfile", dir_.file("carehub.prom")}, {"interval_s", 30}}},

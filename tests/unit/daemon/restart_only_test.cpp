@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/restart_only.hpp"
+#include "tests/support/buffer_key.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::daemon {
@@ -19,7 +20,7 @@ class ADaemonReloaded : public ::testing::Test {
   void SetUp() override {
     config_json_ = {
         {"hub", {{"id", "hub-reload-1"}, {"patient", "Patient/p-reload"}}},
-        {"store", {{"path", dir_.file("buffer.db")}}},
+        {"store", {{"path", dir_.file("buffer.db")}, {"key_file", test::write_buffer_key(dir_)}}},
         {"control", {{"socket", dir_.file("ctl.sock")}, {"group", ""}}},
         {"log", {{"level", "info"}}},
     };

@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "daemon/control_client.hpp"
 #include "daemon/daemon.hpp"
+#include "tests/support/buffer_key.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::daemon {
@@ -19,7 +20,7 @@ class WebCommands : public ::testing::Test {
   void SetUp() override {
     config_ = {
         {"hub", {{"id", "hub-web-1"}, {"patient", "Patient/p1"}}},
-        {"store", {{"path", dir_.file("buffer.db")}}},
+        {"store", {{"path", dir_.file("buffer.db")}, {"key_file", test::write_buffer_key(dir_)}}},
         {"control", {{"socket", dir_.file("ctl.sock")}, {"group", ""}}},
         {"rules", {{"file", (test::source_dir() / "config/rules/hf5.json").string()}}},
     };

@@ -1,6 +1,7 @@
 #include "store/buffer_migration.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -127,24 +128,21 @@ Result<Found> inspect(const std::string& path) {
   return Found::encrypted;
 }
 
-Result<Outcome> encrypt_if_plaintext(const std::string& path, const BufferKey& key, const Options& options) {
+namespace {
+
+// Steps 1 to 7 of the design's section C: copy the buffer at `path` (plaintext when `from` is null, else
+// encrypted with `from`) into `<path>.encrypting` encrypted with `key`, verify, sync and rename it over.
+Result<Outcome> copy_over(const std::string& path, const BufferKey* from, const BufferKey& key, const Options& options,
+                          Outcome out) {
   const auto step = [&](Step s) {
     if (options.on_step) options.on_step(s);
   };
-  Outcome out;
   const std::string t = path + ".encrypting";
-  auto found = inspect(path);
-  if (!found) return found.error();
-  out.found = *found;
-  // A copy beside the buffer is always an interrupted run's garbage: after the rename it no longer exists,
-  // and before it the plaintext buffer is still complete.
-  remove_stale(t);
-  if (*found != Found::plaintext) return out;
   step(Step::start);
 
   Census before;
   {
-    auto plain = sqlite::Database::open(path, /*create=*/false);
+    auto plain = sqlite::Database::open(path, /*create=*/false, from);
     if (!plain) return plain.error();
     watch(*plain, options);
     // No other connection (a stray sqlite3 shell) may write while it is copied, nor keep a WAL of its own.
@@ -181,6 +179,15 @@ Result<Outcome> encrypt_if_plaintext(const std::string& path, const BufferKey& k
     {
       const int fd = ::open(t.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd < 0) return sys_error("buffer migration: cannot create " + t);
+      // The buffer's owner and mode (carehubctl buffer rekey runs as root; carehubd, user carehub, opens it).
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0) {
+        if (::fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) {
+          ::close(fd);
+          return sys_error("buffer migration: chown " + t);
+        }
+        (void)::fchmod(fd, st.st_mode & 0777);
+      }
       ::close(fd);
     }
     auto attach = plain->prepare("ATTACH DATABASE ?1 AS enc KEY ?2");
@@ -250,6 +257,34 @@ Result<Outcome> encrypt_if_plaintext(const std::string& path, const BufferKey& k
   out.migrated = true;
   out.rows = before.total();
   return out;
+}
+
+}  // namespace
+
+Result<Outcome> encrypt_if_plaintext(const std::string& path, const BufferKey& key, const Options& options) {
+  Outcome out;
+  auto found = inspect(path);
+  if (!found) return found.error();
+  out.found = *found;
+  // A copy beside the buffer is always an interrupted run's garbage: after the rename it no longer exists,
+  // and before it the buffer is still complete.
+  remove_stale(path + ".encrypting");
+  if (*found != Found::plaintext) return out;
+  return copy_over(path, nullptr, key, options, out);
+}
+
+Result<Outcome> reencrypt(const std::string& path, const BufferKey& from, const BufferKey& to, const Options& options) {
+  Outcome out;
+  auto found = inspect(path);
+  if (!found) return found.error();
+  out.found = *found;
+  remove_stale(path + ".encrypting");
+  if (*found != Found::encrypted) {
+    return make_error(Errc::invalid_argument, "buffer: " + path + " is not an encrypted buffer");
+  }
+  // Already done (a rerun after a crash past the rename): it opens with the new key.
+  if (sqlite::Database::open(path, /*create=*/false, &to)) return out;
+  return copy_over(path, &from, to, options, out);
 }
 
 }  // namespace carehub::buffer_migration

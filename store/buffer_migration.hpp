@@ -52,4 +52,9 @@ struct Outcome {
 // not_enough_space (nothing changed) when the copy would not fit: the caller decides to run on plaintext.
 Result<Outcome> encrypt_if_plaintext(const std::string& path, const BufferKey& key, const Options& options = {});
 
+// Key rotation by the same export-and-rename (carehubctl buffer rekey, offline): the buffer encrypted
+// with `from` becomes encrypted with `to`. A buffer that already opens with `to` is left alone (a rerun
+// after a crash past the rename); every crash point leaves one that opens with `from` or with `to`.
+Result<Outcome> reencrypt(const std::string& path, const BufferKey& from, const BufferKey& to, const Options& options = {});
+
 }  // namespace carehub::buffer_migration

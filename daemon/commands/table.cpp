@@ -8,7 +8,7 @@ namespace {
 using Group = std::span<const Command> (*)();
 constexpr Group kGroups[] = {status_commands, measure_commands, sync_commands,     alerts_commands,
                              config_commands, readings_commands, auth_commands,     devices_commands,
-                             consent_commands};
+                             consent_commands,  buffer_commands};
 
 const Command* find(std::string_view name) {
   for (const auto group : kGroups) {

@@ -23,6 +23,7 @@ int run(int argc, const char* const* argv, Context& ctx) {
       add_decode_commands(app, ctx),
       add_web_commands(app, ctx),
       add_auth_commands(app, ctx),
+      add_buffer_commands(app, ctx),
   };
   try {
     app.parse(argc, argv);

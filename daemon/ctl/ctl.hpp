@@ -40,6 +40,7 @@ Runner add_rules_commands(CLI::App& app, Context& ctx);
 Runner add_devices_commands(CLI::App& app, Context& ctx);
 Runner add_web_commands(CLI::App& app, Context& ctx);
 Runner add_auth_commands(CLI::App& app, Context& ctx);
+Runner add_buffer_commands(CLI::App& app, Context& ctx);
 Runner add_decode_commands(CLI::App& app, Context& ctx);
 Runner add_readings_commands(CLI::App& app, Context& ctx);
 Runner add_consent_commands(CLI::App& app, Context& ctx);

@@ -4,6 +4,8 @@
 // pipeline_commit.cpp.
 #include "store/pipeline.hpp"
 
+#include "store/audit.hpp"
+
 namespace carehub {
 
 Pipeline::Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options)
@@ -130,6 +132,8 @@ std::future<Result<IngestResult>> Pipeline::ingest(std::vector<Reading> readings
 }
 
 void Pipeline::enqueue(OpJob job) {
+  // An audited command's change carries its audit row into its own savepoint (store/audit.hpp).
+  job.op = audit::attach(std::move(job.op));
   std::unique_lock lock(mu_);
   if (stopping_ && (!started_ || writer_done_)) {
     lock.unlock();

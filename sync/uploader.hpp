@@ -169,6 +169,8 @@ class Uploader {
   Pass upload_once();
   // Reads the alerts to send and their evidence (one query each).
   Result<AlertPlan> plan_alerts();
+  // The audit trail's rows the server lacks, one batch of PUT AuditEvent/<uid> (audit_upload.cpp).
+  Sent send_audit_events();
   // The next `limit` units of the backlog, oldest first, skipping readings in `taken` (and adding the
   // ones it takes); closed aggregation windows whole.
   Result<std::vector<Unit>> collect_units(std::size_t limit, std::set<std::int64_t>& taken,

@@ -2,6 +2,7 @@
 // a request per alert revision (and one more for its evidence) used to split the backlog's bundles and
 // halve what the server took per second.
 #include "sync/alert_upload.hpp"
+#include "sync/audit_upload.hpp"
 #include "sync/uploader.hpp"
 
 namespace carehub::sync {
@@ -17,6 +18,12 @@ Uploader::Pass Uploader::upload_once() {
       record_failure("looking up the configured patient: " + p.error().message, std::nullopt);
       return Pass::failed;
     }
+  }
+  // The audit trail first (audit_upload.cpp): a request of its own when rows wait, never holding readings.
+  switch (send_audit_events()) {
+    case Sent::failed: return Pass::failed;
+    case Sent::again: return Pass::more;
+    case Sent::done: break;
   }
   auto plan = plan_alerts();
   if (!plan) {

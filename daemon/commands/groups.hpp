@@ -16,6 +16,7 @@ std::span<const Command> readings_commands();  // readings.* (unassigned reading
 std::span<const Command> auth_commands();      // auth.jwks (the public keys of private_key_jwt)
 std::span<const Command> devices_commands();   // devices.* the daemon answers (user slots) or amends
 std::span<const Command> consent_commands();   // consent.show, consent.set (which kinds may leave the hub)
+std::span<const Command> audit_commands();     // audit.list (the audit trail, carehubctl audit)
 std::span<const Command> buffer_commands();    // buffer.backup (carehubctl buffer; restore and rekey run offline)
 
 // `status`'s "consent" object (consent.cpp): per patient the kinds denied and how many readings are withheld.

@@ -1,5 +1,6 @@
 #include "daemon/commands/table.hpp"
 
+#include "daemon/commands/audit.hpp"
 #include "daemon/commands/groups.hpp"
 
 namespace carehub::daemon::commands {
@@ -8,7 +9,7 @@ namespace {
 using Group = std::span<const Command> (*)();
 constexpr Group kGroups[] = {status_commands, measure_commands, sync_commands,     alerts_commands,
                              config_commands, readings_commands, auth_commands,     devices_commands,
-                             consent_commands,  buffer_commands};
+                             consent_commands, audit_commands,  buffer_commands};
 
 const Command* find(std::string_view name) {
   for (const auto group : kGroups) {
@@ -38,8 +39,15 @@ Error stopping_error() {
 Table::Table(Context context) : context_(std::move(context)) {}
 
 Result<nlohmann::json> Table::dispatch(const Request& request, const PeerCred& peer) const {
-  if (const auto* c = find(request.cmd); c && c->handler) return c->handler(context_, request.args, peer);
-  return context_.forward(request.cmd, request.args);
+  const auto* c = find(request.cmd);
+  auto run = [&](const nlohmann::json& args) -> Result<nlohmann::json> {
+    if (c && c->handler) return c->handler(context_, args, peer);
+    return context_.forward(request.cmd, args);
+  };
+  if (audited(request.cmd)) return run_audited(context_, request, peer, run);
+  auto args = request.args;
+  if (auto web_user = take_web_user(context_, args, peer); !web_user) return web_user.error();
+  return run(args);
 }
 
 std::map<std::string, ControlServer::StreamHandler> Table::streams() const {

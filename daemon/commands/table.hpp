@@ -6,12 +6,15 @@
 // known ones from the same entries.
 //
 // Adding a command is one entry in its group's list (groups.hpp lists the groups). Handlers get a
-// Context, the daemon's services they may use, never the daemon itself.
+// Context, the daemon's services they may use, never the daemon itself. A command that changes clinical
+// state is dispatched through the audit hook (daemon/commands/audit.hpp): who, what, when and the outcome
+// are recorded, with the change in its transaction.
 #include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -53,6 +56,9 @@ struct Context {
   std::function<Result<nlohmann::json>(const std::string& cmd, const nlohmann::json& args)> forward = {};
   // Set once stop() began: a command that waits (sync now --wait) answers stopping_error() instead.
   const std::atomic<bool>* stopping = nullptr;
+  // The uid whose requests may name a carehub-web login ("web_user", daemon/commands/audit.hpp); unset: the
+  // carehub-web account's, looked up when a request names one.
+  std::optional<uid_t> web_uid = {};
 };
 
 using Handler = Result<nlohmann::json> (*)(const Context&, const nlohmann::json& args, const PeerCred& peer);

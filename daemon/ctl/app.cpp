@@ -20,6 +20,7 @@ int run(int argc, const char* const* argv, Context& ctx) {
       add_devices_commands(app, ctx),
       add_readings_commands(app, ctx),
       add_consent_commands(app, ctx),
+      add_audit_commands(app, ctx),
       add_decode_commands(app, ctx),
       add_web_commands(app, ctx),
       add_auth_commands(app, ctx),

@@ -44,5 +44,6 @@ Runner add_buffer_commands(CLI::App& app, Context& ctx);
 Runner add_decode_commands(CLI::App& app, Context& ctx);
 Runner add_readings_commands(CLI::App& app, Context& ctx);
 Runner add_consent_commands(CLI::App& app, Context& ctx);
+Runner add_audit_commands(CLI::App& app, Context& ctx);
 
 }  // namespace carehub::ctl

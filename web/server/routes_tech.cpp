@@ -125,6 +125,7 @@ void add_tech_routes(httplib::Server& server, WebServer::Ctx& ctx) {
       if (!ctx.body(req, res, args)) return;
       auto s = ctx.session(req);
       if (a.by) args["by"] = s->user + " (web)";
+      args["web_user"] = s->user;  // who, for carehubd's audit trail (it believes this from our uid only)
       auto r = ctx.parts.daemon.call(a.cmd, args);
       ctx.parts.hub.publish({"action", {{"action", a.cmd}, {"user", s->user}, {"ok", bool(r)}}, false});
       ctx.daemon_answer(res, r);
@@ -136,6 +137,7 @@ void add_tech_routes(httplib::Server& server, WebServer::Ctx& ctx) {
     if (!ctx.body(req, res, args)) return;
     auto s = ctx.session(req);
     if (args.contains("user")) args["by"] = s->user + " (web)";  // a user slot's binding records who
+    args["web_user"] = s->user;
     ctx.daemon_answer(res, ctx.parts.daemon.call("devices.assign", args));
   });
 
@@ -150,10 +152,11 @@ void add_tech_routes(httplib::Server& server, WebServer::Ctx& ctx) {
       args.erase("patient");
     }
     if (args.contains("users")) args["by"] = s->user + " (web)";
+    args["web_user"] = s->user;
     auto paired = ctx.parts.daemon.call("devices.pair", args);
     ctx.parts.hub.publish({"action", {{"action", "devices.pair"}, {"user", s->user}, {"ok", bool(paired)}}, false});
     if (!paired || patient.is_null()) return ctx.daemon_answer(res, paired);
-    auto assigned = ctx.parts.daemon.call("devices.assign", {{"address", args.value("address", nlohmann::json(nullptr))}, {"patient", patient}});
+    auto assigned = ctx.parts.daemon.call("devices.assign", {{"address", args.value("address", nlohmann::json(nullptr))}, {"patient", patient}, {"web_user", s->user}});
     if (!assigned) return ctx.daemon_answer(res, assigned);
     auto out = *paired;
     out["device"] = (*assigned)["device"];
@@ -171,7 +174,7 @@ void add_tech_routes(httplib::Server& server, WebServer::Ctx& ctx) {
     }
     auto s = ctx.session(req);
     // Who, as carehubd records it: the login, on the patient's behalf (kept beside carehub-web's uid).
-    auto r = ctx.parts.daemon.call("alerts.ack", {{"id", id}, {"by", s->user + " (technician, for the patient)"}, {"reason", reason}});
+    auto r = ctx.parts.daemon.call("alerts.ack", {{"id", id}, {"by", s->user + " (technician, for the patient)"}, {"reason", reason}, {"web_user", s->user}});
     ctx.parts.hub.publish({"action", {{"action", "alert-acknowledged"}, {"alert", id}, {"user", s->user}, {"ok", bool(r)}}, false});
     ctx.daemon_answer(res, r);
   });

@@ -56,7 +56,7 @@ TEST_F(ACommandTable, AnswersAnUnknownCommandNamingTheKnownOnes) {
             "unknown command \"statuss\" (known: status, measure.add, measurements, sync.now, sync.status, "
             "sync.dead, sync.retry-dead, alerts, alerts.ack, alerts.close, alerts.watch, config.check, config.reload, "
             "readings.unassigned, readings.assign, readings.discard, auth.jwks, devices.bindings, "
-            "devices.unbind, consent.show, consent.set, buffer.backup, and devices.* of the BLE source)");
+            "devices.unbind, consent.show, consent.set, audit.list, buffer.backup, and devices.* of the BLE source)");
   EXPECT_EQ(counters_.snapshot()["control_bad_requests"], 1u);
 }
 

@@ -16,6 +16,7 @@
 
 #include "store/pipeline.hpp"
 #include "core/reading.hpp"
+#include "store/buffer_key.hpp"
 
 namespace {
 
@@ -187,6 +188,72 @@ void BM_PipelineIngest(benchmark::State& state) {
   state.counters["commits"] = static_cast<double>(counters.snapshot()["pipeline_commits"]);
 }
 BENCHMARK(BM_PipelineIngest)->Arg(100)->Arg(1000)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Issue 18: what the buffer encrypted at rest (SQLCipher, store/buffer_key.hpp) costs, as a ratio to the
+// plaintext buffer in the same run. Each iteration pushes the same 5,000 readings (batches of BATCH, as
+// BM_PipelineIngest) through a fresh plaintext pipeline and a fresh encrypted one, in alternating order so
+// that a drift in the machine's load does not favour either; the counters are the medians over the rounds
+// (per-reading times, and the ratio of each round's pair). scripts/bench.sh reads encrypted_over_plaintext.
+double ingest_seconds(bool encrypted, std::int64_t batch, std::int64_t& next) {
+  StoreOptions options{scratch(encrypted ? "encrypted.db" : "plaintext.db").string(), Synchronous::full};
+  if (encrypted) {
+    options.key = BufferKey::parse("6b65792d666f722d62656e63686d61726b696e672d6f6e6c792d6e6f742d7365", "bench").value();
+  }
+  auto writer = StoreWriter::open(options);
+  if (!writer) return -1;
+  Counters counters;
+  SystemClock system_clock;
+  Pipeline pipeline(**writer, system_clock, quiet, counters, {.default_patient = "Patient/bench"});
+  pipeline.start();
+  constexpr std::int64_t kReadings = 5000;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::future<Result<IngestResult>>> inflight;
+  bool ok = true;
+  for (std::int64_t done = 0; done < kReadings; done += batch) {
+    std::vector<Reading> readings;
+    for (std::int64_t k = 0; k < batch; ++k) readings.push_back(make_reading(next++));
+    inflight.push_back(pipeline.ingest(std::move(readings)));
+  }
+  for (auto& f : inflight) ok = f.get().has_value() && ok;
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+  pipeline.stop();
+  return ok ? took.count() / kReadings : -1;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+void BM_PipelineIngestEncryptedRatio(benchmark::State& state) {
+  const auto batch = state.range(0);
+  std::vector<double> plain, encrypted, ratio;
+  std::int64_t next = 0;
+  for (auto _ : state) {
+    const bool encrypted_first = plain.size() % 2 == 1;
+    double p = 0, e = 0;
+    if (encrypted_first) {
+      e = ingest_seconds(true, batch, next);
+      p = ingest_seconds(false, batch, next);
+    } else {
+      p = ingest_seconds(false, batch, next);
+      e = ingest_seconds(true, batch, next);
+    }
+    if (p <= 0 || e <= 0) {
+      state.SkipWithError("ingest failed");
+      return;
+    }
+    plain.push_back(p);
+    encrypted.push_back(e);
+    ratio.push_back(e / p);
+  }
+  state.counters["plaintext_us_per_reading"] = median(plain) * 1e6;
+  state.counters["encrypted_us_per_reading"] = median(encrypted) * 1e6;
+  state.counters["encrypted_over_plaintext"] = median(ratio);
+  state.counters["ratio_min"] = *std::min_element(ratio.begin(), ratio.end());
+  state.counters["ratio_max"] = *std::max_element(ratio.begin(), ratio.end());
+}
+BENCHMARK(BM_PipelineIngestEncryptedRatio)->Arg(1000)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // One reading every millisecond (1,000/s) from one producer; latency from ingest() to durable. A
 // second thread waits on the futures in order (they resolve in commit order) and stamps each.

@@ -115,5 +115,32 @@ TEST_F(CarehubdBufferKey, ThePlaintextBufferOfThePreviousReleaseIsEncryptedAtSta
   EXPECT_EQ(bytes_of(buffer()).substr(0, 16).find("SQLite format 3"), std::string::npos);
 }
 
+// carehubctl buffer backup while carehubd runs; restore refused while it runs, then done with it stopped.
+TEST_F(CarehubdBufferKey, BackupWhileRunningAndRestoreWhileStoppedThroughCarehubctl) {
+  write(dir_.file("buffer-key"), kKey1 + "\n");
+  d_->config()["store"]["key_file"] = dir_.file("buffer-key");
+  ASSERT_TRUE(d_->start()) << d_->log();
+  ASSERT_EQ(d_->add(heart_rate_line(0) + heart_rate_line(1) + heart_rate_line(2)).exit_code, 0);
+  auto backup = d_->ctl({"buffer", "backup", "--name", "b1.db"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  const auto copy = dir_.file("backups/b1.db");
+  EXPECT_NE(backup.out.find(copy), std::string::npos) << backup.out;
+  EXPECT_NE(backup.out.find("encrypted with the buffer key"), std::string::npos) << backup.out;
+  EXPECT_EQ(bytes_of(copy).find(kHeader), std::string::npos);
+  EXPECT_NE(d_->ctl({"buffer", "backup", "--name", "../escape.db"}).exit_code, 0);
+  ASSERT_EQ(d_->add(heart_rate_line(3)).exit_code, 0);  // after the backup: not in it
+  auto refused = d_->ctl({"buffer", "restore", copy, "--buffer", buffer()});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("carehubd is running"), std::string::npos) << refused.err;
+
+  d_->signal(SIGTERM);
+  ASSERT_EQ(d_->wait_exit(), 0);
+  auto restored = d_->ctl({"buffer", "restore", copy, "--buffer", buffer(), "--key-file", dir_.file("buffer-key")});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_TRUE(fs::exists(buffer() + ".before-restore"));
+  ASSERT_TRUE(d_->start()) << d_->log();
+  EXPECT_EQ(d_->status()["buffer"]["pending"], 3) << d_->status().dump();
+}
+
 }  // namespace
 }  // namespace carehub::test

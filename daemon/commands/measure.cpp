@@ -91,7 +91,8 @@ Result<nlohmann::json> measurements(const Context& ctx, const nlohmann::json& ar
     else if (*state == "quarantined") q.state = SyncState::quarantined;
     else if (*state == "unassigned") q.state = SyncState::unassigned;
     else if (*state == "discarded") q.state = SyncState::discarded;
-    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, unassigned, discarded, found \"" + *state + "\"");
+    else if (*state == "withheld") q.state = SyncState::withheld;  // no consent to upload their kind
+    else in.fail("/args/state", "expected one of: pending, synced, dead, quarantined, unassigned, discarded, withheld, found \"" + *state + "\"");
   }
   if (!in.ok()) return make_error(Errc::invalid_argument, in.joined(""));
   std::lock_guard lock(ctx.reader_mu);

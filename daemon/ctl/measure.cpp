@@ -127,7 +127,7 @@ Runner add_measure_commands(CLI::App& app, Context& ctx) {
   auto state = std::make_shared<std::string>();
   list->add_flag("--json", *json_out, "one reading JSON object per line");
   list->add_option("--limit", *limit, "how many")->capture_default_str();
-  list->add_option("--state", *state, "pending, synced, dead, quarantined, unassigned or discarded");
+  list->add_option("--state", *state, "pending, synced, dead, quarantined, unassigned, discarded or withheld");
 
   return [=, &ctx]() -> int {
     if (*add) return run_add(ctx, *o);

@@ -134,6 +134,10 @@ TEST_F(ConsentCommands, AWithdrawnKindIsWithheldYetHF5StillJudgesItAndStatusCoun
   EXPECT_EQ(bp["source"], "patient");
   EXPECT_EQ(bp["reason"], "patient's request");
   EXPECT_EQ((*shown)["patients"][0]["withheld"]["blood-pressure"], 1);
+  auto listed = call("measurements", {{"state", "withheld"}});
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ((*listed)["readings"].size(), 1u) << listed->dump();
+  EXPECT_EQ((*listed)["readings"][0]["sync"], "withheld");
 
   clock_.advance(std::chrono::seconds(30));  // the metrics interval
   daemon_->refresh_status();

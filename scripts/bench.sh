@@ -16,6 +16,8 @@ dir=${CAREHUB_BUILD_DIR:-build-bench}
 readings=${CAREHUB_BENCH_READINGS:-1000000}
 min_time=${CAREHUB_BENCH_MIN_TIME:-2}
 out="$dir/bench-out"
+# Absolute for the benchmarks, which run from inside the build tree (CAREHUB_BUILD_DIR may be either).
+case $out in /*) out_abs=$out ;; *) out_abs=$here/$out ;; esac
 
 if [ "${CAREHUB_BENCH_REPORT_ONLY:-0}" != 1 ]; then
 if [ "${CAREHUB_SKIP_DEPS:-0}" != 1 ]; then bash scripts/install-deps.sh; fi
@@ -33,7 +35,7 @@ for b in "${benches[@]}"; do
   echo "== $b"
   # From the build tree (its disk, not a tmpfs): fsync must cost what it costs there.
   (cd "$dir/tests/bench" && "./$b" --benchmark_min_time="$min_time" --benchmark_format=console \
-    --benchmark_out="$here/$out/$b.json" --benchmark_out_format=json)
+    --benchmark_out="$out_abs/$b.json" --benchmark_out_format=json)
 done
 echo "== daemon_bench (footprint, start-up with $readings buffered readings)"
 (cd "$dir/tests/bench" && ./daemon_bench --readings "$readings") | tee "$out/daemon_bench.jsonl"

@@ -12,6 +12,7 @@
 #include "daemon/command_args.hpp"
 #include "daemon/commands/audit.hpp"
 #include "daemon/commands/table.hpp"
+#include "store/sqlite.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -150,6 +151,23 @@ TEST_F(AuditCommands, AssigningAUserSlotIsRecordedWithItsChangeWhoWhatWhen) {
   EXPECT_EQ(got[0].patient, "Patient/anna");
   EXPECT_THAT(got[0].entities, Contains(AuditEntity{"Device", kDevice}));
   EXPECT_THAT(got[0].detail, Not(HasSubstr("recorded after"))) << "written in the binding's own transaction";
+}
+
+// Same transaction, from the other side: when the row cannot be written, the binding is not made either.
+// (A trigger stands in for whatever stops the insert: a full disk, a corrupt page.)
+TEST_F(AuditCommands, ABindingWhoseRecordCannotBeWrittenIsNotMade) {
+  ASSERT_TRUE(call("devices.pair", {{"address", kAddress}, {"category", "blood-pressure"}}));
+  {
+    auto db = sqlite::Database::open(dir_.file("buffer.db"), false).value();
+    ASSERT_TRUE(db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                        "BEGIN SELECT RAISE(ABORT, 'no room for the record'); END"));
+  }
+  auto r = call("devices.assign", {{"device", kDevice}, {"user", 1}, {"patient", "Patient/anna"}});
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("the audit trail could not record devices.assign"));
+  std::lock_guard lock(reader_mu_);
+  EXPECT_TRUE(reader_->bindings().value().empty()) << "no clinical change is committed unrecorded";
+  EXPECT_EQ(counters_.get("audit_write_errors").load(), 1u) << "and the failure's own row could not be written either";
 }
 
 TEST_F(AuditCommands, PairingByTheSourceIsRecordedWithTheDeviceItRegistered) {

@@ -78,6 +78,9 @@ Uploader::Sent Uploader::send_audit_events() {
     record_failure("recording audit upload outcomes: " + applied.error().message, std::nullopt);
     return Sent::failed;
   }
+  // The server took the request: the uploader's failure count, backoff and in-flight count reset (0: an
+  // audit batch says nothing about the bundle size the readings' requests may grow to).
+  record_success(0);
   std::size_t synced = 0;
   for (const auto& o : outcomes) synced += o.fate == EntryFate::synced ? 1 : 0;
   counters_.add("sync_audit_events", synced);

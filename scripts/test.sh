@@ -26,6 +26,13 @@
 #   - one precompiled header (GoogleTest, GoogleMock, nlohmann/json, std) shared by every test executable
 #     of a tree (CAREHUB_PCH): about a second per test file. Plain configures build without it, so a missing
 #     include is still caught there;
+#   - unity batches (CAREHUB_UNITY): a target compiles as batches of up to 16 of its files, so the heavy
+#     headers (nlohmann/json, CLI11, GoogleTest, httplib) are parsed and their inline code generated once
+#     per batch, not once per file. The test executables in every tree, the libraries only in the
+#     sanitizer trees: build/ makes the .deb, and the product it ships compiles file by file;
+#   - the AddressSanitizer tree builds at the lowest priority while the reliability, hostile-peer and
+#     systemd stages run: those mostly wait on their peers, deadlines and a booting container, and a
+#     nice 19 compile takes only the CPU they leave (the kernel gives a nice 0 task ~70 times its share);
 #   - the sanitizer trees do not configure the reliability and hostile-peer tests (run only in build/),
 #     the TSan tree builds only the binaries and tests it runs, and no source is compiled twice in a tree;
 #   - the hostile-peer scenarios (independent: their own peers, ports and carehubd) run two at a time:
@@ -49,6 +56,7 @@ stage() {  # stage NAME: ends the running stage (recording its time) and starts 
 }
 print_times() {
   local status=$?
+  if [ -n "${san_pid:-}" ]; then kill -- "-$san_pid" 2>/dev/null || true; fi
   stage ""
   echo "== stage times (total $SECONDS s)"
   printf '%s\n' "${stage_times[@]}"
@@ -79,10 +87,28 @@ bash scripts/install-deps.sh
 test_flags=(-DCAREHUB_PCH=ON "-DCAREHUB_TEST_COMPILE_OPTIONS=-Og -g1")
 
 stage "build (build/)"
-build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "${test_flags[@]}"
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "${test_flags[@]}" \
+  -DCAREHUB_UNITY=tests
 stage "tests (build/)"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile|systemd'
-# Alone, not beside the other tests: their kill moments and memory readings assume an unloaded machine.
+# The sanitizer tree compiles beside the next three stages, at the lowest priority (see the header).
+san_log="$here/build-san/build.log"
+san_pid=""
+if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
+  lld=()
+  if command -v ld.lld >/dev/null; then lld=(-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld); fi
+  san_start=$SECONDS
+  mkdir -p build-san
+  set -m  # its own process group, so an early exit stops the whole compile (print_times)
+  ( renice -n 19 -p "$BASHPID" >/dev/null
+    build build-san -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_CXX_COMPILER=clang++ \
+      "${lld[@]}" -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" \
+      -DCAREHUB_PCH=ON -DCAREHUB_UNITY=all ) >"$san_log" 2>&1 &
+  san_pid=$!
+  set +m
+fi
+# Alone, not beside the other tests: their kill moments and memory readings assume an unloaded machine
+# (the background compile runs at nice 19 and yields the CPU to them).
 stage "reliability, short run (build/)"
 CAREHUB_RELIABILITY_CYCLES=${CAREHUB_RELIABILITY_CYCLES:-20} \
   ctest --test-dir build --output-on-failure --timeout 300 -L reliability
@@ -94,11 +120,13 @@ stage "the hub under a real systemd (build/)"
 ctest --test-dir build --output-on-failure --timeout 900 -L systemd
 
 if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
-  stage "build with AddressSanitizer + UBSan + fuzzing (build-san/)"
-  lld=()
-  if command -v ld.lld >/dev/null; then lld=(-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld); fi
-  build build-san -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_CXX_COMPILER=clang++ \
-    "${lld[@]}" -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" -DCAREHUB_PCH=ON
+  stage "build with AddressSanitizer + UBSan + fuzzing (build-san/), what is left of it"
+  san_status=0
+  wait "$san_pid" || san_status=$?
+  san_pid=""
+  echo "build-san/ took $((SECONDS - san_start)) s in all, beside the three stages before (log: $san_log)"
+  tail -n 5 "$san_log"
+  if [ "$san_status" != 0 ]; then tail -n 200 "$san_log" >&2; exit "$san_status"; fi
   stage "tests under AddressSanitizer + UBSan (build-san/)"
   reports="$here/build-san/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
@@ -116,7 +144,7 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   tsan_tests="core/core_test store/store_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
               drivers/openhab/openhab_client_test"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
-    -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread -DCAREHUB_BENCH=OFF "${test_flags[@]}" >/dev/null
+    -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread -DCAREHUB_BENCH=OFF "${test_flags[@]}" -DCAREHUB_UNITY=all >/dev/null
   integration_targets=$(sed -n 's/^carehub_test(\([a-z_]*\)$/\1/p' tests/integration/CMakeLists.txt)
   cmake --build build-tsan -j "$jobs" --target carehubd carehubctl \
     $(for t in $tsan_tests; do basename "$t"; done) $integration_targets
@@ -124,6 +152,7 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   reports="$here/build-tsan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$here/tests/tsan.supp log_path=$reports/tsan"
+  python3 tests/conventions/unity_names.py build-tsan  # its batches, as ctest does in the other two trees
   for t in $tsan_tests; do
     echo "-- $t"
     "build-tsan/tests/unit/$t" --gtest_brief=1

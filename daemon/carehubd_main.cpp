@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <unistd.h>
 
 #include "daemon/daemon.hpp"
 
@@ -49,19 +50,25 @@ int main(int argc, char** argv) {
   for (;;) {
     // Wake at least every 10 s to refresh STATUS= here, off the pipeline's writer thread.
     const timespec status_interval{10, 0};
-    const int sig = sigtimedwait(&signals, nullptr, &status_interval);
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &status_interval);
     if (sig < 0) {
       if (errno == EAGAIN) (*d)->refresh_status();
       continue;
     }
     if (sig == SIGHUP) {
       log.notice("carehubd", "reload-requested", {{"signal", "SIGHUP"}, {"file", config_path}});
+      // From carehubd itself: `carehubctl config reload`, whose command recorded who asked.
+      const bool from_outside = info.si_pid != ::getpid();
+      const daemon::PeerCred sender{info.si_pid, info.si_uid, 0};
       auto reloaded = daemon::load_config(config_path);
       if (!reloaded) {
         (*d)->reload_rejected(reloaded.error().message);
+        if (from_outside) (*d)->audit_signal_reload(sender, reloaded.error().message);
         continue;
       }
       (*d)->reload(std::move(*reloaded));
+      if (from_outside) (*d)->audit_signal_reload(sender, "");
       continue;
     }
     log.notice("carehubd", "stop-requested", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "core/json_check.hpp"
+#include "daemon/command_args.hpp"
+#include "daemon/commands/audit.hpp"
 #include "daemon/restart_only.hpp"
 #include "store/buffer_migration.hpp"
 
@@ -20,6 +22,11 @@ namespace {
 // open with the key, at StoreWriter::open): it never starts an empty buffer over one it cannot read.
 Result<StoreOptions> keyed_store(const Config& config, Logger& log, Counters& counters) {
   StoreOptions store = config.store;
+  if (!config.store_encrypted) {
+    counters.add("buffer_encryption_off");
+    log.warning("store", "buffer-not-encrypted", {{"buffer", store.path}, {"reason", "/store/encryption is off"}});
+    return store;  // no key: a plaintext buffer; an encrypted one fails to open (exit 2)
+  }
   auto key = BufferKey::read(config.store_key_file);
   if (!key) {
     return make_error(Errc::invalid_argument,
@@ -112,8 +119,8 @@ Result<void> Daemon::open() {
     if (!open_alerts) return open_alerts.error();
     auto publisher = MqttAlertPublisher::create(
         *config->alerts_mqtt, *open_alerts,
-        [this](const std::string& id, const std::string& by) { return acknowledge_alert(id, by); }, clock_, log_,
-        counters_);
+        [this](const std::string& id, const std::string& by) { return acknowledge_from_display(id, by); }, clock_,
+        log_, counters_);
     if (!publisher) return make_error(publisher.error().code, "alerts over MQTT: " + publisher.error().message);
     alerts_mqtt_ = std::move(*publisher);
     add_alert_publisher(*alerts_mqtt_);
@@ -258,6 +265,19 @@ void Daemon::reload_rejected(const std::string& why) {
   // The running configuration stays; one event per problem keeps each on its own journal line.
   for_each_line(why, [&](std::string_view problem) { log_.error("carehubd", "reload-rejected", {{"problem", problem}}); });
   systemd_.status("reload rejected (bad configuration), running with the previous one; " + status_line(gather()));
+}
+
+void Daemon::audit_signal_reload(const PeerCred& sender, const std::string& refused_why) {
+  AuditEvent e;
+  e.action = "config.reload";
+  e.actor = {"system", "SIGHUP from " + who(sender, "") + " pid " + std::to_string(sender.pid)};
+  e.entities = {{"Configuration", config()->source}};
+  e.outcome = refused_why.empty() ? AuditOutcome::success : AuditOutcome::refused;
+  e.detail = refused_why.empty() ? "applied" : refused_why;
+  if (auto r = commands::record_audit(*pipeline_, clock_, std::move(e)); !r) {
+    counters_.add("audit_write_errors");
+    log_.error("audit", "audit-record-failed", {{"action", "config.reload"}, {"error", r.error().message}});
+  }
 }
 
 void Daemon::stop() {

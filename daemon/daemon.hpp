@@ -37,6 +37,10 @@ class Daemon {
   void refresh_status();
   // SIGHUP with a config that does not validate: keep running as before, and say so.
   void reload_rejected(const std::string& why);
+  // The audit trail's row for a reload a signal asked for (`systemctl reload`, kill -HUP), after reload()
+  // or reload_rejected(): who sent it (`sender`, from the signal's siginfo) and how it ended (`refused_why`
+  // empty: applied). `carehubctl config reload` is recorded by its command, which signals carehubd itself.
+  void audit_signal_reload(const PeerCred& sender, const std::string& refused_why);
   // SIGTERM/SIGINT: stop intake, answer every control command still running ("carehubd is stopping";
   // a `sync now --wait` is woken, not waited for), stop syncing, then flush the queue. Bounded: nothing a
   // client or a peer does can hold it up beyond the control server's grace and the HTTP cancel.
@@ -51,6 +55,8 @@ class Daemon {
 
  private:
   Daemon(Config config, Logger& log, const Clock& clock);
+  // acknowledge_alert() from the patient's home display (alerts over MQTT), recorded in the audit trail.
+  Result<Alert> acknowledge_from_display(const std::string& id, const std::string& by);
   Result<void> open();
   Result<std::shared_ptr<sync::Uploader>> make_uploader(const Config& config);
   SourceContext source_context(const Config& config);

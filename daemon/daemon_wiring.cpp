@@ -157,4 +157,21 @@ Result<Alert> Daemon::acknowledge_alert(const std::string& id, const std::string
   return **a;
 }
 
+// Audited like `carehubctl alerts ack` (daemon/commands/audit.hpp): the row commits in the acknowledgement's
+// own transaction. A refused one (an unknown or closed alert) changed nothing and is counted and logged by
+// the publisher but not recorded: a display, or anyone who may publish on its topic, could otherwise fill
+// the buffer with rows that are kept until the server holds them.
+Result<Alert> Daemon::acknowledge_from_display(const std::string& id, const std::string& by) {
+  AuditEvent e;
+  e.action = "alerts.ack";
+  e.actor = {"mqtt", by};
+  e.entities = {{"DetectedIssue", id}};
+  {
+    std::lock_guard lock(reader_mu_);
+    if (auto a = reader_->find_alert(id); a && *a) e.patient = (*a)->patient;
+  }
+  audit::Scope scope(std::move(e), clock_);
+  return acknowledge_alert(id, by);
+}
+
 }  // namespace carehub::daemon

@@ -8,8 +8,9 @@
 // the buffer: the BLE source's own pairing, a configuration reload) gets its success row then.
 //
 // carehub-web names its logged-in user in the reserved argument "web_user"; it is taken off the arguments
-// before the handler sees them, and believed only from the web service's uid (Context::web_uid): from
-// anyone else the command is refused, and that refusal is recorded too.
+// before the handler sees them, and believed only from the web service's uid (Context::web_uid; by
+// default the carehub-web account's, or carehubd's own): from anyone else the command is refused, and
+// that refusal is recorded too.
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>

@@ -57,7 +57,7 @@ struct Context {
   // Set once stop() began: a command that waits (sync now --wait) answers stopping_error() instead.
   const std::atomic<bool>* stopping = nullptr;
   // The uid whose requests may name a carehub-web login ("web_user", daemon/commands/audit.hpp); unset: the
-  // carehub-web account's, looked up when a request names one.
+  // carehub-web account's, looked up when a request names one, and carehubd's own.
   std::optional<uid_t> web_uid = {};
 };
 

@@ -251,6 +251,20 @@ TEST_F(BleKit, ForgetAndAssignChangeTheRegistry) {
   auto bad = daemon_->ctl({"devices", "pair", kBp1, "--category", "toaster"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("/args/category"), std::string::npos) << bad.err;
+
+  // The audit trail (issue 18): each of the technician's actions, with its outcome, newest first.
+  auto trail = daemon_->ctl({"audit", "--action", "devices.", "--json"});
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  std::vector<std::string> actions;
+  std::istringstream lines(trail.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto row = nlohmann::json::parse(line);
+    actions.push_back(row["action"].get<std::string>() + " " + row["outcome"].get<std::string>());
+  }
+  ASSERT_GE(actions.size(), 3u) << trail.out;
+  EXPECT_EQ(actions[0], "devices.pair refused") << trail.out;
+  EXPECT_EQ(actions[1], "devices.forget success") << trail.out;
+  EXPECT_EQ(actions[2], "devices.assign success") << trail.out;
 }
 
 }  // namespace

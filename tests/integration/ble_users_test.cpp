@@ -4,11 +4,13 @@
 // in the registry. carehubd runs for real against python3-dbusmock's bluez5 template (tests/peers/ble/kit.py)
 // and the local FHIR server, with the HF5 rules.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -146,6 +148,17 @@ class BleUsers : public ::testing::Test {
     for (const auto& e : bundle.value("entry", nlohmann::json::array())) out.push_back(e["resource"]);
     return out;
   }
+  // The audit trail on the server (issue 18): the action (AuditEvent.subtype) of each AuditEvent whose
+  // agent is this test's user, as the control socket's SO_PEERCRED names it.
+  std::multiset<std::string> audited_actions_on_server() {
+    std::multiset<std::string> out;
+    const auto me = "uid " + std::to_string(::getuid());
+    for (const auto& e : peer_->get("AuditEvent?_count=1000").value("entry", nlohmann::json::array())) {
+      const auto& r = e["resource"];
+      if (r["agent"][0]["name"].get<std::string>().find(me) != std::string::npos) out.insert(r["subtype"][0]["code"]);
+    }
+    return out;
+  }
   static bool has_systolic(const std::vector<nlohmann::json>& obs, double systolic) {
     for (const auto& o : obs) {
       for (const auto& c : o.value("component", nlohmann::json::array())) {
@@ -217,6 +230,9 @@ TEST_F(BleUsers, TheSpousesExtremeReadingsOnUserTwoRaiseNothingForThePatientUnti
   EXPECT_TRUE(has_systolic(spouse, 212));
   EXPECT_TRUE(has_systolic(spouse, 215));
   EXPECT_FALSE(has_systolic(observations_of(kPatient), 212)) << "never under the patient";
+  const auto actions = audited_actions_on_server();
+  EXPECT_EQ(actions.count("devices.pair"), 1u) << "the pairing with its user binding, on the server";
+  EXPECT_EQ(actions.count("readings.assign"), 1u) << "the technician's assignment, on the server";
 }
 
 TEST_F(BleUsers, ASecondHandMonitorsThirtyOldRecordsAreAttributedToNobodyUntilAssigned) {
@@ -266,6 +282,9 @@ TEST_F(BleUsers, ASecondHandMonitorsThirtyOldRecordsAreAttributedToNobodyUntilAs
   sync();
   const auto after = observations_of(kPatient);
   EXPECT_EQ(std::count_if(after.begin(), after.end(), [](const nlohmann::json& o) { return o["code"]["coding"][0]["code"] == "85354-9"; }), 1);
+  const auto actions = audited_actions_on_server();
+  EXPECT_EQ(actions.count("devices.pair"), 1u) << "the pairing, on the server";
+  EXPECT_EQ(actions.count("readings.discard"), 1u) << "the technician's discard, on the server";
 
   // Discarded is still stored: the memory resent once more is recognised, not unassigned again.
   run_kit({"disconnect", kSecondHand});

@@ -112,6 +112,13 @@ TEST_F(RulesEndToEnd, AnExtremeReadingAndItsRepeatRaiseARedAlertThatSurvivesKill
   EXPECT_EQ(nlohmann::json::parse(*ack_line)["event"], "acknowledged");
   status = nlohmann::json::parse(d_->ctl({"status", "--json"}).out);
   EXPECT_EQ(status["alerts"]["awaiting_ack"], 0);
+  // The audit trail (issue 18): a technician's acknowledgement is on the patient's behalf.
+  auto trail = d_->ctl({"audit", "--action", "alerts.ack", "--json"});
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  const auto row = nlohmann::json::parse(trail.out.substr(0, trail.out.find('\n')));
+  EXPECT_EQ(row["outcome"], "success") << trail.out;
+  EXPECT_EQ(row["on_behalf_of"], row["patient"]) << trail.out;
+  EXPECT_FALSE(row["patient"].get<std::string>().empty()) << trail.out;
 
   auto unknown = d_->ctl({"alerts", "ack", "al-0000000000000000"});
   EXPECT_EQ(unknown.exit_code, 1);
@@ -168,6 +175,16 @@ TEST_F(RulesEndToEnd, ARedAlertReachesTheHomeDisplayOverMqttAndIsAcknowledgedFro
   }
   EXPECT_TRUE(found);
   EXPECT_NE(d_->log().find("<5>rules: event=alert-acknowledged alert=" + id + " by=\"patient (mqtt display)\""), std::string::npos) << d_->log();
+  // The audit trail (issue 18): the patient's own acknowledgement, committed with it (the alert above is
+  // acknowledged, so its row is there), not on anyone's behalf.
+  auto trail = d_->ctl({"audit", "--action", "alerts.ack", "--json"});
+  ASSERT_EQ(trail.exit_code, 0) << trail.err;
+  const auto row = nlohmann::json::parse(trail.out.substr(0, trail.out.find('\n')));
+  EXPECT_EQ(row["actor"], "patient (mqtt display)") << trail.out;
+  EXPECT_EQ(row["outcome"], "success") << trail.out;
+  EXPECT_EQ(row.value("on_behalf_of", ""), "") << trail.out;
+  ASSERT_FALSE(row["entities"].empty()) << trail.out;
+  EXPECT_EQ(row["entities"][0]["id"], id) << trail.out;
 
   // An unknown id from the display is refused and counted, never a crash.
   ASSERT_TRUE(broker.publish("carehub/hub-test/alerts/ack", "al-nonexistent"));

@@ -6,48 +6,30 @@
 
 #include <vector>
 
-#include "daemon/ctl/ctl.hpp"
+#include "tests/support/command_line.hpp"
 
 namespace carehub::ctl {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TheAuditCommand : public ::testing::Test {
+class TheAuditCommand : public test::CommandLine {
  protected:
-  int run(std::vector<std::string> args) {
-    args.insert(args.begin(), "carehubctl");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    Context ctx;
-    ctx.transport = [this](const std::string& cmd, const nlohmann::json& a) -> Result<nlohmann::json> {
-      sent_.push_back({cmd, a});
-      return answer_;
-    };
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    const int rc = carehub::ctl::run(static_cast<int>(argv.size()), argv.data(), ctx);
-    std::fflush(stdout);
-    out_ = ::testing::internal::GetCapturedStdout();
-    err_ = ::testing::internal::GetCapturedStderr();
-    return rc;
-  }
+  void SetUp() override { answers_.emplace("audit.list", answer_); }
 
-  std::vector<std::pair<std::string, nlohmann::json>> sent_;
-  nlohmann::json answer_ = {
+  const nlohmann::json answer_ = {
       {"events",
        {{{"seq", 2}, {"uid", "audit-1"}, {"time", "2026-12-05T10:00:00Z"}, {"action", "alerts.ack"},
          {"actor", "Tech Tom, uid 1000 (tom)"}, {"actor_kind", "unix"}, {"on_behalf_of", "Patient/anna"},
          {"patient", "Patient/anna"}, {"entities", {{{"type", "DetectedIssue"}, {"id", "al-1"}}}},
          {"outcome", "success"}, {"detail", ""}, {"synced", false}}}}};
-  std::string out_, err_;
 };
 
 TEST_F(TheAuditCommand, SendsItsFiltersAndPrintsWhoDidWhatWhen) {
   ASSERT_EQ(run({"audit", "--since", "2026-12-05T09:00:00Z", "--actor", "tom", "--action", "alerts."}), 0) << err_;
   ASSERT_EQ(sent_.size(), 1u);
-  EXPECT_EQ(sent_[0].first, "audit.list");
-  EXPECT_EQ(sent_[0].second, (nlohmann::json{{"limit", 100}, {"since", "2026-12-05T09:00:00Z"}, {"actor", "tom"},
+  EXPECT_EQ(sent_[0].cmd, "audit.list");
+  EXPECT_EQ(sent_[0].args, (nlohmann::json{{"limit", 100}, {"since", "2026-12-05T09:00:00Z"}, {"actor", "tom"},
                                              {"action", "alerts."}}));
   EXPECT_THAT(out_, HasSubstr("2026-12-05T10:00:00Z"));
   EXPECT_THAT(out_, HasSubstr("alerts.ack"));
@@ -64,6 +46,18 @@ TEST_F(TheAuditCommand, RefusesABadSinceBeforeSendingAnything) {
   EXPECT_EQ(run({"audit", "--since", "yesterday"}), 2);
   EXPECT_TRUE(sent_.empty());
   EXPECT_THAT(err_, HasSubstr("--since"));
+}
+
+// `config reload`, an audited action of its own (issue 18): carehubd checks and applies its file.
+TEST_F(TheAuditCommand, ConfigReloadAsksCarehubdAndNamesTheFile) {
+  answers_.emplace("config.reload", nlohmann::json{{"file", "/etc/carehub/carehubd.json"}, {"reloading", true}});
+  ASSERT_EQ(run({"config", "reload"}), 0) << err_;
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].cmd, "config.reload");
+  EXPECT_EQ(out_, "/etc/carehub/carehubd.json: reloading\n");
+  answers_.insert_or_assign("config.reload", make_error(Errc::invalid_argument, "not reloaded: /store/path: required"));
+  EXPECT_EQ(run({"config", "reload"}), 2);
+  EXPECT_THAT(err_, HasSubstr("not reloaded: /store/path: required"));
 }
 
 }  // namespace

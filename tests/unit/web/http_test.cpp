@@ -151,6 +151,7 @@ TEST_F(CarehubWeb, AStateChangeNeedsTheSessionsCsrfTokenAndOurOrigin) {
   EXPECT_EQ(ok->status, 200) << ok->body;
   EXPECT_EQ(json::parse(ok->body)["requeued"], 2);
   EXPECT_EQ(asked("sync.retry-dead"), 1);
+  EXPECT_EQ(last("sync.retry-dead")["web_user"], "technician") << "who, for carehubd's audit trail (issue 18)";
   auto status = cli_->Get("/api/tech/status", cookie_only);  // reading needs only the session
   EXPECT_EQ(status->status, 200);
 }
@@ -198,6 +199,7 @@ TEST_F(CarehubWeb, ATechnicianAcknowledgesForThePatientOnlyWithAReason) {
   const auto args = last("alerts.ack");
   EXPECT_EQ(args["by"], "technician (technician, for the patient)");
   EXPECT_EQ(args["reason"], "phoned her, she is fine");
+  EXPECT_EQ(args["web_user"], "technician") << "the login carehubd's audit trail records (issue 18)";
 }
 
 TEST_F(CarehubWeb, BadBodiesAreRefusedNamingWhatWasWrong) {

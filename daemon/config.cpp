@@ -36,7 +36,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     c.hub_time_sync_mdc = identity.time_sync_mdc;
   }
   if (const auto* store = in.object(doc, "", "store", true)) {
-    in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days", "key_file"});
+    in.only_keys(*store, "/store", {"path", "synchronous", "max_bytes", "retention_days", "key_file", "encryption"});
     if (auto v = in.string(*store, "/store", "path", true)) c.store.path = *v;
     if (auto v = in.string(*store, "/store", "synchronous", false)) {
       if (*v == "full") c.store.synchronous = Synchronous::full;
@@ -54,6 +54,11 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (auto v = in.string(*store, "/store", "key_file", false)) {
       if (v->empty()) in.fail("/store/key_file", "expected a file or a credential name, found an empty string");
       else c.store_key_file = *v;
+    }
+    if (auto v = in.string(*store, "/store", "encryption", false)) {
+      if (*v == "on") c.store_encrypted = true;
+      else if (*v == "off") c.store_encrypted = false;
+      else in.fail("/store/encryption", "expected one of: on, off, found \"" + *v + "\"");
     }
   }
   if (const auto* control = in.object(doc, "", "control", false)) {

@@ -36,6 +36,10 @@ struct Config {
   // is a systemd credential ($CREDENTIALS_DIRECTORY, LoadCredentialEncrypted=buffer-key in the unit).
   // Read at start by the Daemon into store.key; missing or malformed, carehubd exits 2.
   std::string store_key_file = "buffer-key";
+  // /store/encryption "off": the buffer stays plaintext SQLite and no key is read: for development kits
+  // and the benchmark's plaintext baseline, never a patient's hub (docs/configuration.md). Logged as a
+  // warning at every start; `status` shows buffer.encrypted false. An encrypted buffer does not open so.
+  bool store_encrypted = true;
 
   std::string control_socket = "/run/carehub/control.sock";  // /control/socket
   std::string control_group = "carehub";                      // /control/group: who may use carehubctl

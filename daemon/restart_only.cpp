@@ -42,6 +42,8 @@ constexpr RestartOnlySetting kSettings[] = {
     setting<Field<&Config::store, &StoreOptions::synchronous>>("/store/synchronous", kStoreWhy),
     setting<Field<&Config::store, &StoreOptions::max_bytes>>("/store/max_bytes", kStoreWhy),
     setting<Field<&Config::store, &StoreOptions::retention_days>>("/store/retention_days", kStoreWhy),
+    setting<Field<&Config::store_key_file>>("/store/key_file", "the buffer key is read once, at start"),
+    setting<Field<&Config::store_encrypted>>("/store/encryption", "the buffer key is read once, at start"),
     setting<Field<&Config::control_socket>>("/control/socket", "the control socket is bound once"),
     setting<Field<&Config::control_group>>("/control/group", "the control socket's group is set when it is bound"),
     setting<Field<&Config::pipeline, &PipelineOptions::queue_capacity>>("/pipeline/queue_capacity", kPipelineWhy),

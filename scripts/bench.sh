@@ -130,6 +130,12 @@ if e2e:
     r = ev('e2e_idle_rss_mib')
     if r is not None:
         e2e_row('carehubd RSS idle (MQTT source, MQTT alerts, FHIR upload configured): ≤ 16 MiB', r, 'MiB', '', f'{r/16:.2f}× limit', r <= 16)
+    enc, plain = ev('e2e_1000_cpu_s_per_1000'), ev('e2e_1000_plaintext_cpu_s_per_1000')
+    if enc is not None and plain:
+        e2e_row('issue 18: the encrypted buffer\'s cost, carehubd CPU per 1,000 readings at 1,000/s (no target)', enc, 's',
+                f'plaintext buffer (/store/encryption off), same load, same run: {plain:.3f} s', f'{enc/plain:.2f}× plaintext', None,
+                f"drain lag {evn('e2e_1000_drain_lag_s'):.2f} s encrypted, {evn('e2e_1000_plaintext_drain_lag_s'):.2f} s plaintext; "
+                f"alert p99 {evn('e2e_1000_alert_p99_ms'):.1f} ms encrypted, {evn('e2e_1000_plaintext_alert_p99_ms'):.1f} ms plaintext")
     e2e_row('exactly-once and durability invariants unchanged', None, '', '', '', None,
             'not measured here: the crash and outage suites (ctest) decide it')
 

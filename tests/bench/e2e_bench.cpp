@@ -7,7 +7,7 @@
 // One JSON object per measurement on stdout (scripts/bench.sh collects them); progress on stderr.
 // Not a test: nothing here asserts a time.
 //   e2e_bench [--rate-seconds S] [--full-readings N] [--idle-alerts N] [--idle-seconds S]
-//             [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,full,baseline]
+//             [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,1000-plaintext,full,baseline]
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -27,7 +27,7 @@ struct Options {
   int idle_seconds = 5;
   bool hl7_invariants = false;
   bool broker_nagle = false;
-  std::set<std::string> only{"idle", "100", "1000", "full", "baseline"};
+  std::set<std::string> only{"idle", "100", "1000", "1000-plaintext", "full", "baseline"};
 };
 
 bool parse(int argc, char** argv, Options& o) {
@@ -52,7 +52,7 @@ bool parse(int argc, char** argv, Options& o) {
       for (std::string s; std::getline(list, s, ',');) o.only.insert(s);
     } else {
       std::cerr << "usage: e2e_bench [--rate-seconds S] [--full-readings N] [--idle-alerts N] [--idle-seconds S]"
-                   " [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,full,baseline]\n";
+                   " [--hl7-invariants] [--broker-nagle] [--only idle,100,1000,1000-plaintext,full,baseline]\n";
       return false;
     }
   }
@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
   ok = step("idle", [&] { return run_idle(peers, o.idle_seconds, o.idle_alerts, emit); }) && ok;
   ok = step("100", [&] { return run_load(peers, "e2e_100", 100, 100LL * o.rate_seconds, emit); }) && ok;
   ok = step("1000", [&] { return run_load(peers, "e2e_1000", 1000, 1000LL * o.rate_seconds, emit); }) && ok;
+  // The cost of the encrypted buffer (issue 18): the same load on a plaintext buffer (/store/encryption off).
+  ok = step("1000-plaintext", [&] {
+    return run_load(peers, "e2e_1000_plaintext", 1000, 1000LL * o.rate_seconds, emit, nullptr, false);
+  }) && ok;
   // The baseline sends the alerts carehubd raised in the full-rate run (an extreme that arrives while the
   // previous alert is still unacknowledged raises none: one open alert per rule, patient and band).
   std::set<std::int64_t> alerted;

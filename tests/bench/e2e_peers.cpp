@@ -110,8 +110,9 @@ std::int64_t Peers::count(const std::string& type) {
   return s["resources"].value(type, std::int64_t{0});
 }
 
-Carehubd::Carehubd(Peers& peers, const std::string& name) {
+Carehubd::Carehubd(Peers& peers, const std::string& name, bool encrypted) {
   daemon_ = std::make_unique<test::DaemonProcess>(dir_, peers.fhir().base_url());
+  if (!encrypted) daemon_->config()["store"]["encryption"] = "off";
   test::write_file(dir_.file("rules.json"), rules_json());
   auto& c = daemon_->config();
   c["log"]["level"] = "info";  // a hub's level: debug would cost a line per reading

@@ -47,7 +47,8 @@ class Peers {
 // One carehubd for one scenario: its own directory, store and MQTT client id.
 class Carehubd {
  public:
-  Carehubd(Peers& peers, const std::string& name);
+  // `encrypted` false: /store/encryption off, the plaintext baseline of the encrypted buffer's cost.
+  Carehubd(Peers& peers, const std::string& name, bool encrypted = true);
   ~Carehubd();
   bool start();  // false with the log on stderr
   pid_t pid() const { return daemon_->pid(); }

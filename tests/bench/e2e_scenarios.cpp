@@ -119,9 +119,9 @@ bool run_idle(Peers& peers, int idle_seconds, int alerts, const Emit& emit) {
 }
 
 bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit,
-              std::set<std::int64_t>* alerted) {
+              std::set<std::int64_t>* alerted, bool encrypted) {
   peers.reset_fhir();
-  Carehubd d(peers, name);
+  Carehubd d(peers, name, encrypted);
   if (!start_connected(d)) return false;
   Display display(peers.broker().url(), "bench-display-" + name, kAlertPrefix);
   Publisher pub(peers.broker().url(), "bench-publisher-" + name, 100);

@@ -20,9 +20,9 @@ bool run_idle(Peers& peers, int idle_seconds, int alerts, const Emit& emit);
 
 // `count` readings at `rate` per second (0: as fast as the broker acknowledges them), then the drain.
 // Emits under `name` (e.g. "e2e_1000"). Returns false if carehubd failed or the drain did not complete.
-// `alerted` (if given) receives the extremes that raised an alert.
+// `alerted` (if given) receives the extremes that raised an alert. `encrypted` false: a plaintext buffer.
 bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t count, const Emit& emit,
-              std::set<std::int64_t>* alerted = nullptr);
+              std::set<std::int64_t>* alerted = nullptr, bool encrypted = true);
 
 // The direct bulk client on the same resources as `count` readings of a load scenario: the alerts of the
 // extremes in `alerted` (those carehubd raised; null: every extreme).

@@ -115,6 +115,32 @@ TEST_F(CarehubdBufferKey, ThePlaintextBufferOfThePreviousReleaseIsEncryptedAtSta
   EXPECT_EQ(bytes_of(buffer()).substr(0, 16).find("SQLite format 3"), std::string::npos);
 }
 
+// /store/encryption off (a development kit, the benchmark's baseline): plaintext SQLite, said at start and
+// in status; the same setting on an encrypted buffer is refused with exit 2, the buffer untouched.
+TEST_F(CarehubdBufferKey, EncryptionOffKeepsAPlaintextBufferAndRefusesAnEncryptedOne) {
+  d_->config()["store"]["encryption"] = "off";
+  ASSERT_TRUE(d_->start({{"CREDENTIALS_DIRECTORY", dir_.file("credentials")}})) << d_->log();  // no key needed
+  EXPECT_EQ(d_->status()["buffer"]["encrypted"], false) << d_->status().dump();
+  EXPECT_NE(d_->log().find("buffer-not-encrypted"), std::string::npos) << d_->log();
+  d_->signal(SIGTERM);
+  ASSERT_EQ(d_->wait_exit(), 0);
+  EXPECT_EQ(bytes_of(buffer()).substr(0, 16), kHeader);
+
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(buffer() + suffix);
+  write(dir_.file("buffer-key"), kKey1);
+  d_->config()["store"].erase("encryption");
+  d_->config()["store"]["key_file"] = dir_.file("buffer-key");
+  ASSERT_TRUE(d_->start()) << d_->log();
+  EXPECT_EQ(d_->status()["buffer"]["encrypted"], true) << d_->status().dump();
+  d_->signal(SIGTERM);
+  ASSERT_EQ(d_->wait_exit(), 0);
+  const auto encrypted = bytes_of(buffer());
+  d_->config()["store"]["encryption"] = "off";
+  ASSERT_FALSE(d_->start());
+  EXPECT_EQ(d_->wait_exit(), 2) << d_->log();
+  EXPECT_EQ(bytes_of(buffer()), encrypted);
+}
+
 // carehubctl buffer backup while carehubd runs; restore refused while it runs, then done with it stopped.
 TEST_F(CarehubdBufferKey, BackupWhileRunningAndRestoreWhileStoppedThroughCarehubctl) {
   write(dir_.file("buffer-key"), kKey1 + "\n");

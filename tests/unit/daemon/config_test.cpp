@@ -91,7 +91,7 @@ TEST(Config, AllErrorsAreReportedAtOnce) {
 TEST(Config, AnUnknownKeyIsAnErrorNotASilentDefault) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db","synchronus":"full"}})", "k.json");
   ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous, max_bytes, retention_days, key_file)"), std::string::npos)
+  EXPECT_NE(c.error().message.find("/store/synchronus: unknown key (expected one of: path, synchronous, max_bytes, retention_days, key_file, encryption)"), std::string::npos)
       << c.error().message;
 }
 
@@ -112,6 +112,21 @@ TEST(Config, TheBufferCapAndRetentionAreReadAndBoundedWithReasons) {
   auto negative = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","retention_days":-1}})", "k.json");
   ASSERT_FALSE(negative);
   EXPECT_NE(negative.error().message.find("/store/retention_days"), std::string::npos) << negative.error().message;
+}
+
+// The buffer is encrypted unless a development kit says otherwise in so many words (issue 18).
+TEST(Config, TheBufferIsEncryptedUnlessEncryptionIsOffAndNothingElseIsTaken) {
+  auto c = parse_config(kMinimal, "k.json");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->store_encrypted);
+  EXPECT_EQ(c->store_key_file, "buffer-key");
+  auto off = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","encryption":"off"}})", "k.json");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->store_encrypted);
+  auto typo = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b","encryption":"false"}})", "k.json");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find("k.json: /store/encryption: expected one of: on, off, found \"false\""), std::string::npos)
+      << typo.error().message;
 }
 
 TEST(Config, InvalidJsonReportsLineAndColumn) {

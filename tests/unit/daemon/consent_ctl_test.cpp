@@ -8,43 +8,14 @@
 #include <map>
 #include <vector>
 
-#include "daemon/ctl/ctl.hpp"
+#include "tests/support/command_line.hpp"
 
 namespace carehub::ctl {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Sent {
-  std::string cmd;
-  nlohmann::json args;
-};
-
-class AConsentCommandLine : public ::testing::Test {
- protected:
-  int run(std::vector<std::string> args) {
-    args.insert(args.begin(), "carehubctl");
-    std::vector<const char*> argv;
-    for (const auto& a : args) argv.push_back(a.c_str());
-    Context ctx;
-    ctx.transport = [this](const std::string& cmd, const nlohmann::json& a) -> Result<nlohmann::json> {
-      sent_.push_back({cmd, a});
-      if (auto it = answers_.find(cmd); it != answers_.end()) return it->second;
-      return nlohmann::json::object();
-    };
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    const int rc = carehub::ctl::run(static_cast<int>(argv.size()), argv.data(), ctx);
-    std::fflush(stdout);
-    out_ = ::testing::internal::GetCapturedStdout();
-    err_ = ::testing::internal::GetCapturedStderr();
-    return rc;
-  }
-
-  std::vector<Sent> sent_;
-  std::map<std::string, Result<nlohmann::json>> answers_;
-  std::string out_, err_;
-};
+class AConsentCommandLine : public test::CommandLine {};
 
 TEST_F(AConsentCommandLine, DeniesAKindForAPatientAndSaysWhatWasWithheld) {
   answers_.emplace("consent.set", nlohmann::json{{"patient", "Patient/anna"}, {"default", false}, {"kinds", {"glucose"}},

@@ -3,38 +3,27 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <vector>
 
-#include "daemon/ctl/ctl.hpp"
+#include "tests/support/command_line.hpp"
 
 namespace carehub::ctl {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct Ran {
-  int rc;
-  std::string out, err;
+// The answer every request gets, and which commands were sent.
+struct Ran : test::CtlRun {
   std::vector<std::string> commands;
 };
 
 Ran carehubctl(std::vector<std::string> args, const Result<nlohmann::json>& answer) {
-  args.insert(args.begin(), "carehubctl");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  Ran ran{};
-  Context ctx;
-  ctx.transport = [&](const std::string& cmd, const nlohmann::json&) -> Result<nlohmann::json> {
-    ran.commands.push_back(cmd);
-    return answer;
-  };
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  ran.rc = run(static_cast<int>(argv.size()), argv.data(), ctx);
-  std::fflush(stdout);
-  ran.out = ::testing::internal::GetCapturedStdout();
-  ran.err = ::testing::internal::GetCapturedStderr();
+  Ran ran;
+  static_cast<test::CtlRun&>(ran) =
+      test::run_carehubctl(std::move(args), [&](const std::string& cmd, const nlohmann::json&) -> Result<nlohmann::json> {
+        ran.commands.push_back(cmd);
+        return answer;
+      });
   return ran;
 }
 

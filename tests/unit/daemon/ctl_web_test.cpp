@@ -9,7 +9,7 @@
 #include <regex>
 #include <vector>
 
-#include "daemon/ctl/ctl.hpp"
+#include "tests/support/command_line.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "web/tls/tls_cert.hpp"
 
@@ -18,25 +18,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Ran {
-  int rc;
-  std::string out, err;
-};
-
-Ran carehubctl(std::vector<std::string> args) {
-  args.insert(args.begin(), "carehubctl");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  Context ctx;
-  ctx.transport = [](const std::string&, const nlohmann::json&) -> Result<nlohmann::json> {
+test::CtlRun carehubctl(std::vector<std::string> args) {
+  return test::run_carehubctl(std::move(args), [](const std::string&, const nlohmann::json&) -> Result<nlohmann::json> {
     ADD_FAILURE() << "web fingerprint needs no daemon";
     return nlohmann::json::object();
-  };
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  const int rc = run(static_cast<int>(argv.size()), argv.data(), ctx);
-  std::fflush(stdout);
-  return {rc, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
+  });
 }
 
 std::string openssl_fingerprint(const std::string& cert) {

@@ -30,9 +30,11 @@
 #     headers (nlohmann/json, CLI11, GoogleTest, httplib) are parsed and their inline code generated once
 #     per batch, not once per file. The test executables in every tree, the libraries only in the
 #     sanitizer trees: build/ makes the .deb, and the product it ships compiles file by file;
-#   - the AddressSanitizer tree builds at the lowest priority while the reliability, hostile-peer and
-#     systemd stages run: those mostly wait on their peers, deadlines and a booting container, and a
-#     nice 19 compile takes only the CPU they leave (the kernel gives a nice 0 task ~70 times its share);
+#   - the two sanitizer trees build in the background at the lowest priority, one after the other, from the
+#     end of build/'s compile on: the stages that run meanwhile leave much of the CPU idle (the reliability,
+#     hostile-peer and systemd stages mostly wait on their peers, deadlines and a booting container; the
+#     tests wait on theirs), and a nice 19 compile takes only what they leave (the kernel gives a nice 0
+#     task ~70 times its share). Each sanitizer stage first waits for what is left of its tree's build;
 #   - the sanitizer trees do not configure the reliability and hostile-peer tests (run only in build/),
 #     the TSan tree builds only the binaries and tests it runs, and no source is compiled twice in a tree;
 #   - the hostile-peer scenarios (independent: their own peers, ports and carehubd) run two at a time:
@@ -56,7 +58,7 @@ stage() {  # stage NAME: ends the running stage (recording its time) and starts 
 }
 print_times() {
   local status=$?
-  if [ -n "${san_pid:-}" ]; then kill -- "-$san_pid" 2>/dev/null || true; fi
+  if [ -n "${bg_pid:-}" ]; then kill -- "-$bg_pid" 2>/dev/null || true; fi
   stage ""
   echo "== stage times (total $SECONDS s)"
   printf '%s\n' "${stage_times[@]}"
@@ -89,24 +91,44 @@ test_flags=(-DCAREHUB_PCH=ON "-DCAREHUB_TEST_COMPILE_OPTIONS=-Og -g1")
 stage "build (build/)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "${test_flags[@]}" \
   -DCAREHUB_UNITY=tests
-stage "tests (build/)"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile|systemd'
-# The sanitizer tree compiles beside the next three stages, at the lowest priority (see the header).
-san_log="$here/build-san/build.log"
-san_pid=""
+# The two sanitizer trees compile in the background, one after the other, at the lowest priority, while
+# the stages below run (see the header): build-san/ first, then build-tsan/. build-san/.status holds
+# build-san's exit code once it is done, and the lock on build-san/.building is held until then.
+bg_pid=""
 if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   lld=()
   if command -v ld.lld >/dev/null; then lld=(-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld); fi
-  san_start=$SECONDS
-  mkdir -p build-san
+  # The pipeline's writer thread, the control server, the uploader and the sources' threads, and the
+  # daemon itself (reload, sync now, stop) driven by the integration tests.
+  tsan_tests="core/core_test store/store_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
+              drivers/openhab/openhab_client_test"
+  integration_targets=$(sed -n 's/^carehub_test(\([a-z_]*\)\( .*\)\{0,1\}$/\1/p' tests/integration/CMakeLists.txt)
+  mkdir -p build-san build-tsan
+  rm -f build-san/.status
+  bg_start=$SECONDS
+  exec 9>build-san/.building
+  flock 9
   set -m  # its own process group, so an early exit stops the whole compile (print_times)
   ( renice -n 19 -p "$BASHPID" >/dev/null
+    status=0
     build build-san -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_CXX_COMPILER=clang++ \
       "${lld[@]}" -DCAREHUB_FUZZ=ON -DCAREHUB_BENCH=OFF -DCAREHUB_FUZZ_SECONDS="${CAREHUB_FUZZ_SECONDS:-10}" \
-      -DCAREHUB_PCH=ON -DCAREHUB_UNITY=all ) >"$san_log" 2>&1 &
-  san_pid=$!
+      -DCAREHUB_PCH=ON -DCAREHUB_UNITY=all >build-san/build.log 2>&1 || status=$?
+    echo "$status $((SECONDS - bg_start))" >build-san/.status
+    exec 9>&-  # build-san/ is done: the stage waiting for it may go on
+    [ "$status" = 0 ] || exit "$status"
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
+      -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread -DCAREHUB_BENCH=OFF "${test_flags[@]}" -DCAREHUB_UNITY=all >/dev/null
+    cmake --build build-tsan -j "$jobs" --target carehubd carehubctl \
+      $(for t in $tsan_tests; do basename "$t"; done) $integration_targets
+  ) >build-tsan/build.log 2>&1 &
+  bg_pid=$!
   set +m
+  exec 9>&-  # the background job holds the lock now
 fi
+
+stage "tests (build/)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300 -LE 'fuzz|reliability|hostile|systemd'
 # Alone, not beside the other tests: their kill moments and memory readings assume an unloaded machine
 # (the background compile runs at nice 19 and yields the CPU to them).
 stage "reliability, short run (build/)"
@@ -120,13 +142,12 @@ stage "the hub under a real systemd (build/)"
 ctest --test-dir build --output-on-failure --timeout 900 -L systemd
 
 if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
-  stage "build with AddressSanitizer + UBSan + fuzzing (build-san/), what is left of it"
-  san_status=0
-  wait "$san_pid" || san_status=$?
-  san_pid=""
-  echo "build-san/ took $((SECONDS - san_start)) s in all, beside the three stages before (log: $san_log)"
-  tail -n 5 "$san_log"
-  if [ "$san_status" != 0 ]; then tail -n 200 "$san_log" >&2; exit "$san_status"; fi
+  stage "build with AddressSanitizer + UBSan + fuzzing (build-san/), what the stages before left of it"
+  flock build-san/.building true  # until build-san/ is done
+  read -r san_status san_seconds <build-san/.status
+  echo "build-san/ took $san_seconds s, in the background (log: build-san/build.log)"
+  tail -n 3 build-san/build.log
+  if [ "$san_status" != 0 ]; then tail -n 200 build-san/build.log >&2; exit "$san_status"; fi
   stage "tests under AddressSanitizer + UBSan (build-san/)"
   reports="$here/build-san/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
@@ -138,16 +159,19 @@ if [ "${CAREHUB_QUICK:-0}" != 1 ]; then
   stage "fuzz targets, ${CAREHUB_FUZZ_SECONDS:-10} s each (build-san/)"
   ctest --test-dir build-san --output-on-failure -j "$jobs" -L fuzz
 
-  stage "build with ThreadSanitizer (build-tsan/)"
-  # The pipeline's writer thread, the control server, the uploader and the sources' threads, and the
-  # daemon itself (reload, sync now, stop) driven by the integration tests.
-  tsan_tests="core/core_test store/store_test daemon/daemon_test sync/sync_test rules/rules_test drivers/mqtt/mqtt_test
-              drivers/openhab/openhab_client_test"
-  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
-    -DCAREHUB_WERROR=ON -DCAREHUB_SANITIZE=thread -DCAREHUB_BENCH=OFF "${test_flags[@]}" -DCAREHUB_UNITY=all >/dev/null
-  integration_targets=$(sed -n 's/^carehub_test(\([a-z_]*\)$/\1/p' tests/integration/CMakeLists.txt)
-  cmake --build build-tsan -j "$jobs" --target carehubd carehubctl \
-    $(for t in $tsan_tests; do basename "$t"; done) $integration_targets
+  stage "build with ThreadSanitizer (build-tsan/), what the stages before left of it"
+  tsan_status=0
+  wait "$bg_pid" || tsan_status=$?
+  bg_pid=""
+  echo "build-san/ and build-tsan/ took $((SECONDS - bg_start)) s, in the background (log: build-tsan/build.log)"
+  tail -n 3 build-tsan/build.log
+  if [ "$tsan_status" != 0 ]; then tail -n 200 build-tsan/build.log >&2; exit "$tsan_status"; fi
+  # Every integration test is built: one left out would be skipped silently (ctest names it *_NOT_BUILT,
+  # without the label the run below selects).
+  if ctest --test-dir build-tsan/tests/integration -N | grep _NOT_BUILT; then
+    echo "integration tests not built in build-tsan/: add them to the targets above" >&2
+    exit 1
+  fi
   stage "threaded unit tests and daemon integration tests under ThreadSanitizer (build-tsan/)"
   reports="$here/build-tsan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"

@@ -179,7 +179,7 @@ def self_test():
                                  "int f() { return kNow + obj.helper(2); }\n}\n}\n")
         (d / "c.cpp").write_text("namespace x {\nnamespace {\nint g() { return 3; }\n}\n}\n")
         got = {(a.name, b.name, n) for a, b, n in check_batch([d / "a.cpp", d / "b.cpp", d / "c.cpp"])}
-        want = {("a.cpp", "b.cpp", "kNow")}  # obj.helper is qualified; c.cpp uses nothing of a or b
+        want = {("a.cpp", "b.cpp", "kNow")}  # obj.helper is qualified; the third file uses nothing of the first two
         if got != want:
             print(f"self-test: expected {want}, got {got}")
             return 1

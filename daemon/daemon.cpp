@@ -20,7 +20,8 @@ namespace {
 // and a plaintext buffer of an earlier release encrypted with it once, before the store opens it. A
 // missing or malformed key is Errc::invalid_argument, so carehubd exits 2 (so does a buffer that does not
 // open with the key, at StoreWriter::open): it never starts an empty buffer over one it cannot read.
-Result<StoreOptions> keyed_store(const Config& config, Logger& log, Counters& counters) {
+Result<StoreOptions> keyed_store(const Config& config, Logger& log, Counters& counters, const Clock& clock,
+                                 const SystemdNotifier& systemd) {
   StoreOptions store = config.store;
   if (!config.store_encrypted) {
     counters.add("buffer_encryption_off");
@@ -34,7 +35,21 @@ Result<StoreOptions> keyed_store(const Config& config, Logger& log, Counters& co
                           ". carehubd does not start without it, and never starts an empty buffer over " +
                           config.store.path + "; see docs/operations.md, \"The buffer key\"");
   }
-  auto migrated = buffer_migration::encrypt_if_plaintext(store.path, *key);
+  // Encrypting a large buffer on a slow card can outlast TimeoutStartSec=: systemd would kill carehubd
+  // and start it again, which starts the copy over, for ever. While the copy makes progress, each 5 s
+  // asks for 30 s more; a copy that stops making progress still times out.
+  buffer_migration::Options progress;
+  const std::string what = "encrypting the buffer " + store.path + " (once, after the upgrade)";
+  auto extended = clock.monotonic();
+  if (auto found = buffer_migration::inspect(store.path); found && *found == buffer_migration::Found::plaintext) {
+    systemd.extend_start(std::chrono::seconds(30), what);
+  }
+  progress.on_progress = [&] {
+    if (clock.monotonic() - extended < std::chrono::seconds(5)) return;
+    extended = clock.monotonic();
+    systemd.extend_start(std::chrono::seconds(30), what);
+  };
+  auto migrated = buffer_migration::encrypt_if_plaintext(store.path, *key, progress);
   if (!migrated) {
     return make_error(migrated.error().code, "encrypting the plaintext buffer " + store.path + ": " +
                                                  migrated.error().message);
@@ -88,7 +103,7 @@ std::shared_ptr<sync::Uploader> Daemon::uploader() {
 
 Result<void> Daemon::open() {
   {
-    auto store = keyed_store(*this->config(), log_, counters_);
+    auto store = keyed_store(*this->config(), log_, counters_, clock_, systemd_);
     if (!store) return store.error();
     auto keyed = std::make_shared<Config>(*this->config());
     keyed->store = std::move(*store);

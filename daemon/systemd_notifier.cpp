@@ -21,6 +21,11 @@ void SystemdNotifier::reloading() const {
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading configuration", usec);
 }
 
+void SystemdNotifier::extend_start(std::chrono::seconds more, const std::string& s) const {
+  const auto usec = static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(more).count());
+  sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=%s", usec, s.c_str());
+}
+
 void SystemdNotifier::stopping() const { sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing the buffer"); }
 
 std::optional<std::chrono::microseconds> SystemdNotifier::watchdog_interval() const {

@@ -14,6 +14,9 @@ class SystemdNotifier {
   void watchdog() const;
   void reloading() const;
   void stopping() const;
+  // Start-up work that may outlast TimeoutStartSec= (encrypting a large buffer): systemd waits `more`
+  // from now before it gives up, and `status` says why.
+  void extend_start(std::chrono::seconds more, const std::string& status) const;
   // WATCHDOG_USEC for this process, if systemd armed a watchdog.
   std::optional<std::chrono::microseconds> watchdog_interval() const;
 };

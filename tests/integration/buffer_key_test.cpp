@@ -112,6 +112,8 @@ TEST_F(CarehubdBufferKey, ThePlaintextBufferOfThePreviousReleaseIsEncryptedAtSta
   ASSERT_TRUE(d_->start()) << d_->log();
   EXPECT_EQ(d_->status()["buffer"]["pending"], 50) << d_->status().dump();
   EXPECT_NE(d_->log().find("buffer-encrypted"), std::string::npos) << d_->log();
+  EXPECT_TRUE(d_->notified("EXTEND_TIMEOUT_USEC=30000000\nSTATUS=encrypting the buffer"))
+      << "systemd is asked to wait for the copy rather than kill carehubd at TimeoutStartSec=";
   EXPECT_EQ(bytes_of(buffer()).substr(0, 16).find("SQLite format 3"), std::string::npos);
 }
 

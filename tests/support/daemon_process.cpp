@@ -65,6 +65,14 @@ void DaemonProcess::signal(int sig) { process_->signal(sig); }
 
 int DaemonProcess::wait_exit() { return process_->wait(std::chrono::seconds(30)); }
 
+bool DaemonProcess::notified(const std::string& needle) const {
+  if (!notify_) return false;
+  for (const auto& m : notify_->received()) {
+    if (m.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool DaemonProcess::wait_notify(const std::string& needle) {
   return notify_->wait_for(needle, std::chrono::seconds(30)).has_value();
 }

@@ -30,6 +30,8 @@ class DaemonProcess {
   void signal(int sig);
   int wait_exit();  // exit code after a signal
   bool wait_notify(const std::string& needle);
+  // Whether a notification read so far (start() reads up to READY=1) contained `needle`.
+  bool notified(const std::string& needle) const;
   // Reads every queued notification. carehubd sends STATUS= every 10 s and the kernel queues only
   // net.unix.max_dgram_qlen (10 here) datagrams: a test running longer than that without reading blocks
   // carehubd's main thread in sd_notify, and with it SIGTERM handling.

@@ -37,6 +37,7 @@ std::optional<std::string> NotifySocket::wait_for(const std::string& needle, std
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) continue;
     std::string msg(buf, static_cast<std::size_t>(n));
+    received_.push_back(msg);
     if (msg.find(needle) != std::string::npos) return msg;
   }
 }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace carehub::test {
 
@@ -16,10 +17,13 @@ class NotifySocket {
   const std::string& path() const { return path_; }
   // Waits for a datagram containing `needle` (e.g. "READY=1"); returns the whole datagram.
   std::optional<std::string> wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+  // Every datagram wait_for() has read so far, in order (those it passed over too).
+  const std::vector<std::string>& received() const { return received_; }
 
  private:
   std::string path_;
   int fd_ = -1;
+  std::vector<std::string> received_;
 };
 
 }  // namespace carehub::test

@@ -234,7 +234,8 @@ class StoreWriter : public RuleStore {
                                                        const std::string& who, TimePoint now,
                                                        std::vector<StoredReading>* assigned = nullptr,
                                                        std::string_view hub_id = {});
-  // Marks them discarded, with who, when and why. Returns how many changed (a discarded one stays as it was).
+  // Marks unassigned or dead-lettered readings discarded (never sent, kept), with who, when and why. Returns
+  // how many changed (a discarded one stays as it was); all or nothing, naming any uid in another state.
   Result<std::int64_t> discard_readings(const std::vector<std::string>& uids, const std::string& who,
                                         const std::string& reason, TimePoint now);
 

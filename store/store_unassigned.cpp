@@ -83,7 +83,8 @@ namespace {
 
 // Loads the rows named by `uids` (each once), or says which are unknown or not in an allowed state.
 Result<std::vector<Row>> load_rows(sqlite::Statement& st, const std::vector<std::string>& uids,
-                                   std::initializer_list<std::int64_t> allowed, std::string_view action) {
+                                   std::initializer_list<std::int64_t> allowed, std::string_view action,
+                                   std::string_view allowed_text = "unassigned") {
   std::vector<Row> rows;
   std::vector<std::string> unknown, wrong_state;
   for (const auto& uid : uids) {
@@ -123,7 +124,7 @@ Result<std::vector<Row>> load_rows(sqlite::Statement& st, const std::vector<std:
   if (!unknown.empty() || !wrong_state.empty()) {
     std::string message = "nothing was " + std::string(action) + ":";
     if (!unknown.empty()) message += " no reading with uid " + joined(unknown) + ";";
-    if (!wrong_state.empty()) message += " not unassigned: " + joined(wrong_state) + ";";
+    if (!wrong_state.empty()) message += " not " + std::string(allowed_text) + ": " + joined(wrong_state) + ";";
     message.pop_back();
     return make_error(unknown.empty() ? Errc::invalid_argument : Errc::not_found, message);
   }
@@ -204,7 +205,9 @@ Result<std::int64_t> StoreWriter::discard_readings(const std::vector<std::string
   const auto asked = unique(uids);
   auto select = impl_->cached(std::string(kRowQuery));
   if (!select) return select.error();
-  auto rows = load_rows(**select, asked, {4, 5}, "discarded");
+  // A dead letter too (issue 18: a technician retries or discards one): the server refused it, and the
+  // technician decides it is not to be sent; it stays, with who, when and why, like an unassigned one.
+  auto rows = load_rows(**select, asked, {2, 4, 5}, "discarded", "unassigned or dead-lettered");
   if (!rows) return rows.error();
   auto mark = impl_->cached(
       "UPDATE readings SET sync_state = 5, resolved_by = ?2, resolved_ms = ?3, discard_reason = ?4 WHERE seq = ?1");

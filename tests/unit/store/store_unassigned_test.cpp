@@ -226,6 +226,33 @@ TEST_F(StoreUnassignedTest, DiscardingKeepsTheReadingWithWhoWhenAndWhyAndItCanSt
   expect_counts_match_rows();
 }
 
+// A dead letter the technician decides not to send (issue 18: retry or discard a dead letter): discarded
+// like an unassigned reading, out of the dead count, never requeued; a pending one is refused by name.
+TEST_F(StoreUnassignedTest, ADeadLetterCanBeDiscardedAndIsThenNeverRequeued) {
+  const auto patient_bp = [](int minute) {
+    return test::blood_pressure(128, 82, kTime + std::chrono::minutes(minute),
+                                {.device = "ble-cuff", .patient = "Patient/anna", .source = "ble"});
+  };
+  const auto dead = patient_bp(0);
+  const auto pending = patient_bp(1);
+  ASSERT_TRUE(writer->insert_reading(dead, reading_uid(dead)).value());
+  ASSERT_TRUE(writer->insert_reading(pending, reading_uid(pending)).value());
+  const auto seq = in(SyncState::pending).at(0).seq;
+  ASSERT_TRUE(writer->mark_dead(seq, "HAPI-0450: refused"));
+  const auto dead_uid = in(SyncState::dead).at(0).uid;
+  auto refused = writer->discard_readings({dead_uid, reading_uid(pending)}, "tech", "wrong cuff", kTime);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message, HasSubstr("not unassigned or dead-lettered: " + reading_uid(pending) + " (pending)"));
+  EXPECT_EQ(in(SyncState::dead).size(), 1u) << "all or nothing";
+  EXPECT_EQ(writer->discard_readings({dead_uid}, "tech", "wrong cuff", kTime).value(), 1);
+  EXPECT_THAT(in(SyncState::dead), IsEmpty());
+  ASSERT_EQ(in(SyncState::discarded).size(), 1u);
+  EXPECT_EQ(in(SyncState::discarded)[0].discard_reason, "wrong cuff");
+  EXPECT_EQ(writer->requeue_dead().value(), 0) << "a discarded dead letter is not sent again";
+  EXPECT_EQ(in(SyncState::pending).size(), 1u);
+  expect_counts_match_rows();
+}
+
 TEST_F(StoreUnassignedTest, CountsSurviveReopeningAndRollbacks) {
   store_unassigned(spouse_bp(0));
   const auto second = store_unassigned(spouse_bp(1));

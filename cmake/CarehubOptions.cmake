@@ -34,10 +34,10 @@ target_include_directories(carehub_options INTERFACE ${PROJECT_SOURCE_DIR})
 set(CAREHUB_TEST_COMPILE_OPTIONS "" CACHE STRING "Extra compile options for the code under tests/ only")
 option(CAREHUB_PCH "One precompiled header for the GoogleTest executables" OFF)
 # CAREHUB_UNITY: compile in unity batches (cmake/CarehubTargets.cmake), about half a target's compile time.
-#   tests  the test executables only: the tree the .deb is made from (build/) compiles the product file by
-#          file, exactly as a plain configure does, so what ships never depends on which files shared a
-#          batch (an overload in one file's anonymous namespace can silently win a call in a sibling);
-#   all    the libraries too: the sanitizer trees, which ship nothing.
+#   tests  the test executables only;
+#   all    the libraries too (scripts/test.sh, every tree): a batch can change what a name means (an
+#          overload in one file's anonymous namespace can silently win a call in a sibling), which
+#          conventions.unity_names checks in each tree that has batches.
 # Like CAREHUB_PCH it is for the test trees only: a batch also hides a missing include, which the plain
 # configure developers build still catches. A name in a file's anonymous namespace that a sibling also
 # defines breaks the batch: rename it, or list the file with carehub_alone() beside its target.

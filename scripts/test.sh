@@ -28,8 +28,9 @@
 #     include is still caught there;
 #   - unity batches (CAREHUB_UNITY): a target compiles as batches of up to 16 of its files, so the heavy
 #     headers (nlohmann/json, CLI11, GoogleTest, httplib) are parsed and their inline code generated once
-#     per batch, not once per file. The test executables in every tree, the libraries only in the
-#     sanitizer trees: build/ makes the .deb, and the product it ships compiles file by file;
+#     per batch, not once per file: libraries and test executables in every tree, so the .deb build/ makes
+#     is built from the batches its tests ran. conventions.unity_names checks that no batch changes what
+#     a name means (docs/testing.md);
 #   - the two sanitizer trees build in the background at the lowest priority, one after the other, from the
 #     end of build/'s compile on: the stages that run meanwhile leave much of the CPU idle (the reliability,
 #     hostile-peer and systemd stages mostly wait on their peers, deadlines and a booting container; the
@@ -37,7 +38,7 @@
 #     task ~70 times its share). Each sanitizer stage first waits for what is left of its tree's build;
 #   - the sanitizer trees do not configure the reliability and hostile-peer tests (run only in build/),
 #     the TSan tree builds only the binaries and tests it runs, and no source is compiled twice in a tree;
-#   - the hostile-peer scenarios (independent: their own peers, ports and carehubd) run two at a time:
+#   - the hostile-peer scenarios (independent: their own peers, ports and carehubd) run two per core:
 #     they mostly wait on their peers' deadlines. The reliability run and the systemd container stay alone.
 #   - clang's tree links with lld when it is installed (install-deps.sh): ASan binaries are large and
 #     GNU ld took ~3.5 times as long to link them.
@@ -90,7 +91,7 @@ test_flags=(-DCAREHUB_PCH=ON "-DCAREHUB_TEST_COMPILE_OPTIONS=-Og -g1")
 
 stage "build (build/)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "${test_flags[@]}" \
-  -DCAREHUB_UNITY=tests
+  -DCAREHUB_UNITY=all
 # The two sanitizer trees compile in the background, one after the other, at the lowest priority, while
 # the stages below run (see the header): build-san/ first, then build-tsan/. build-san/.status holds
 # build-san's exit code once it is done, and the lock on build-san/.building is held until then.
@@ -135,7 +136,7 @@ stage "reliability, short run (build/)"
 CAREHUB_RELIABILITY_CYCLES=${CAREHUB_RELIABILITY_CYCLES:-20} \
   ctest --test-dir build --output-on-failure --timeout 300 -L reliability
 stage "hostile peers, short run (build/)"
-ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600 -L hostile
+ctest --test-dir build --output-on-failure -j $((2 * jobs)) --timeout 600 -L hostile
 # A booted Debian 12 container (systemd-nspawn, needs root): the .deb under a real systemd. Alone: it
 # boots a whole system. The first run on a machine makes the cached container root (about 2 minutes).
 stage "the hub under a real systemd (build/)"

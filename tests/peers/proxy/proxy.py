@@ -216,6 +216,10 @@ class Proxy:
         self.down = False  # listener closed until /up
         self.refuse_left = 0  # counted down: connections still to refuse
         self.clients = set()  # open client writers, closed when the proxy goes down
+        # Counts the times it went down: a connection accepted before a down but registered in `clients`
+        # only after it (the accept and serve_client's start are separate steps of the loop) is closed
+        # then too, so no keep-alive connection outlives a down.
+        self.downs = 0
 
     # ---- the data port ------------------------------------------------------------------------
 
@@ -245,10 +249,11 @@ class Proxy:
                 conn.close()
                 log(f"connection refused by reset (counted down, {self.refuse_left} left)")
                 continue
-            loop.create_task(self.serve_client(conn))
+            loop.create_task(self.serve_client(conn, self.downs))
 
     def go_down(self, count):
         """Down until /up (listener closed: ECONNREFUSED), or for `count` connections (reset at accept)."""
+        self.downs += 1
         for writer in list(self.clients):  # a server that goes away takes its connections with it
             writer.transport.abort()
         if count is None:
@@ -300,7 +305,7 @@ class Proxy:
             raise
         return reader, writer
 
-    async def serve_client(self, conn):
+    async def serve_client(self, conn, downs_at_accept):
         if self.tls is None:
             reader, writer = await asyncio.open_connection(sock=conn, limit=HEAD_LIMIT)
         else:
@@ -335,6 +340,9 @@ class Proxy:
             # empty buffer flips paused/resumed on every check and drain() can wait forever.
             writer.transport.set_write_buffer_limits(high=1, low=0)
         peer = writer.get_extra_info("peername")
+        if self.downs != downs_at_accept:  # accepted, then the proxy went down before it got here
+            writer.transport.abort()
+            return
         self.clients.add(writer)
         upstream = None
         try:

@@ -70,6 +70,26 @@ Result<std::set<std::string>> known_patients(const Context& ctx) {
   return out;
 }
 
+// What consent.show and the status summary both read: the hub's patients (with those that have withheld
+// readings), every consent record, and the withheld counts.
+struct ConsentState {
+  std::set<std::string> known;
+  std::vector<ConsentChange> records;
+  std::vector<WithheldCount> withheld;
+};
+
+Result<ConsentState> read_consent(const Context& ctx) {
+  auto known = known_patients(ctx);
+  if (!known) return known.error();
+  std::lock_guard lock(ctx.reader_mu);
+  auto records = ctx.reader.consent();
+  if (!records) return records.error();
+  auto withheld = ctx.reader.withheld_counts();
+  if (!withheld) return withheld.error();
+  for (const auto& w : *withheld) known->insert(w.patient);
+  return ConsentState{std::move(*known), std::move(*records), std::move(*withheld)};
+}
+
 nlohmann::json record_json(const ConsentChange& c, std::string_view source) {
   return {{"allowed", c.allowed}, {"source", source}, {"since", format_rfc3339(c.since)}, {"by", c.by}, {"reason", c.reason}};
 }
@@ -91,14 +111,11 @@ Result<nlohmann::json> show(const Context& ctx, const nlohmann::json& args, cons
   in.only_keys(args, "/args", {"patient"});
   auto patient = patient_arg(in, args, "/args", "patient", false);
   if (!in.ok()) return refused(ctx, in.joined(""));
-  auto known = known_patients(ctx);
-  if (!known) return known.error();
-  std::lock_guard lock(ctx.reader_mu);
-  auto records = ctx.reader.consent();
-  if (!records) return records.error();
-  auto withheld = ctx.reader.withheld_counts();
-  if (!withheld) return withheld.error();
-  for (const auto& w : *withheld) known->insert(w.patient);
+  auto state = read_consent(ctx);
+  if (!state) return state.error();
+  auto* known = &state->known;
+  const auto* records = &state->records;
+  const auto* withheld = &state->withheld;
   if (patient && !known->contains(*patient)) {
     return refused(ctx, "/args/patient: " + *patient + " is not a patient of this hub");
   }
@@ -204,13 +221,11 @@ Result<nlohmann::json> set(const Context& ctx, const nlohmann::json& args, const
 }  // namespace
 
 Result<nlohmann::json> consent_summary(const Context& ctx) {
-  auto known = known_patients(ctx);
-  if (!known) return known.error();
-  std::lock_guard lock(ctx.reader_mu);
-  auto records = ctx.reader.consent();
-  if (!records) return records.error();
-  auto withheld = ctx.reader.withheld_counts();
-  if (!withheld) return withheld.error();
+  auto state = read_consent(ctx);
+  if (!state) return state.error();
+  auto* known = &state->known;
+  const auto* records = &state->records;
+  const auto* withheld = &state->withheld;
   std::map<std::pair<std::string, Kind>, const ConsentChange*> current;
   for (const auto& c : *records) current[{c.patient, c.kind}] = &c;
   std::map<std::string, std::int64_t> per_patient;
@@ -218,7 +233,6 @@ Result<nlohmann::json> consent_summary(const Context& ctx) {
   for (const auto& w : *withheld) {
     per_patient[w.patient] += w.count;
     total += w.count;
-    known->insert(w.patient);
   }
   // References and kind names only, never values: `status --json` may leave the hub for remote diagnosis.
   nlohmann::json patients = nlohmann::json::array();

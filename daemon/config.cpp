@@ -160,9 +160,10 @@ Result<Config> parse_config(std::string_view text, const std::string& source) {
     if (c.upload.backoff.cap < c.upload.backoff.base) in.fail("/fhir/retry_cap_ms", "must not be below /fhir/retry_base_ms");
   }
   if (const auto* p = in.object(doc, "", "pipeline", false)) {
-    in.only_keys(*p, "/pipeline", {"queue_capacity", "max_batch", "max_future_s"});
+    in.only_keys(*p, "/pipeline", {"queue_capacity", "max_batch", "commit_window_ms", "max_future_s"});
     if (auto v = in.integer(*p, "/pipeline", "queue_capacity", false, 1, 10000000)) c.pipeline.queue_capacity = static_cast<std::size_t>(*v);
     if (auto v = in.integer(*p, "/pipeline", "max_batch", false, 1, 1000000)) c.pipeline.max_batch = static_cast<std::size_t>(*v);
+    if (auto v = in.integer(*p, "/pipeline", "commit_window_ms", false, 0, 1000)) c.pipeline.commit_window = Millis(*v);
     // How far a device clock may run ahead before its readings are quarantined (design.md invariant 8).
     if (auto v = in.integer(*p, "/pipeline", "max_future_s", false, 0, 86400)) c.pipeline.max_future = std::chrono::seconds(*v);
   }

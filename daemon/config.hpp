@@ -58,7 +58,13 @@ struct Config {
   std::string oauth2_next_private_key_file;  // /fhir/oauth2/next_private_key_file: published by auth.jwks before the hub signs with it
   nlohmann::json fhir_section;  // as written: a reload that changes any of it restarts the uploader
 
-  PipelineOptions pipeline;  // /pipeline/queue_capacity, /pipeline/max_batch, /pipeline/max_future_s
+  // /pipeline/queue_capacity, /pipeline/max_batch, /pipeline/commit_window_ms, /pipeline/max_future_s. A hub
+  // gathers a stream's readings for 10 ms per commit (PipelineOptions::commit_window; issue 15).
+  PipelineOptions pipeline = [] {
+    PipelineOptions o;
+    o.commit_window = Millis{10};
+    return o;
+  }();
 
   // /sources/<name>: each driver's own section, validated by the driver itself (daemon/sources.hpp).
   std::map<std::string, nlohmann::json> sources;

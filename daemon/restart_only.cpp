@@ -48,6 +48,7 @@ constexpr RestartOnlySetting kSettings[] = {
     setting<Field<&Config::control_group>>("/control/group", "the control socket's group is set when it is bound"),
     setting<Field<&Config::pipeline, &PipelineOptions::queue_capacity>>("/pipeline/queue_capacity", kPipelineWhy),
     setting<Field<&Config::pipeline, &PipelineOptions::max_batch>>("/pipeline/max_batch", kPipelineWhy),
+    setting<Field<&Config::pipeline, &PipelineOptions::commit_window>>("/pipeline/commit_window_ms", kPipelineWhy),
     setting<Field<&Config::pipeline, &PipelineOptions::max_future>>("/pipeline/max_future_s", kPipelineWhy),
     setting<Field<&Config::hub_id>>("/hub/id", kHubWhy),
     setting<Field<&Config::patient>>("/hub/patient", kHubWhy),

@@ -158,6 +158,52 @@ std::future<Result<void>> Pipeline::apply(WriteOp op, Durability durability) {
   return future;
 }
 
+std::size_t Pipeline::take_locked(std::vector<Job>& batch, std::size_t readings) {
+  std::size_t taken = 0;
+  while (!queue_.empty()) {
+    auto* ingest = std::get_if<IngestJob>(&queue_.front());
+    const std::size_t n = ingest ? ingest->readings.size() : 0;
+    if (!batch.empty() && readings + taken + n > options_.max_batch) break;
+    taken += n;
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  queued_readings_ -= taken;
+  return taken;
+}
+
+std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::optional<Error>& refusal, TxOutcome& out) {
+  if (options_.commit_window.count() <= 0 || !last_commit_) return std::nullopt;
+  const auto deadline = *last_commit_ + options_.commit_window;
+  std::size_t readings = 0;
+  for (const auto& job : batch) {
+    if (const auto* ingest = std::get_if<IngestJob>(&job)) readings += ingest->readings.size();
+  }
+  std::size_t looked = 0;  // jobs already looked at for an operation that cannot wait
+  for (;;) {
+    // What must not wait: an alert raised or changed, an operation someone waits for.
+    if (!out.summary.alerts.empty() || readings >= options_.max_batch) return std::nullopt;
+    for (; looked < batch.size(); ++looked) {
+      const auto* op = std::get_if<OpJob>(&batch[looked]);
+      if (op && op->durability == Durability::full) return std::nullopt;
+    }
+    const auto now = clock_->monotonic();
+    if (now >= deadline) return std::nullopt;
+    const auto next = batch.size();
+    {
+      std::unique_lock lock(mu_);
+      clock_->wait_until(lock, work_ready_, std::min(deadline, now + options_.commit_gap),
+                         [&] { return stopping_ || !queue_.empty(); });
+      // Nothing came within the gap, or carehubd is stopping: commit what there is.
+      if (queue_.empty() || stopping_) return std::nullopt;
+      readings += take_locked(batch, readings);
+    }
+    space_ready_.notify_all();
+    if (batch.size() == next) return std::nullopt;  // the next job would pass max_batch
+    if (auto lost = add_jobs(batch, next, refusal, out)) return lost;
+  }
+}
+
 void Pipeline::run() {
   for (;;) {
     std::vector<Job> batch;
@@ -165,16 +211,7 @@ void Pipeline::run() {
     {
       std::unique_lock lock(mu_);
       work_ready_.wait_for(lock, options_.heartbeat, [&] { return stopping_ || !queue_.empty(); });
-      std::size_t readings = 0;
-      while (!queue_.empty()) {
-        auto* ingest = std::get_if<IngestJob>(&queue_.front());
-        const std::size_t n = ingest ? ingest->readings.size() : 0;
-        if (!batch.empty() && readings + n > options_.max_batch) break;
-        readings += n;
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queued_readings_ -= readings;
+      take_locked(batch, 0);
       stop_now = stopping_ && queue_.empty();
       writer_done_ = stop_now;
     }

@@ -28,6 +28,15 @@ namespace carehub {
 struct PipelineOptions {
   std::size_t queue_capacity = 20000;  // readings waiting for the writer; producers block beyond it
   std::size_t max_batch = 5000;        // readings in one transaction
+  // The commit window: while readings keep coming, a transaction gathers them for up to `commit_window`
+  // after the previous commit began, so a steady stream costs one fsync per window rather than one per
+  // reading or two. It closes at once when a reading in it raises or changes an alert (an alert is never
+  // held back), when an operation someone waits for joins it (an acknowledgement, a registry change), at
+  // stop, at max_batch, and when nothing more arrives within `commit_gap` (a producer that waits for each
+  // answer is not made to wait a whole window). A hub idle for a window commits its next reading at once.
+  // Zero: commit whatever is queued as soon as the writer is free.
+  Millis commit_window{0};
+  Millis commit_gap{2};
   Millis heartbeat{1000};              // the loop runs at least this often, idle or not
   std::string default_patient;         // the kit's patient, for devices not bound to another one
   std::string hub_id{};                // /hub/id: qualifies hub-local device ids in reading uids (reading_uid)
@@ -66,9 +75,9 @@ struct CommitSummary {
 class Pipeline final : public ReadingSink {
  public:
   // `clock` gives the wall time (receipt bounds, bindings, the hook's `now`, retention's horizon) and the
-  // monotonic time that paces the hook's ticks, retention and the disk-full probe. The writer loop still
-  // wakes at least every options.heartbeat of real time (the systemd watchdog counts real time); what is
-  // due at a wake is judged on `clock`. It outlives the pipeline.
+  // monotonic time that paces the hook's ticks, the commit window, retention and the disk-full probe. The
+  // writer loop still wakes at least every options.heartbeat of real time (the systemd watchdog counts real
+  // time); what is due at a wake is judged on `clock`. It outlives the pipeline.
   Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options);
   ~Pipeline() override;
   Pipeline(const Pipeline&) = delete;
@@ -149,6 +158,14 @@ class Pipeline final : public ReadingSink {
   // The group transaction (pipeline_commit.cpp). Every failure fails the whole batch; each step below
   // returns the failure that loses the transaction, if any.
   void process(std::vector<Job>& batch, bool tick);
+  // Stores and judges batch[from..] in the open transaction.
+  std::optional<Error> add_jobs(std::vector<Job>& batch, std::size_t from, const std::optional<Error>& refusal,
+                                TxOutcome& out);
+  // The commit window (PipelineOptions::commit_window): takes more of the queue into the open transaction
+  // until it must commit.
+  std::optional<Error> gather(std::vector<Job>& batch, const std::optional<Error>& refusal, TxOutcome& out);
+  // Moves queued jobs into `batch`, up to max_batch readings in all; caller holds mu_. Returns the readings taken.
+  std::size_t take_locked(std::vector<Job>& batch, std::size_t readings);
   std::optional<Error> store_readings(IngestJob& job, const std::optional<Error>& refusal, TxOutcome& out);
   std::optional<Error> store_reading(Reading& r, IngestResult& result, TxOutcome& out);
   // Runs `op` in a savepoint of the open transaction: released when it succeeds (its alert events join
@@ -182,6 +199,8 @@ class Pipeline final : public ReadingSink {
   BatchHook* hook_ = nullptr;
   const Clock* const clock_;
   std::optional<std::chrono::steady_clock::time_point> last_tick_;  // on clock_; none: tick at the first wake
+  // When the last commit began, on clock_ (the window and its gap are measured there); none before the first.
+  std::optional<std::chrono::steady_clock::time_point> last_commit_;
   BufferSpace space_;
 
   std::thread writer_;

@@ -63,23 +63,14 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   auto refusal = space_.refusal();
   if (!refusal) return fail(refusal.error());
   TxOutcome out;
-  for (auto& job : batch) {
-    std::optional<Error> lost;
-    if (auto* ingest = std::get_if<IngestJob>(&job)) {
-      lost = store_readings(*ingest, *refusal, out);
-    } else {
-      ++out.summary.ops;
-      lost = in_savepoint(std::get<OpJob>(job).op, out, out.op_results.emplace_back());
-    }
-    if (lost) return fail(*lost);
-  }
-  // Rules run in this same transaction; a failing rule loses only its own changes, never readings.
-  Result<void> judged, ticked;
-  if (!out.inserted.empty()) {
-    if (auto lost = in_savepoint(judge_op(out.inserted), out, judged)) return fail(*lost);
+  if (auto lost = add_jobs(batch, 0, *refusal, out)) return fail(*lost);
+  // A transaction of deferred outcomes alone has no fsync to share.
+  if (!deferred) {
+    if (auto lost = gather(batch, *refusal, out)) return fail(*lost);
   }
   // After the batch's readings: a repeat that arrives with the deadline's tick is judged first.
   if (tick) {
+    Result<void> ticked;
     if (auto lost = in_savepoint(tick_job({}).op, out, ticked)) return fail(*lost);
   }
   std::optional<SpaceReport> space;
@@ -88,6 +79,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
     if (!report) return fail(report.error());
     space = *report;
   }
+  last_commit_ = clock_->monotonic();
   if (auto c = tx->commit(); !c) {
     log_.rate_limited(LogLevel::error, "pipeline", "pipeline:commit", "commit-failed", {{"error", c.error().message}}, kLoudEvery);
     counters_.add("pipeline_commit_errors");
@@ -95,6 +87,28 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
   }
   if (space) space_.committed(*space, out.summary.stored > 0);
   answer(batch, out);
+}
+
+std::optional<Error> Pipeline::add_jobs(std::vector<Job>& batch, std::size_t from, const std::optional<Error>& refusal,
+                                       TxOutcome& out) {
+  for (std::size_t i = from; i < batch.size(); ++i) {
+    std::optional<Error> lost;
+    if (auto* ingest = std::get_if<IngestJob>(&batch[i])) {
+      lost = store_readings(*ingest, refusal, out);
+    } else {
+      ++out.summary.ops;
+      lost = in_savepoint(std::get<OpJob>(batch[i]).op, out, out.op_results.emplace_back());
+    }
+    if (lost) return lost;
+  }
+  if (out.inserted.empty()) return std::nullopt;
+  // Rules run in this same transaction; a failing rule loses only its own changes, never readings. Each
+  // part of a window is judged as it joins, as if it had come in a transaction of its own, so an alert it
+  // raises closes the window at once.
+  Result<void> judged;
+  auto lost = in_savepoint(judge_op(out.inserted), out, judged);
+  out.inserted.clear();
+  return lost;
 }
 
 std::optional<Error> Pipeline::store_readings(IngestJob& job, const std::optional<Error>& refusal, TxOutcome& out) {

@@ -117,8 +117,9 @@ Carehubd::Carehubd(Peers& peers, const std::string& name, bool encrypted) {
   auto& c = daemon_->config();
   c["log"]["level"] = "info";  // a hub's level: debug would cost a line per reading
   c["fhir"]["gzip"] = "off";
-  // For comparing upload windows by hand (the table is always measured with carehubd's default).
+  // For comparing upload and commit windows by hand (the table is always measured with carehubd's default).
   if (const char* w = std::getenv("CAREHUB_BENCH_UPLOAD_WINDOW_MS")) c["fhir"]["upload_window_ms"] = std::atoi(w);
+  if (const char* w = std::getenv("CAREHUB_BENCH_COMMIT_WINDOW_MS")) c["pipeline"]["commit_window_ms"] = std::atoi(w);
   c["rules"] = {{"file", dir_.file("rules.json")}};
   c["alerts"] = {{"mqtt", {{"broker", peers.broker().url()}}}};
   c["sources"]["mqtt"] = {{"broker", peers.broker().url()},

@@ -110,7 +110,8 @@ bool run_idle(Peers& peers, int idle_seconds, int alerts, const Emit& emit) {
     ack.push_back(ms(*seen.acked - seen.shown));
   }
   emit("e2e_idle_alert_p50_ms", percentile(latency, 0.5), "ms", {{"samples", latency.size()}});
-  emit("e2e_idle_alert_p99_ms", percentile(latency, 0.99), "ms", {{"samples", latency.size()}});
+  emit("e2e_idle_alert_p99_ms", percentile(latency, 0.99), "ms",
+       {{"samples", latency.size()}, {"p90_ms", percentile(latency, 0.9)}, {"max_ms", percentile(latency, 1.0)}});
   emit("e2e_idle_ack_roundtrip_p50_ms", percentile(ack, 0.5), "ms",
        {{"what", "alert shown -> its acknowledged revision back on MQTT"}});
   sampler.stop();
@@ -174,7 +175,8 @@ bool run_load(Peers& peers, const std::string& name, double rate, std::int64_t c
   emit(name + "_alert_p50_ms", percentile(latency, 0.5), "ms", with({{"samples", latency.size()}}));
   emit(name + "_alert_p99_ms", percentile(latency, 0.99), "ms",
        with({{"samples", latency.size()}, {"expected_alerts", w.alerts()}, {"unmatched", display.unmatched()},
-             {"detected_issues_on_peer", issues}}));
+             {"detected_issues_on_peer", issues}, {"p90_ms", percentile(latency, 0.9)},
+             {"p95_ms", percentile(latency, 0.95)}, {"max_ms", percentile(latency, 1.0)}}));
   emit(name + "_alerts_raised", static_cast<double>(latency.size()), "", with({{"extremes", w.alerts()},
        {"what", "extremes that raised an alert; one arriving while the previous is unacknowledged raises none"}}));
   emit(name + "_rss_max_mib", static_cast<double>(sampler.rss_max_kib()) / 1024.0, "MiB", with({}));

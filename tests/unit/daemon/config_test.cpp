@@ -69,6 +69,23 @@ TEST(Config, BoundsHowFarADeviceClockMayRunAheadBeforeItsReadingsAreQuarantined)
   EXPECT_NE(bad.error().message.find("/pipeline/max_future_s"), std::string::npos) << bad.error().message;
 }
 
+TEST(Config, TheCommitWindowIsTenMillisecondsUnlessSetAndIsBounded) {
+  auto d = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"}})", "x.json");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->pipeline.commit_window, std::chrono::milliseconds(10));
+  auto off = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
+    "pipeline":{"commit_window_ms":0}})", "x.json");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->pipeline.commit_window, std::chrono::milliseconds(0));
+  EXPECT_EQ(restart_only_changes(*off, *d), std::vector<std::string>{"/pipeline/commit_window_ms"});
+  auto bad = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
+    "pipeline":{"commit_window_ms":5000}})", "x.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("/pipeline/commit_window_ms: expected a whole number from 0 to 1000, found 5000"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(Config, ErrorsNameTheFileThePathWhatWasExpectedAndWhatWasFound) {
   auto c = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},"fhir":{"base_url":5}})",
                         "/etc/carehub/carehubd.json");

@@ -47,6 +47,17 @@ void ReadyWatcher::run() {
     if (!ready || generation != generation_) continue;  // still waiting, or forgotten meanwhile
     head->ready.store(true);
     queue_.pop_front();
+    // The run behind it that is ready as well (a commit answers many Deliveries at once) goes with it: one
+    // Wakeup, one settle, one write of acknowledgements, instead of one of each per message (issue 15).
+    // A zero wait: asking never blocks the session thread's watch() for long.
+    while (!queue_.empty() && queue_.front()->delivery.ready(std::chrono::milliseconds(0))) {
+      queue_.front()->ready.store(true);
+      queue_.pop_front();
+    }
+    // An earlier signal not yet taken: the session thread has yet to take it, and settles after taking it,
+    // so it sees the ready flags stored above (all seq_cst); a second notify() would be a syscall for
+    // nothing. Only this thread raises the flag, so it cannot go up between the load and the store below.
+    if (signalled_.load()) continue;
     // Under the lock, so that forget_all() really is the end of our notifications. notify() before the
     // flag: a session thread that sees the flag clears a Wakeup that is already set.
     wake_.notify();

@@ -1,5 +1,5 @@
 #pragma once
-// The session's helper thread (private to drivers/mqtt/session.cpp): it turns "the oldest outstanding
+// The session's helper thread (private to drivers/mqtt/session*.cpp): it turns "the oldest outstanding
 // Delivery is ready" into a Wakeup the session thread's poll() sees.
 #include <atomic>
 #include <chrono>
@@ -26,15 +26,12 @@ struct Outstanding {
 // Turns "the oldest outstanding Delivery is ready" into something poll() sees. A Delivery only offers a
 // blocking wait (a std::future underneath), while the session thread must keep reading the socket; so this
 // thread waits on the Deliveries, oldest first (acknowledgements go out in receive order, so a younger
-// one that finished first is of no use before the older ones), and fires the session's Wakeup as each
-// becomes ready. The Wakeup is the one stop() fires too: the session thread clears it only after a
-// take_signal() and then looks at its stop flag, so a stop is never lost.
-// Turns "the oldest outstanding Delivery is ready" into something poll() sees. A Delivery only offers a
-// blocking wait (a std::future underneath), while the session thread must keep reading the socket; so this
-// thread waits on the Deliveries, oldest first (acknowledgements go out in receive order, so a younger
-// one that finished first is of no use before the older ones), and fires the session's Wakeup as each
-// becomes ready. The Wakeup is the one stop() fires too: the session thread clears it only after a
-// take_signal() and then looks at its stop flag, so a stop is never lost.
+// one that finished first is of no use before the older ones). When one becomes ready, the ones behind it
+// that are ready too are taken with it (one commit makes a run of them ready at once), and the session's
+// Wakeup fires once for the run, and not at all while an earlier signal is still untaken: the session
+// settles everything marked ready after it takes the signal. The Wakeup is the one stop() fires too: the
+// session thread clears it only after a take_signal() and then looks at its stop flag, so a stop is never
+// lost.
 class ReadyWatcher {
  public:
   explicit ReadyWatcher(const Wakeup& wake);

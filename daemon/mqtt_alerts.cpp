@@ -7,14 +7,6 @@
 #include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
-namespace {
-
-// Acknowledgements waiting to be made durable. A display sends one per press of OK; more than this at
-// once is a broken or hostile publisher.
-constexpr std::size_t kMaxQueuedAcks = 1024;
-
-}  // namespace
-
 Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
                                            const std::string& hub_id) {
   JsonReader in;
@@ -47,9 +39,8 @@ Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const 
   return c;
 }
 
-MqttAlertPublisher::MqttAlertPublisher(MqttAlertsConfig config, Acknowledge acknowledge, Logger& log,
-                                       Counters& counters)
-    : config_(std::move(config)), acknowledge_(std::move(acknowledge)), log_(log), counters_(counters) {}
+MqttAlertPublisher::MqttAlertPublisher(MqttAlertsConfig config, Logger& log, Counters& counters)
+    : config_(std::move(config)), log_(log), counters_(counters) {}
 
 Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlertsConfig config,
                                                                        const std::vector<Alert>& open,
@@ -62,17 +53,22 @@ Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlert
     if (!password) return make_error(Errc::invalid_argument, "/alerts/mqtt/password_file: " + password.error().message);
     settings.password = *password;
   }
-  // The display must see the hub go away: the open list is replaced by an "offline" marker.
+  auto acks = MqttAckReceiver::create(settings, config.prefix + "/ack", std::move(acknowledge), clock, log, counters);
+  if (!acks) return acks.error();
+  // Publishing keeps no session: what the broker holds of it (the retained view) is republished whole on
+  // every connect. The display must see the hub go away: the open list is replaced by an "offline" marker.
+  settings.client_id += "-pub";
+  settings.clean_session = true;
   settings.will = mqtt::Message{config.prefix + "/hub", R"({"state":"offline"})", 1, true, false};
   auto connection = mqtt::Connection::create(settings, clock, log, "alerts-mqtt");
   if (!connection) return connection.error();
-  std::unique_ptr<MqttAlertPublisher> p(new MqttAlertPublisher(std::move(config), std::move(acknowledge), log, counters));
+  std::unique_ptr<MqttAlertPublisher> p(new MqttAlertPublisher(std::move(config), log, counters));
   p->connection_ = std::move(*connection);
+  p->acks_ = std::move(*acks);
   for (const auto& a : open) {
     if (a.notify && a.state != AlertState::closed) p->shown_[a.id] = {a, {}};
   }
   p->connection_->on_connected([raw = p.get()](mqtt::Connection& c) { return raw->on_connected(c); });
-  p->connection_->on_message([raw = p.get()](const mqtt::Message& m) { raw->on_message(m); });
   return p;
 }
 
@@ -80,8 +76,8 @@ MqttAlertPublisher::~MqttAlertPublisher() { stop(); }
 
 void MqttAlertPublisher::start() {
   worker_ = std::thread([this] { run(); });
-  acker_ = std::thread([this] { run_acks(); });
   connection_->start();
+  acks_->start();
 }
 
 void MqttAlertPublisher::stop() {
@@ -91,9 +87,8 @@ void MqttAlertPublisher::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  acks_cv_.notify_all();
+  acks_->stop();  // an acknowledgement being committed finishes first
   if (worker_.joinable()) worker_.join();
-  if (acker_.joinable()) acker_.join();  // an acknowledgement being committed finishes first
   connection_->stop(mqtt::Message{config_.prefix + "/hub", R"({"state":"offline"})", 1, true, false});
 }
 
@@ -142,7 +137,6 @@ std::vector<mqtt::Message> MqttAlertPublisher::snapshot_locked() const {
 }
 
 Result<void> MqttAlertPublisher::on_connected(mqtt::Connection& c) {
-  if (auto r = c.subscribe(config_.prefix + "/ack", 1); !r) return r;
   // A broker restarted without persistence forgot the retained view: publish it whole again.
   std::vector<mqtt::Message> all;
   {
@@ -155,65 +149,6 @@ Result<void> MqttAlertPublisher::on_connected(mqtt::Connection& c) {
   std::lock_guard lock(mu_);
   cleared_.clear();  // the broker has dropped them now
   return {};
-}
-
-Result<std::string> ack_alert_id(std::string_view payload) {
-  if (payload.size() > kMaxAckBytes) {
-    return make_error(Errc::invalid_argument, "ack: " + std::to_string(payload.size()) + " bytes, more than the limit of " +
-                                                  std::to_string(kMaxAckBytes));
-  }
-  std::string id(payload);
-  const auto first = payload.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && payload[first] == '{') {
-    auto j = parse_peer_json(payload, "ack", {8, kMaxAckBytes});
-    if (!j) return j.error();
-    const auto it = j->find("id");
-    if (it == j->end() || !it->is_string()) {
-      return make_error(Errc::invalid_argument, "ack: expected {\"id\": \"<alert id>\"} or the bare id");
-    }
-    id = it->get<std::string>();
-  }
-  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-  return id;
-}
-
-void MqttAlertPublisher::on_message(const mqtt::Message& m) {
-  if (m.topic != config_.prefix + "/ack") return;
-  // The display may send the bare id or {"id": "..."}.
-  auto id = ack_alert_id(m.payload);
-  if (!id) {
-    counters_.add("alerts_mqtt_bad_acks");
-    log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", id.error().message}});
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (acks_.size() < kMaxQueuedAcks) {
-      acks_.push_back(std::move(*id));
-      acks_cv_.notify_one();
-      return;
-    }
-  }
-  counters_.add("alerts_mqtt_bad_acks");
-  log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused",
-                    {{"error", "more than " + std::to_string(kMaxQueuedAcks) + " acknowledgements waiting"}});
-}
-
-void MqttAlertPublisher::run_acks() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    acks_cv_.wait(lock, [&] { return stopping_ || !acks_.empty(); });
-    if (acks_.empty()) return;  // stopping, nothing left: what the display sends later it sends again
-    const auto id = std::move(acks_.front());
-    acks_.pop_front();
-    lock.unlock();
-    auto r = acknowledge_(id, "patient (mqtt display)");  // returns once the acknowledgement is durable
-    if (!r) {
-      counters_.add("alerts_mqtt_bad_acks");
-      log_.rate_limited(LogLevel::warning, "alerts-mqtt", "bad-ack", "ack-refused", {{"error", r.error().message}});
-    }
-    lock.lock();
-  }
 }
 
 void MqttAlertPublisher::run() {
@@ -248,7 +183,7 @@ nlohmann::json MqttAlertPublisher::status() const {
   const auto s = connection_->status();
   std::lock_guard lock(mu_);
   return {{"broker", config_.connection.broker}, {"state", s.state}, {"last_error", s.last_error},
-          {"shown", shown_.size()}, {"queued", outbox_.size() + (open_dirty_ ? 1 : 0)}, {"acks_queued", acks_.size()}};
+          {"shown", shown_.size()}, {"queued", outbox_.size() + (open_dirty_ ? 1 : 0)}, {"acks", acks_->status()}};
 }
 
 }  // namespace carehub::daemon

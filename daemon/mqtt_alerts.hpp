@@ -3,7 +3,9 @@
 // publish() after the commit). Topics, under a prefix (default carehub/<hub id>/alerts):
 //   <prefix>/<alert id>  retained: the alert as JSON (its latest state); cleared (empty retained) on close
 //   <prefix>/open        retained: the patient-facing open alerts, newest first, as a JSON array
-//   <prefix>/ack         the display publishes an alert id here (QoS 1) to acknowledge it
+//   <prefix>/ack         the display publishes an alert id here (QoS 1) to acknowledge it (mqtt_acks.hpp)
+// Two connections: this one publishes (Paho, client id <client_id>-pub, no session to keep); the
+// acknowledgements arrive on carehub's own subscriber under <client_id>, a persistent session.
 // Alerts a category filter silenced (notify=false) are recorded and synced but never shown here.
 #include <condition_variable>
 #include <deque>
@@ -18,6 +20,7 @@
 
 #include "core/counters.hpp"
 #include "core/result.hpp"
+#include "daemon/mqtt_acks.hpp"
 #include "drivers/mqtt/connection.hpp"
 #include "rules/publisher.hpp"
 
@@ -33,17 +36,10 @@ struct MqttAlertsConfig {
 Result<MqttAlertsConfig> parse_mqtt_alerts(const nlohmann::json& section, const std::string& path,
                                            const std::string& hub_id);
 
-// The alert id in an acknowledgement the display published on <prefix>/ack: the bare id, or {"id":"..."}
-// (trailing newlines and spaces dropped). The display is a peer: its JSON goes through the one safe parse,
-// and a payload that starts like JSON but does not parse, or is longer than kMaxAckBytes, is refused
-// rather than taken for an id.
-inline constexpr std::size_t kMaxAckBytes = 4096;
-Result<std::string> ack_alert_id(std::string_view payload);
-
 class MqttAlertPublisher final : public rules::AlertPublisher {
  public:
   // The acknowledgement path shared with `carehubctl alerts ack`: durable before it returns.
-  using Acknowledge = std::function<Result<Alert>(const std::string& id, const std::string& by)>;
+  using Acknowledge = MqttAckReceiver::Acknowledge;
 
   static Result<std::unique_ptr<MqttAlertPublisher>> create(MqttAlertsConfig config, const std::vector<Alert>& open,
                                                             Acknowledge acknowledge, const Clock& clock, Logger& log,
@@ -58,20 +54,18 @@ class MqttAlertPublisher final : public rules::AlertPublisher {
   nlohmann::json status() const;
 
  private:
-  MqttAlertPublisher(MqttAlertsConfig config, Acknowledge acknowledge, Logger& log, Counters& counters);
+  MqttAlertPublisher(MqttAlertsConfig config, Logger& log, Counters& counters);
   void run();
-  void run_acks();
   Result<void> on_connected(mqtt::Connection& c);
-  void on_message(const mqtt::Message& m);
   void show(const Alert& a);  // updates the retained view; caller holds mu_
   std::vector<mqtt::Message> snapshot_locked() const;
   mqtt::Message open_list_locked() const;
 
   const MqttAlertsConfig config_;
-  Acknowledge acknowledge_;
   Logger& log_;
   Counters& counters_;
   std::unique_ptr<mqtt::Connection> connection_;
+  std::unique_ptr<MqttAckReceiver> acks_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -90,14 +84,8 @@ class MqttAlertPublisher final : public rules::AlertPublisher {
   std::deque<std::string> outbox_;  // alert ids, each at most once
   std::set<std::string> queued_;     // the ids in outbox_
   bool open_dirty_ = false;
-  // Acknowledgements from the display, made durable on their own thread: Paho calls on_message on the
-  // thread that also reads the PUBACKs our publishes wait for, so waiting there for a commit held every
-  // alert back (issue 15). Bounded: beyond kMaxQueuedAcks an acknowledgement is refused and counted.
-  std::deque<std::string> acks_;
-  std::condition_variable acks_cv_;
   bool stopping_ = false;
   std::thread worker_;
-  std::thread acker_;
 };
 
 }  // namespace carehub::daemon

@@ -3,10 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/counters.hpp"
@@ -56,6 +59,17 @@ class PublisherWithABroker : public ::testing::Test {
     EXPECT_TRUE(p) << p.error().message;
     return std::move(*p);
   }
+  // The publisher's retained "online" is out and the acknowledgements' subscription is in place: what
+  // the display publishes from now on reaches us.
+  static bool connected(MqttAlertPublisher& p) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto s = p.status();
+      if (s["state"] == "connected" && s["acks"]["state"] == "connected") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   std::uint64_t counter(const std::string& name) {
     for (const auto& [k, v] : counters_.snapshot()) {
       if (k == name) return v;
@@ -100,7 +114,7 @@ TEST_F(PublisherWithABroker, PublishesAlertsWhileAnAcknowledgementIsStillBeingMa
     ~Release() { release.set_value(); }
   } let_go{release};
   publisher->start();
-  ASSERT_THAT(broker_->first_message(prefix_ + "/hub"), HasSubstr("online"));
+  ASSERT_TRUE(connected(*publisher));
   ASSERT_TRUE(broker_->publish(prefix_ + "/ack", "al-first"));
   ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
 
@@ -140,6 +154,56 @@ TEST_F(PublisherWithABroker, TheOpenListIsTheLatestStateOfEveryShownAlertNewestF
   EXPECT_EQ(open, expected);
   EXPECT_EQ(broker_->first_message(prefix_ + "/al-1"), rules::alert_to_json(first.alert).dump());
   publisher->stop();
+}
+
+// An acknowledgement is acknowledged to the broker only once it is durable: one the store could not keep
+// (here a failing commit) is delivered again, where Paho's acknowledgement on receipt lost it.
+TEST_F(PublisherWithABroker, AnAcknowledgementThatWasNotMadeDurableIsDeliveredAgain) {
+  std::mutex mu;
+  std::vector<std::string> tried;
+  std::promise<void> stored;
+  auto publisher = make([&](const std::string& id, const std::string&) -> Result<Alert> {
+    std::lock_guard lock(mu);
+    tried.push_back(id);
+    if (tried.size() == 1) return make_error(Errc::io, "disk I/O error");
+    if (tried.size() == 2) stored.set_value();
+    Alert a = event(id).alert;
+    a.state = AlertState::acknowledged;
+    return a;
+  });
+  publisher->start();
+  ASSERT_TRUE(connected(*publisher));
+  ASSERT_TRUE(broker_->publish(prefix_ + "/ack", "al-1"));
+  ASSERT_EQ(stored.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "the broker never delivered the acknowledgement again";
+  publisher->stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(tried, (std::vector<std::string>{"al-1", "al-1"}));
+  EXPECT_EQ(counter("alerts_mqtt_ack_errors"), 1u);
+}
+
+// A refusal (an unknown or closed alert) is bad input, not a failure: counted and acknowledged, on the same
+// connection (a failure would have dropped it for a redelivery).
+TEST_F(PublisherWithABroker, ARefusedAcknowledgementIsCountedAndAcknowledged) {
+  std::mutex mu;
+  std::vector<std::string> tried;
+  std::promise<void> both;
+  auto publisher = make([&](const std::string& id, const std::string&) -> Result<Alert> {
+    std::lock_guard lock(mu);
+    tried.push_back(id);
+    if (tried.size() == 2) both.set_value();
+    return make_error(Errc::not_found, "no alert with id \"" + id + "\"");
+  });
+  publisher->start();
+  ASSERT_TRUE(connected(*publisher));
+  ASSERT_TRUE(broker_->publish(prefix_ + "/ack", "al-unknown"));
+  ASSERT_TRUE(broker_->publish(prefix_ + "/ack", "al-other"));
+  ASSERT_EQ(both.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  publisher->stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(tried, (std::vector<std::string>{"al-unknown", "al-other"}));
+  EXPECT_EQ(counter("alerts_mqtt_bad_acks"), 2u);
+  EXPECT_EQ(counter("alerts_mqtt_ack_errors"), 0u);
 }
 
 }  // namespace

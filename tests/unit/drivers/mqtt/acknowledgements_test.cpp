@@ -34,7 +34,7 @@ struct Hand {
   }
 };
 
-std::string wire(const packet::Packet& p) { return packet::encode(p).value(); }
+std::string ack_bytes(const packet::Packet& p) { return packet::encode(p).value(); }
 
 TEST(Acknowledgements, ThoseSettledTogetherAreOneRunOfBytesInReceiveOrderStoppingAtTheFirstNotDone) {
   Acknowledgements acks;
@@ -53,15 +53,15 @@ TEST(Acknowledgements, ThoseSettledTogetherAreOneRunOfBytesInReceiveOrderStoppin
   m7.done();
   auto s = acks.settle();
   EXPECT_FALSE(s.failure);
-  EXPECT_EQ(s.acknowledgements, wire(packet::Puback{7}) + wire(packet::Puback{3}) + wire(packet::Puback{9}) +
-                                    wire(packet::Pubrec{4}));
+  EXPECT_EQ(s.acknowledgements, ack_bytes(packet::Puback{7}) + ack_bytes(packet::Puback{3}) + ack_bytes(packet::Puback{9}) +
+                                    ack_bytes(packet::Pubrec{4}));
   EXPECT_EQ(s.acknowledged, 4u);
   EXPECT_EQ(acks.in_flight(), 2u);
   EXPECT_TRUE(acks.durable_qos2(4)) << "PUBREC'd: a redelivery of it needs only the PUBREC";
   EXPECT_EQ(acks.settle().acknowledgements, "") << "nothing more is done";
   m5.done();
   s = acks.settle();
-  EXPECT_EQ(s.acknowledgements, wire(packet::Puback{5}) + wire(packet::Puback{6}));
+  EXPECT_EQ(s.acknowledgements, ack_bytes(packet::Puback{5}) + ack_bytes(packet::Puback{6}));
   EXPECT_EQ(s.acknowledged, 2u);
   EXPECT_EQ(acks.in_flight(), 0u);
   acks.released(4);
@@ -80,7 +80,7 @@ TEST(Acknowledgements, AFailedDeliveryIsNotAcknowledgedNorAnythingAfterItButTheO
   m2.done(make_error(Errc::io, "disk I/O error"));
   m1.done();
   const auto s = acks.settle();
-  EXPECT_EQ(s.acknowledgements, wire(packet::Puback{1})) << "m1 only: m3 and m4 are younger than the failure";
+  EXPECT_EQ(s.acknowledgements, ack_bytes(packet::Puback{1})) << "m1 only: m3 and m4 are younger than the failure";
   EXPECT_EQ(s.acknowledged, 1u);
   ASSERT_TRUE(s.failure);
   EXPECT_THAT(s.failure->message,
@@ -105,7 +105,7 @@ TEST(Acknowledgements, Qos0IsNeverAcknowledgedAndARepeatedPubrecIsSentButNotCoun
   q1.done();
   const auto s = acks.settle();
   EXPECT_FALSE(s.failure);
-  EXPECT_EQ(s.acknowledgements, wire(packet::Pubrec{8}) + wire(packet::Puback{2}));
+  EXPECT_EQ(s.acknowledgements, ack_bytes(packet::Pubrec{8}) + ack_bytes(packet::Puback{2}));
   EXPECT_EQ(s.acknowledged, 1u);
 }
 

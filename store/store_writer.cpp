@@ -44,17 +44,18 @@ Result<std::unique_ptr<StoreWriter>> StoreWriter::open(const StoreOptions& optio
   if (*mode != "wal") {
     return make_error(Errc::io, "sqlite: " + options.path + " cannot use WAL (journal_mode is " + *mode + ")");
   }
-  // The uid index takes random keys (name-based UUIDs), so each batch touches index pages all over the
-  // file (the ingest profile in docs/performance.md). With SQLite's default 2 MiB page cache, inserts past
-  // a few tens of thousands of readings re-read pages from the OS at every commit: 4 MiB keeps more of the
-  // index in memory, and fills only as the buffer grows. Not more: under steady load the cache is full, and
-  // it is the largest part of carehubd's heap (8 MiB held RSS at 28-29 MB at 1,000 readings/s, over the
-  // 25 MB budget of issue 15); a page it misses comes from the OS page cache, not the disk. With the default checkpoint every 1,000 WAL pages,
-  // nearly every group commit under load also checkpointed, writing each hot index page twice; every 8,192
-  // pages (32 MiB of WAL) a checkpoint writes a page once for many commits. journal_size_limit gives the
-  // disk back after a checkpoint, so the WAL does not stay at its largest size.
+  // Page cache: 2 MiB (SQLite's default is 2,000 KiB). The uid index takes random keys (name-based UUIDs), so
+  // each batch touches index pages all over the file (the ingest profile in docs/performance.md); past a few
+  // tens of thousands of readings no cache a hub can afford holds that index, and a page the cache misses
+  // comes from the OS page cache, not the disk. 4 MiB bought no ingest rate measurable on this machine
+  // (BM_PipelineIngest/1000, 2 s, alternating: 62.8k and 61.3k/s against 58.1k and 63.5k/s at 2 MiB), and the
+  // cache fills under load into carehubd's heap: at 1,000 readings/s it was the largest part of what put RSS
+  // over issue 15's 25 MiB. With the default checkpoint every 1,000 WAL pages, nearly every group commit
+  // under load also checkpointed, writing each hot index page twice; every 8,192 pages (32 MiB of WAL) a
+  // checkpoint writes a page once for many commits. journal_size_limit gives the disk back after a
+  // checkpoint, so the WAL does not stay at its largest size.
   for (std::string_view pragma : {synchronous_pragma(options.synchronous), std::string_view("PRAGMA busy_timeout = 5000"),
-                                  std::string_view("PRAGMA foreign_keys = ON"), std::string_view("PRAGMA cache_size = -4096"),
+                                  std::string_view("PRAGMA foreign_keys = ON"), std::string_view("PRAGMA cache_size = -2048"),
                                   std::string_view("PRAGMA wal_autocheckpoint = 8192"),
                                   std::string_view("PRAGMA journal_size_limit = 33554432")}) {
     if (auto r = db->exec(pragma); !r) return r.error();

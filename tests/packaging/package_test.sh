@@ -33,7 +33,8 @@ if [ "$rc" -eq 0 ] && [ -n "$score" ]; then pass "exposure $score <= 2.0"; else 
 for needed in 'Type=notify' 'WatchdogSec=30s' 'Restart=on-failure' 'StartLimitBurst=5' 'ExecReload=/bin/sh -c '"'"'/usr/sbin/carehubd --config /etc/carehub/carehubd.json --check && kill -HUP "$$MAINPID"'"'"'' \
               'User=carehub' 'SupplementaryGroups=bluetooth' 'StateDirectory=carehub' 'RuntimeDirectory=carehub' \
               'ConfigurationDirectory=carehub' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
-              'LoadCredential=fhir-client-secret:carehub.fhir-client-secret' 'LoadCredential=mqtt-password:carehub.mqtt-password'; do
+              'LoadCredential=fhir-client-secret:carehub.fhir-client-secret' 'LoadCredential=mqtt-password:carehub.mqtt-password' \
+              'Environment=GNUTLS_NO_IMPLICIT_INIT=1'; do
   check "unit has $needed" has_line "$needed" "$unit"
 done
 # The paths the unit gives the daemon are the configuration's defaults.

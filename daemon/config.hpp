@@ -59,10 +59,12 @@ struct Config {
   nlohmann::json fhir_section;  // as written: a reload that changes any of it restarts the uploader
 
   // /pipeline/queue_capacity, /pipeline/max_batch, /pipeline/commit_window_ms, /pipeline/max_future_s. A hub
-  // gathers a stream's readings for 10 ms per commit (PipelineOptions::commit_window; issue 15).
+  // gathers a stream's readings for up to 40 ms per commit, closing after 15 ms of quiet
+  // (PipelineOptions::commit_window; issue 15: a stream of 100 readings/s then shares its fsyncs too).
   PipelineOptions pipeline = [] {
     PipelineOptions o;
-    o.commit_window = Millis{10};
+    o.commit_window = Millis{40};
+    o.commit_gap = Millis{15};
     return o;
   }();
 

@@ -172,6 +172,11 @@ std::size_t Pipeline::take_locked(std::vector<Job>& batch, std::size_t readings)
   return taken;
 }
 
+const Clock& Pipeline::window_clock() const {
+  static const SystemClock real;
+  return options_.window_clock ? *options_.window_clock : real;
+}
+
 std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::optional<Error>& refusal, TxOutcome& out) {
   if (options_.commit_window.count() <= 0 || !last_commit_) return std::nullopt;
   const auto deadline = *last_commit_ + options_.commit_window;
@@ -182,17 +187,19 @@ std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::option
   std::size_t looked = 0;  // jobs already looked at for an operation that cannot wait
   for (;;) {
     // What must not wait: an alert raised or changed, an operation someone waits for.
-    if (!out.summary.alerts.empty() || readings >= options_.max_batch) return std::nullopt;
+    if (!out.summary.alerts.empty() || readings >= std::min(options_.max_batch, options_.commit_window_readings)) {
+      return std::nullopt;
+    }
     for (; looked < batch.size(); ++looked) {
       const auto* op = std::get_if<OpJob>(&batch[looked]);
       if (op && op->durability == Durability::full) return std::nullopt;
     }
-    const auto now = clock_->monotonic();
+    const auto now = window_clock().monotonic();
     if (now >= deadline) return std::nullopt;
     const auto next = batch.size();
     {
       std::unique_lock lock(mu_);
-      clock_->wait_until(lock, work_ready_, std::min(deadline, now + options_.commit_gap),
+      window_clock().wait_until(lock, work_ready_, std::min(deadline, now + options_.commit_gap),
                          [&] { return stopping_ || !queue_.empty(); });
       // Nothing came within the gap, or carehubd is stopping: commit what there is.
       if (queue_.empty() || stopping_) return std::nullopt;

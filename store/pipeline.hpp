@@ -32,11 +32,17 @@ struct PipelineOptions {
   // after the previous commit began, so a steady stream costs one fsync per window rather than one per
   // reading or two. It closes at once when a reading in it raises or changes an alert (an alert is never
   // held back), when an operation someone waits for joins it (an acknowledgement, a registry change), at
-  // stop, at max_batch, and when nothing more arrives within `commit_gap` (a producer that waits for each
-  // answer is not made to wait a whole window). A hub idle for a window commits its next reading at once.
+  // stop, once it holds `commit_window_readings` (a source that waits for its acknowledgements, like an
+  // MQTT broker's in-flight window of 20, must not wait out the window), and when nothing more arrives
+  // within `commit_gap`. A hub idle for a window commits its next reading at once.
   // Zero: commit whatever is queued as soon as the writer is free.
   Millis commit_window{0};
   Millis commit_gap{2};
+  std::size_t commit_window_readings = 16;
+  // The window is about the disk's cost, so it runs on real time, as the heartbeat does, whatever clock
+  // the pipeline judges time on (a daemon test's ManualClock must not hold a window open for ever). A
+  // test of the window itself gives it a ManualClock here.
+  const Clock* window_clock = nullptr;
   Millis heartbeat{1000};              // the loop runs at least this often, idle or not
   std::string default_patient;         // the kit's patient, for devices not bound to another one
   std::string hub_id{};                // /hub/id: qualifies hub-local device ids in reading uids (reading_uid)
@@ -75,7 +81,7 @@ struct CommitSummary {
 class Pipeline final : public ReadingSink {
  public:
   // `clock` gives the wall time (receipt bounds, bindings, the hook's `now`, retention's horizon) and the
-  // monotonic time that paces the hook's ticks, the commit window, retention and the disk-full probe. The
+  // monotonic time that paces the hook's ticks, retention and the disk-full probe. The
   // writer loop still wakes at least every options.heartbeat of real time (the systemd watchdog counts real
   // time); what is due at a wake is judged on `clock`. It outlives the pipeline.
   Pipeline(StoreWriter& store, const Clock& clock, Logger& log, Counters& counters, PipelineOptions options);
@@ -177,6 +183,7 @@ class Pipeline final : public ReadingSink {
   OpJob tick_job(std::function<void(Result<void>)> done);
   AlertOp judge_op(const std::vector<StoredReading>& inserted);
   TimePoint wall_now() const { return clock_->now(); }
+  const Clock& window_clock() const;
 
   StoreWriter& store_;
   Logger& log_;
@@ -199,7 +206,7 @@ class Pipeline final : public ReadingSink {
   BatchHook* hook_ = nullptr;
   const Clock* const clock_;
   std::optional<std::chrono::steady_clock::time_point> last_tick_;  // on clock_; none: tick at the first wake
-  // When the last commit began, on clock_ (the window and its gap are measured there); none before the first.
+  // When the last commit began, on window_clock(); none before the first.
   std::optional<std::chrono::steady_clock::time_point> last_commit_;
   BufferSpace space_;
 

@@ -79,7 +79,7 @@ void Pipeline::process(std::vector<Job>& batch, bool tick) {
     if (!report) return fail(report.error());
     space = *report;
   }
-  last_commit_ = clock_->monotonic();
+  last_commit_ = window_clock().monotonic();
   if (auto c = tx->commit(); !c) {
     log_.rate_limited(LogLevel::error, "pipeline", "pipeline:commit", "commit-failed", {{"error", c.error().message}}, kLoudEvery);
     counters_.add("pipeline_commit_errors");

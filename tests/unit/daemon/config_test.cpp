@@ -69,10 +69,11 @@ TEST(Config, BoundsHowFarADeviceClockMayRunAheadBeforeItsReadingsAreQuarantined)
   EXPECT_NE(bad.error().message.find("/pipeline/max_future_s"), std::string::npos) << bad.error().message;
 }
 
-TEST(Config, TheCommitWindowIsTenMillisecondsUnlessSetAndIsBounded) {
+TEST(Config, TheCommitWindowIsFortyMillisecondsUnlessSetAndIsBounded) {
   auto d = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"}})", "x.json");
   ASSERT_TRUE(d) << d.error().message;
-  EXPECT_EQ(d->pipeline.commit_window, std::chrono::milliseconds(10));
+  EXPECT_EQ(d->pipeline.commit_window, std::chrono::milliseconds(40));
+  EXPECT_EQ(d->pipeline.commit_gap, std::chrono::milliseconds(15));
   auto off = parse_config(R"({"hub":{"id":"h","patient":"Patient/p"},"store":{"path":"b.db"},
     "pipeline":{"commit_window_ms":0}})", "x.json");
   ASSERT_TRUE(off) << off.error().message;

@@ -1,6 +1,7 @@
 // The commit window (PipelineOptions::commit_window, issue 15): a stream of readings shares one commit,
 // and nothing that must not wait (an alert, an operation someone waits for, a stop) waits for it. The
-// window and its gap are measured on a ManualClock, so every case is exact.
+// window and its gap are measured on a ManualClock here (PipelineOptions::window_clock), so every case is
+// exact.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -63,12 +64,14 @@ class PipelineWindow : public ::testing::Test {
     if (pipeline) pipeline->stop();
   }
   // A window and a gap as long as an hour of the manual clock: only what the test does ends them.
-  void start(Millis window = 1h, Millis gap = 1h, std::size_t max_batch = 5000) {
+  void start(Millis window = 1h, Millis gap = 1h, std::size_t max_batch = 5000, std::size_t window_readings = 5000) {
     PipelineOptions o;
     o.default_patient = "Patient/kit";
     o.commit_window = window;
     o.commit_gap = gap;
     o.max_batch = max_batch;
+    o.commit_window_readings = window_readings;
+    o.window_clock = &clock;
     pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);
     pipeline->set_batch_hook(hook);
     pipeline->on_commit([this](const CommitSummary& s) {
@@ -192,6 +195,35 @@ TEST_F(PipelineWindow, CommitsAtOnceWhenTheWindowReachesMaxBatch) {
   const auto c = seen(2);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[1].stored, 2u);
+}
+
+// A daemon test moves its ManualClock only when it means to: the window must not wait for it.
+TEST_F(PipelineWindow, RunsOnRealTimeWhateverClockThePipelineJudgesTimeOn) {
+  PipelineOptions o;
+  o.default_patient = "Patient/kit";
+  o.commit_window = 20ms;
+  o.commit_gap = 1h;
+  pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);  // no window_clock: real time
+  pipeline->start();
+  auto first = pipeline->ingest({heart_rate(70, 0)});
+  ASSERT_TRUE(ready(first));
+  auto second = pipeline->ingest({heart_rate(71, 1)});
+  ASSERT_TRUE(ready(second)) << "the manual clock never moved; the window closed on real time";
+}
+
+// An MQTT broker sends at most 20 unacknowledged messages: a window waiting for more than that would wait
+// for messages the broker holds back until it is acknowledged.
+TEST_F(PipelineWindow, CommitsAtOnceWhenTheWindowHoldsItsShareOfReadings) {
+  start(1h, 1h, 5000, 3);
+  auto a = pipeline->ingest({heart_rate(74, 4)});
+  auto b = pipeline->ingest({heart_rate(75, 5)});
+  EXPECT_FALSE(ready(b, kStillWaiting));
+  auto c = pipeline->ingest({heart_rate(76, 6)});
+  ASSERT_TRUE(ready(c)) << "the third reading fills the window";
+  ASSERT_TRUE(ready(a));
+  const auto done = seen(2);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[1].stored, 3u);
 }
 
 }  // namespace

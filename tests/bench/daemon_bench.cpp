@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     prepare(dir.file("buffer.db"), 0);
     test::DaemonProcess d(dir, "");
     d.config()["log"]["level"] = "info";
-    if (!d.start()) {
+    if (!d.start_as_unit()) {
       std::cerr << "carehubd did not start:\n" << d.log();
       return 1;
     }
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
     d.config()["rules"] = {{"file", "rules.json"}};
     d.config()["alerts"] = {{"mqtt", {{"broker", broker.url()}}}};
     d.config()["log"]["level"] = "info";
-    if (!d.start()) {
+    if (!d.start_as_unit()) {
       std::cerr << "carehubd did not start:\n" << d.log();
       return 1;
     }
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
       test::DaemonProcess d(big, "http://127.0.0.1:1/fhir/R4");  // nothing listens: the backlog stays
       d.config()["store"]["path"] = path;
       const auto t0 = Steady::now();
-      if (!d.start()) {
+      if (!d.start_as_unit()) {
         std::cerr << "carehubd did not start:\n" << d.log();
         return 1;
       }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "tests/bench/e2e_scenarios.hpp"
+#include "tests/support/daemon_process.hpp"
 
 namespace {
 
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
     if (extra.is_object()) j.update(extra);
     j["peer_validation"] = validation;
     j["broker_tcp_nodelay"] = !o.broker_nagle;
+    j["carehubd_environment"] = carehub::test::DaemonProcess::unit_environment();  // as systemd/carehubd.service
     std::cout << j.dump() << std::endl;
   };
   Peers peers(o.hl7_invariants, o.broker_nagle);

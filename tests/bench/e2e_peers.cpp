@@ -130,7 +130,7 @@ Carehubd::Carehubd(Peers& peers, const std::string& name, bool encrypted) {
 Carehubd::~Carehubd() = default;
 
 bool Carehubd::start() {
-  if (daemon_->start()) return true;
+  if (daemon_->start_as_unit()) return true;
   std::cerr << "carehubd did not start:\n" << daemon_->log();
   return false;
 }

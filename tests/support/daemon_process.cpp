@@ -1,6 +1,10 @@
 #include "tests/support/daemon_process.hpp"
 
+#include <grp.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <fstream>
 
 #include "tests/support/buffer_key.hpp"
 
@@ -20,6 +24,24 @@ DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& fhir_url) : 
       {"log", {{"level", "debug"}}},
   };
   write_buffer_key(dir);
+}
+
+std::map<std::string, std::string> DaemonProcess::unit_environment() {
+  std::map<std::string, std::string> env;
+  std::ifstream unit(source_dir() / "systemd" / "carehubd.service");
+  for (std::string line; std::getline(unit, line);) {
+    if (!line.starts_with("Environment=")) continue;
+    const auto assignment = line.substr(std::string_view("Environment=").size());
+    if (const auto eq = assignment.find('='); eq != std::string::npos) {
+      env[assignment.substr(0, eq)] = assignment.substr(eq + 1);
+    }
+  }
+  return env;
+}
+
+bool DaemonProcess::start_as_unit() {
+  if (const group* g = ::getgrgid(::getgid())) config_["control"]["group"] = g->gr_name;
+  return start(unit_environment());
 }
 
 DaemonProcess::~DaemonProcess() {

@@ -25,6 +25,13 @@ class DaemonProcess {
   // Writes the config and starts carehubd (with `env` added to its environment); returns once it sent
   // READY=1 (false if it exited or timed out).
   bool start(const std::map<std::string, std::string>& env = {});
+  // start() as systemd/carehubd.service starts it, for the benchmarks (issue 15): with the unit's
+  // Environment= lines, and a control group that exists (on a hub sysusers makes "carehub"; here the
+  // running user's own group: a group that does not exist sends getgrnam on to nsswitch's systemd
+  // module, which a hub never loads).
+  bool start_as_unit();
+  // The unit's Environment= assignments, NAME=value.
+  static std::map<std::string, std::string> unit_environment();
   // Starts carehubd and waits for it to exit; its exit code (for configs it must refuse).
   int run_to_exit();
   void signal(int sig);

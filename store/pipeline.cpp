@@ -186,13 +186,13 @@ std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::option
   }
   std::size_t looked = 0;  // jobs already looked at for an operation that cannot wait
   for (;;) {
-    // What must not wait: an alert raised or changed, an operation someone waits for.
+    // What must not wait: an alert raised or changed, an operation (someone waits for each: a user, the
+    // display's acknowledgement, the uploader before its next request).
     if (!out.summary.alerts.empty() || readings >= std::min(options_.max_batch, options_.commit_window_readings)) {
       return std::nullopt;
     }
     for (; looked < batch.size(); ++looked) {
-      const auto* op = std::get_if<OpJob>(&batch[looked]);
-      if (op && op->durability == Durability::full) return std::nullopt;
+      if (std::holds_alternative<OpJob>(batch[looked])) return std::nullopt;
     }
     const auto now = window_clock().monotonic();
     if (now >= deadline) return std::nullopt;

@@ -31,11 +31,11 @@ struct PipelineOptions {
   // The commit window: while readings keep coming, a transaction gathers them for up to `commit_window`
   // after the previous commit began, so a steady stream costs one fsync per window rather than one per
   // reading or two. It closes at once when a reading in it raises or changes an alert (an alert is never
-  // held back), when an operation someone waits for joins it (an acknowledgement, a registry change), at
-  // stop, once it holds `commit_window_readings` (a source that waits for its acknowledgements, like an
-  // MQTT broker's in-flight window of 20, must not wait out the window), and when nothing more arrives
-  // within `commit_gap`. A hub idle for a window commits its next reading at once.
-  // Zero: commit whatever is queued as soon as the writer is free.
+  // held back), when an operation joins it (someone waits for each: an acknowledgement, a registry change,
+  // the uploader's outcomes before its next request), at stop, once it holds `commit_window_readings` (a
+  // source that waits for its acknowledgements, like an MQTT broker's in-flight window of 20, must not
+  // wait out the window), and when nothing more arrives within `commit_gap`. A hub idle for a window
+  // commits its next reading at once. Zero: commit whatever is queued as soon as the writer is free.
   Millis commit_window{0};
   Millis commit_gap{2};
   std::size_t commit_window_readings = 16;

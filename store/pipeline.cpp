@@ -184,6 +184,7 @@ std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::option
   for (const auto& job : batch) {
     if (const auto* ingest = std::get_if<IngestJob>(&job)) readings += ingest->readings.size();
   }
+  if (readings == 0) return std::nullopt;  // a window is for a stream of readings, not for a tick alone
   std::size_t looked = 0;  // jobs already looked at for an operation that cannot wait
   for (;;) {
     // What must not wait: an alert raised or changed, an operation (someone waits for each: a user, the
@@ -200,7 +201,7 @@ std::optional<Error> Pipeline::gather(std::vector<Job>& batch, const std::option
     {
       std::unique_lock lock(mu_);
       window_clock().wait_until(lock, work_ready_, std::min(deadline, now + options_.commit_gap),
-                         [&] { return stopping_ || !queue_.empty(); });
+                                [&] { return stopping_ || !queue_.empty(); });
       // Nothing came within the gap, or carehubd is stopping: commit what there is.
       if (queue_.empty() || stopping_) return std::nullopt;
       readings += take_locked(batch, readings);

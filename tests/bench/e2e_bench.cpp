@@ -66,12 +66,13 @@ int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) return 2;
   const std::string validation = o.hl7_invariants ? "default checks + --hl7-invariants" : "default checks";
+  const auto environment = carehub::test::DaemonProcess::unit_environment();  // as systemd/carehubd.service
   const Emit emit = [&](const std::string& name, double value, const std::string& unit, const nlohmann::json& extra) {
     nlohmann::json j{{"name", name}, {"value", value}, {"unit", unit}};
     if (extra.is_object()) j.update(extra);
     j["peer_validation"] = validation;
     j["broker_tcp_nodelay"] = !o.broker_nagle;
-    j["carehubd_environment"] = carehub::test::DaemonProcess::unit_environment();  // as systemd/carehubd.service
+    j["carehubd_environment"] = environment;
     std::cout << j.dump() << std::endl;
   };
   Peers peers(o.hl7_invariants, o.broker_nagle);

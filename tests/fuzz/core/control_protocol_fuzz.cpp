@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "daemon/control_protocol.hpp"
-#include "daemon/mqtt_alerts.hpp"
+#include "daemon/mqtt_acks.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);

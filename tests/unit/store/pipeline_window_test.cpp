@@ -64,14 +64,16 @@ class PipelineWindow : public ::testing::Test {
     if (pipeline) pipeline->stop();
   }
   // A window and a gap as long as an hour of the manual clock: only what the test does ends them.
-  void start(Millis window = 1h, Millis gap = 1h, std::size_t max_batch = 5000, std::size_t window_readings = 5000) {
+  PipelineOptions window(Millis length = 1h, Millis gap = 1h) {
     PipelineOptions o;
     o.default_patient = "Patient/kit";
-    o.commit_window = window;
+    o.commit_window = length;
     o.commit_gap = gap;
-    o.max_batch = max_batch;
-    o.commit_window_readings = window_readings;
     o.window_clock = &clock;
+    return o;
+  }
+  void start() { start(window()); }
+  void start(const PipelineOptions& o) {
     pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);
     pipeline->set_batch_hook(hook);
     pipeline->on_commit([this](const CommitSummary& s) {
@@ -109,7 +111,7 @@ class PipelineWindow : public ::testing::Test {
 };
 
 TEST_F(PipelineWindow, GathersAStreamOfReadingsIntoOneCommitUntilTheWindowCloses) {
-  start(1h, 1h);
+  start();
   auto second = pipeline->ingest({heart_rate(71, 1)});
   auto third = pipeline->ingest({heart_rate(72, 2)});
   EXPECT_FALSE(ready(third, kStillWaiting)) << "a normal reading inside the window waits for it";
@@ -164,7 +166,7 @@ TEST_F(PipelineWindow, CommitsAtOnceWhenASyncOutcomeJoinsTheWindowAndSharesItsFs
 }
 
 TEST_F(PipelineWindow, CommitsWhenNothingMoreArrivesWithinTheGap) {
-  start(1h, 5ms);
+  start(window(1h, 5ms));
   auto second = pipeline->ingest({heart_rate(71, 1)});
   EXPECT_FALSE(ready(second, kStillWaiting));
   clock.advance(5ms);
@@ -172,7 +174,7 @@ TEST_F(PipelineWindow, CommitsWhenNothingMoreArrivesWithinTheGap) {
 }
 
 TEST_F(PipelineWindow, CommitsTheNextReadingAtOnceOnAHubIdleForAWindow) {
-  start(10ms, 1h);
+  start(window(10ms, 1h));
   clock.advance(10ms);
   auto later = pipeline->ingest({heart_rate(71, 1)});
   ASSERT_TRUE(ready(later)) << "a reading after a quiet window is not held back";
@@ -188,7 +190,9 @@ TEST_F(PipelineWindow, CommitsWhatTheWindowGatheredWhenItStops) {
 }
 
 TEST_F(PipelineWindow, CommitsAtOnceWhenTheWindowReachesMaxBatch) {
-  start(1h, 1h, 2);
+  auto o = window();
+  o.max_batch = 2;
+  start(o);
   auto a = pipeline->ingest({heart_rate(74, 4)});
   auto b = pipeline->ingest({heart_rate(75, 5)});
   ASSERT_TRUE(ready(b)) << "a full batch commits without waiting for the window";
@@ -200,14 +204,9 @@ TEST_F(PipelineWindow, CommitsAtOnceWhenTheWindowReachesMaxBatch) {
 
 // A daemon test moves its ManualClock only when it means to: the window must not wait for it.
 TEST_F(PipelineWindow, RunsOnRealTimeWhateverClockThePipelineJudgesTimeOn) {
-  PipelineOptions o;
-  o.default_patient = "Patient/kit";
-  o.commit_window = 20ms;
-  o.commit_gap = 1h;
-  pipeline = std::make_unique<Pipeline>(*writer, clock, log, counters, o);  // no window_clock: real time
-  pipeline->start();
-  auto first = pipeline->ingest({heart_rate(70, 0)});
-  ASSERT_TRUE(ready(first));
+  auto o = window(20ms, 1h);
+  o.window_clock = nullptr;  // real time
+  start(o);
   auto second = pipeline->ingest({heart_rate(71, 1)});
   ASSERT_TRUE(ready(second)) << "the manual clock never moved; the window closed on real time";
 }
@@ -215,7 +214,9 @@ TEST_F(PipelineWindow, RunsOnRealTimeWhateverClockThePipelineJudgesTimeOn) {
 // An MQTT broker sends at most 20 unacknowledged messages: a window waiting for more than that would wait
 // for messages the broker holds back until it is acknowledged.
 TEST_F(PipelineWindow, CommitsAtOnceWhenTheWindowHoldsItsShareOfReadings) {
-  start(1h, 1h, 5000, 3);
+  auto o = window();
+  o.commit_window_readings = 3;
+  start(o);
   auto a = pipeline->ingest({heart_rate(74, 4)});
   auto b = pipeline->ingest({heart_rate(75, 5)});
   EXPECT_FALSE(ready(b, kStillWaiting));

@@ -74,8 +74,10 @@ MosquittoPeer::MosquittoPeer(std::string dir, MosquittoOptions options)
   const std::string user = ::geteuid() == 0 ? "user root\n" : "";
   std::string conf = user + "listener " + std::to_string(port_) + " 127.0.0.1\n" +
                      "persistence true\npersistence_location " + dir_ + "/\n" +
-                     // Save after every change too, so even a SIGKILLed broker keeps what it acknowledged.
+                     // Save after every change too: a SIGKILLed broker then keeps what it acknowledged, but
+                     // for the message of the last moment (mosquitto#1855; MosquittoOptions::tcp_nodelay).
                      "autosave_on_changes true\nautosave_interval 1\n" +
+                     (options_.tcp_nodelay ? "set_tcp_nodelay true\n" : "") +
                      "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
   if (!options_.username.empty()) {
     const auto passwords = dir_ + "/passwords";

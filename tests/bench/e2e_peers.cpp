@@ -33,13 +33,10 @@ std::string comm_of(pid_t pid) {
   return c;
 }
 
-// What tests/support writes, minus its save-after-every-change (there so that a SIGKILLed test broker
-// loses nothing; a hub's broker keeps mosquitto's default), plus room for a full-rate burst queued for a
-// slow subscriber (mosquitto drops QoS 1 messages beyond max_queued_messages, 1,000 by default).
-// Nagle: mosquitto's default delays small writes to a subscriber behind an unacknowledged one, which
-// meets the receiver's delayed ACK: 40 ms and more on an alert and on each acknowledgement's way back, a
-// cost of the broker's configuration, not of carehubd (whose own sockets set TCP_NODELAY, as Paho's do).
-void as_a_hubs_broker(test::MosquittoPeer& broker, const std::string& dir, bool nagle) {
+// What tests/support writes, minus its save-after-every-change (there for the tests that SIGKILL their
+// broker; a hub's broker keeps mosquitto's default), plus room for a full-rate burst queued for a slow
+// subscriber (mosquitto drops QoS 1 messages beyond max_queued_messages, 1,000 by default).
+void as_a_hubs_broker(test::MosquittoPeer& broker, const std::string& dir) {
   const auto path = dir + "/mosquitto.conf";
   auto conf = test::read_file(path);
   const std::string save = "autosave_on_changes true\nautosave_interval 1\n";
@@ -47,7 +44,6 @@ void as_a_hubs_broker(test::MosquittoPeer& broker, const std::string& dir, bool 
   if (at == std::string::npos) throw std::runtime_error("tests/support's mosquitto.conf changed: " + conf);
   conf.erase(at, save.size());
   conf += "max_queued_messages 1000000\n";
-  if (!nagle) conf += "set_tcp_nodelay true\n";
   broker.stop();
   test::write_file(path, conf);
   broker.start();
@@ -90,8 +86,14 @@ pid_t child_pid(const std::string& comm) {
 
 Peers::Peers(bool hl7_invariants, bool broker_nagle) {
   std::filesystem::create_directories(dir_.file("broker"));
-  broker_ = std::make_unique<test::MosquittoPeer>(dir_.file("broker"));
-  as_a_hubs_broker(*broker_, dir_.file("broker"), broker_nagle);
+  // Nagle (mosquitto's default) delays small writes to a subscriber behind an unacknowledged one, which
+  // meets the receiver's delayed ACK: 40 ms and more on an alert and on each acknowledgement's way back, a
+  // cost of the broker's configuration, not of carehubd (whose own subscriber sets TCP_NODELAY; Paho C
+  // 1.3.11, its publisher, does not: docs/performance.md).
+  test::MosquittoOptions options;
+  options.tcp_nodelay = !broker_nagle;
+  broker_ = std::make_unique<test::MosquittoPeer>(dir_.file("broker"), options);
+  as_a_hubs_broker(*broker_, dir_.file("broker"));
   broker_pid_ = child_pid("mosquitto");
   test::FhirPeerOptions o;
   o.hl7_invariants = hl7_invariants;

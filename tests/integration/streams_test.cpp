@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <csignal>
 #include <set>
 #include <thread>
@@ -46,14 +47,16 @@ std::vector<json> wait_readings(DaemonProcess& d, std::size_t n, std::chrono::mi
 
 json status(DaemonProcess& d) { return json::parse(d.ctl({"status", "--json"}).out); }
 
+// Polls until `done` holds, bounded (a condition with a deadline, never a fixed sleep).
+bool until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  return done();
+}
+
 bool wait_source_state(DaemonProcess& d, const std::string& source, const std::string& state,
                        std::chrono::milliseconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (status(d)["sources"][source]["state"] == state) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
+  return until([&] { return status(d)["sources"][source]["state"] == state; }, timeout);
 }
 
 // "device kind value" per reading, sorted, for comparing what the buffer holds with what was expected.
@@ -386,7 +389,11 @@ TEST(MqttStream, IngestsABurstOfQos1MessagesExactlyOnceAndReportsTheRate) {
   RecordProperty("mqtt_qos1_messages_per_second", std::to_string(static_cast<int>(rate)));
   std::printf("MQTT QoS 1 ingest: %d messages in %.2f s = %.0f messages/s (commit before each PUBACK)\n", kN,
               seconds, rate);
-  EXPECT_EQ(status(d)["sources"]["mqtt"]["acknowledged"].get<int>(), kN);
+  // A message is acknowledged (and counted) just after its commit, which the readings above show: wait for
+  // the count (read at once, it was 489 or 490 in 2 runs of 36 on a loaded machine).
+  const auto acknowledged = [&] { return status(d)["sources"]["mqtt"]["acknowledged"].get<int>(); };
+  EXPECT_TRUE(until([&] { return acknowledged() >= kN; }));
+  EXPECT_EQ(acknowledged(), kN);
 }
 
 // Issue 12, defect 6: a number carries no time of its own. carehubd reaches mosquitto through a relay that
@@ -407,11 +414,6 @@ TEST(MqttStream, AQos1MessageRedeliveredAfterALostPubackIsStoredOnce) {
   ASSERT_TRUE(d.start()) << d.log();
   ASSERT_TRUE(wait_source_state(d, "mqtt", "connected")) << d.log();
   const auto mqtt = [&] { return status(d)["sources"]["mqtt"]; };
-  const auto until = [&](const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
-    return done();
-  };
 
   relay.swallow_upstream();  // from here on, nothing carehubd sends reaches the broker
   ASSERT_TRUE(broker.publish("home/bedroom/temperature_f", "71.6"));

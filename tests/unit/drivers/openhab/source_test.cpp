@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "tests/support/openhab_peer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -124,7 +125,13 @@ TEST_F(AnOpenhabSource, TurnsTheItemListAndAStateChangeIntoReadingsAndSaysSoInSt
   EXPECT_EQ(readings[2].device, "openhab-Hall_Motion");
   EXPECT_EQ(readings[2].values.at("value"), 1);
 
-  const auto status = source.status();
+  // The source counts a reading once the sink's future says it is stored, just after the sink has it:
+  // wait for the count, bounded (it was read too early on a loaded machine: 2, not 3).
+  auto status = source.status();
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       status["readings"] != 3 && std::chrono::steady_clock::now() < deadline; status = source.status()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(status["state"], "connected") << status.dump();
   EXPECT_EQ(status["url"], peer.url());
   EXPECT_EQ(status["connects"], 1);

@@ -146,12 +146,6 @@ Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& resp
   return out;
 }
 
-Result<std::vector<EntryOutcome>> read_batch_response_body(std::string_view body, std::size_t entries) {
-  auto response = parse_peer_json(body, "FHIR batch-response");
-  if (!response) return response.error();
-  return read_batch_response(*response, entries);
-}
-
 bool says_reference_missing(std::string_view outcome) {
   // The wording HAPI JPA has used since its first referential-integrity check; the code came with 6.0.
   return outcome.find("HAPI-1094") != std::string_view::npos ||

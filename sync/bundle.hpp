@@ -53,8 +53,9 @@ inline constexpr std::size_t kMaxReasonBytes = 64 * 1024;
 // other 4xx: dead (the entry itself is wrong). A response that does not match the request
 // (wrong type, wrong entry count) is an error: the caller retries the whole bundle.
 Result<std::vector<EntryOutcome>> read_batch_response(const nlohmann::json& response, std::size_t entries);
-// The same from the response body as the server sent it: parsed through parse_peer_json (depth and
-// numbers bounded), so a hostile outcome is refused before anything recurses into it.
+// The same from the response body as the server sent it (bundle_response.cpp), with parse_peer_json's
+// bounds and error messages (depth and numbers bounded), so a hostile outcome is refused before anything
+// recurses into it. The server's copies of the resources are not kept, but for their resourceType and id.
 Result<std::vector<EntryOutcome>> read_batch_response_body(std::string_view body, std::size_t entries);
 
 // True when an OperationOutcome (as JSON text) says a resource the request referenced does not exist:

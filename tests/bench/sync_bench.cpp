@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "core/json_check.hpp"
 #include "store/pipeline.hpp"
 #include "sync/bundle.hpp"
 #include "sync/fhir_mapping.hpp"
@@ -131,6 +132,52 @@ void BM_CarehubUploader(benchmark::State& state) {
   }
 }
 
+// The peer's own answer to one 100-entry bundle (it echoes every created Observation, as HAPI and Medplum
+// do by default), for the two ways of reading it below.
+const std::string& batch_response_body() {
+  static const std::string body = [] {
+    auto& fhir = peer();
+    auto http = sync::make_curl_client({});
+    const auto run = ++run_counter;
+    std::vector<sync::BundleEntry> entries;
+    for (std::int64_t i = 0; i < kBundle; ++i) {
+      StoredReading s;
+      s.reading = make_reading(run, i);
+      s.uid = reading_uid(s.reading);
+      entries.push_back({fhir::observation(s, {"", ""}), fhir::observation_if_none_exist(s.uid), {}});
+    }
+    auto resp = http->send({"POST", fhir.base_url(), {{"Content-Type", "application/fhir+json"}},
+                            sync::batch_bundle(entries).dump()});
+    return resp && resp->status == 200 ? resp->body : std::string();
+  }();
+  return body;
+}
+
+// Baseline: the whole answer parsed into a DOM, then read (what read_batch_response_body did before).
+void BM_BatchResponseWholeParse(benchmark::State& state) {
+  const auto& body = batch_response_body();
+  for (auto _ : state) {
+    auto whole = parse_peer_json(body, "FHIR batch-response");
+    auto outcomes = sync::read_batch_response(*whole, kBundle);
+    if (!outcomes || outcomes->front().fate != sync::EntryFate::synced) state.SkipWithError("unreadable answer");
+    benchmark::DoNotOptimize(outcomes);
+  }
+  state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+
+// carehub: the answer read without building the server's copies of the resources (bundle_response.cpp).
+void BM_BatchResponsePruned(benchmark::State& state) {
+  const auto& body = batch_response_body();
+  for (auto _ : state) {
+    auto outcomes = sync::read_batch_response_body(body, kBundle);
+    if (!outcomes || outcomes->front().fate != sync::EntryFate::synced) state.SkipWithError("unreadable answer");
+    benchmark::DoNotOptimize(outcomes);
+  }
+  state.counters["body_bytes"] = static_cast<double>(body.size());
+}
+
+BENCHMARK(BM_BatchResponseWholeParse)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BatchResponsePruned)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DirectBulkClient)->Arg(5000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CarehubUploader)->Args({5000, 0})->Args({5000, 1})->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 

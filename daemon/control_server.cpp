@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/thread_name.hpp"
+
 namespace carehub::daemon {
 namespace {
 
@@ -118,7 +120,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(const ControlServer
   if (!wake) return make_error(Errc::io, "control socket: eventfd: " + errno_text());
   std::unique_ptr<ControlServer> server(
       new ControlServer(options, std::move(handler), log, counters, std::move(fd), std::move(wake), gid, std::move(streams)));
-  server->acceptor_ = std::thread([s = server.get()] { s->accept_loop(); });
+  server->acceptor_ = std::thread([s = server.get()] {
+    name_this_thread("control");
+    s->accept_loop();
+  });
   return server;
 }
 
@@ -219,6 +224,7 @@ void ControlServer::accept_loop() {
     conn.fd = std::move(client);
     conn.accepted_at = steady_ns();
     conn.thread = std::thread([this, &conn, peer] {
+      name_this_thread("control-conn");
       serve(conn.fd.get(), peer, conn);
       // The client sees its end now: the descriptor itself is closed only when a later accept reaps the
       // slot, and a client waiting for EOF after its answer would otherwise wait until someone connects.

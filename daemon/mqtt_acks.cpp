@@ -1,6 +1,7 @@
 #include "daemon/mqtt_acks.hpp"
 
 #include "core/json_check.hpp"
+#include "core/thread_name.hpp"
 
 namespace carehub::daemon {
 namespace {
@@ -57,7 +58,10 @@ Result<std::unique_ptr<MqttAckReceiver>> MqttAckReceiver::create(mqtt::Connectio
 MqttAckReceiver::~MqttAckReceiver() { stop(); }
 
 void MqttAckReceiver::start() {
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    name_this_thread("alert-acks");
+    run();
+  });
   subscriber_->start();
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/json_check.hpp"
 #include "core/secret.hpp"
+#include "core/thread_name.hpp"
 #include "rules/alert_json.hpp"
 
 namespace carehub::daemon {
@@ -75,7 +76,10 @@ Result<std::unique_ptr<MqttAlertPublisher>> MqttAlertPublisher::create(MqttAlert
 MqttAlertPublisher::~MqttAlertPublisher() { stop(); }
 
 void MqttAlertPublisher::start() {
-  worker_ = std::thread([this] { run(); });
+  worker_ = std::thread([this] {
+    name_this_thread("alert-publisher");
+    run();
+  });
   connection_->start();
   acks_->start();
 }

@@ -4,6 +4,7 @@
 // pipeline_commit.cpp.
 #include "store/pipeline.hpp"
 
+#include "core/thread_name.hpp"
 #include "store/audit.hpp"
 
 namespace carehub {
@@ -85,7 +86,10 @@ void Pipeline::start() {
     // Without them every user slot reads as unbound: its readings wait unassigned rather than go astray.
     log_.error("pipeline", "bindings-not-loaded", {{"error", bound.error().message}});
   }
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    name_this_thread("writer");
+    run();
+  });
 }
 
 void Pipeline::stop() {

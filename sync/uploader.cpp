@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/thread_name.hpp"
+
 namespace carehub::sync {
 
 Uploader::Uploader(std::unique_ptr<StoreReader> reader, Pipeline& pipeline, std::unique_ptr<HttpClient> http,
@@ -36,6 +38,7 @@ void Uploader::start() {
     woken_ = true;
   }
   thread_ = std::thread([this] {
+    name_this_thread("uploader");
     // Uploads can wait a little; the writer (readings' commits) and the alert publisher must not wait for
     // them on a 2-core hub. Unprivileged (raising niceness needs no capability); if refused, all the same.
     if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kThreadNice) != 0) {

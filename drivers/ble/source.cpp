@@ -12,6 +12,7 @@
 
 #include "core/backoff.hpp"
 #include "core/json_check.hpp"
+#include "core/thread_name.hpp"
 #include "drivers/ble/address.hpp"
 #include "drivers/ble/bluez.hpp"
 #include "drivers/ble/config.hpp"
@@ -69,7 +70,10 @@ class BleSource final : public Source {
       std::lock_guard lock(mu_);
       stopping_ = false;
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("ble");
+      run();
+    });
     return {};
   }
 

@@ -7,6 +7,8 @@
 #include <random>
 #include <thread>
 
+#include "core/thread_name.hpp"
+
 namespace carehub::mqtt {
 namespace {
 
@@ -186,7 +188,10 @@ void Connection::start() {
       d.log.error(d.component, "message-handler-failed", {{"error", e.what()}});
     }
   });
-  d.thread = std::thread([&d] { d.run(); });
+  d.thread = std::thread([&d] {
+    name_this_thread(d.component + "-out");
+    d.run();
+  });
 }
 
 void Connection::stop(const std::optional<Message>& farewell) {

@@ -1,5 +1,7 @@
 #include "drivers/mqtt/ready_watcher.hpp"
 
+#include "core/thread_name.hpp"
+
 namespace carehub::mqtt {
 namespace {
 
@@ -9,7 +11,11 @@ constexpr std::chrono::milliseconds kDeliverySlice{50};
 
 }  // namespace
 
-ReadyWatcher::ReadyWatcher(const Wakeup& wake) : wake_(wake), thread_([this] { run(); }) {}
+ReadyWatcher::ReadyWatcher(const Wakeup& wake)
+    : wake_(wake), thread_([this] {
+        name_this_thread("mqtt-ready");
+        run();
+      }) {}
 
 ReadyWatcher::~ReadyWatcher() {
   {

@@ -3,6 +3,7 @@
 // session_conversation.cpp; the private parts are session_impl.hpp.
 #include "drivers/mqtt/session.hpp"
 
+#include "core/thread_name.hpp"
 #include "drivers/mqtt/session_impl.hpp"
 
 namespace carehub::mqtt {
@@ -99,7 +100,10 @@ void Subscriber::start() {
   d.farewell.reset();
   d.wake->clear();
   d.status.state = "connecting";
-  d.thread = std::thread([&d] { d.run(); });
+  d.thread = std::thread([&d] {
+    name_this_thread(d.component + "-in");
+    d.run();
+  });
 }
 
 void Subscriber::stop(const std::optional<Message>& farewell) {

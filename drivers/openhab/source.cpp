@@ -1,6 +1,7 @@
 #include "drivers/openhab/source.hpp"
 
 #include "core/secret.hpp"
+#include "core/thread_name.hpp"
 #include "core/time_json.hpp"
 
 namespace carehub::openhab {
@@ -64,7 +65,10 @@ carehub::Result<void> OpenhabSource::start() {
     stopping_ = false;
     state_ = "connecting";
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("openhab");
+    run();
+  });
   return {};
 }
 

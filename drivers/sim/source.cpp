@@ -1,5 +1,6 @@
 #include "drivers/sim/source.hpp"
 
+#include "core/thread_name.hpp"
 #include "core/time_json.hpp"
 
 namespace carehub::sim {
@@ -26,7 +27,10 @@ Result<void> SimSource::start() {
   if (thread_.joinable()) return make_error(Errc::invalid_argument, "sim: already started");
   stopping_ = false;
   state_ = "running";
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("sim");
+    run();
+  });
   context_.log.info(kLog, "started", {{"device", config_.device},
                                       {"interval_s", std::to_string(config_.interval.count())}});
   return {};

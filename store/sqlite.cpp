@@ -19,14 +19,27 @@ Errc classify(int rc) {
 
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    sqlite3_finalize(stmt_);
+    release();
     db_ = o.db_;
     stmt_ = std::exchange(o.stmt_, nullptr);
+    lent_ = std::exchange(o.lent_, nullptr);
   }
   return *this;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() { release(); }
+
+void Statement::release() {
+  if (!lent_) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  // A caller may stop stepping before the last row: the next borrower starts from the beginning, unbound.
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *lent_ = false;
+  lent_ = nullptr;
+}
 
 // Bind errors (index out of range, out of memory) surface as the failure of the next step().
 Statement& Statement::bind(int index, std::int64_t v) {
@@ -139,13 +152,9 @@ Result<void> Database::exec(std::string_view sql) {
 }
 
 Result<void> Database::run_fixed(const std::string& sql) {
-  auto it = fixed_.find(sql);
-  if (it == fixed_.end()) {
-    auto st = prepare(sql);
-    if (!st) return st.error();
-    it = fixed_.emplace(sql, std::move(*st)).first;
-  }
-  return it->second.run();
+  auto st = prepare_cached(sql);
+  if (!st) return st.error();
+  return st->run();
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
@@ -157,6 +166,20 @@ Result<Statement> Database::prepare(std::string_view sql) {
                                         std::string(sql.substr(0, 80)));
   }
   return Statement(db_.get(), stmt);
+}
+
+Result<Statement> Database::prepare_cached(std::string_view sql) {
+  auto it = cached_.find(std::string(sql));
+  if (it == cached_.end()) {
+    if (cached_.size() >= kMaxCached) return prepare(sql);
+    auto st = prepare(sql);
+    if (!st) return st.error();
+    it = cached_.emplace(std::string(sql), Cached{std::move(*st)}).first;
+  }
+  auto& c = it->second;
+  if (c.lent) return prepare(sql);  // in use further up this call: one of its own
+  c.lent = true;
+  return Statement(db_.get(), c.statement.stmt_, &c.lent);
 }
 
 Result<std::int64_t> Database::query_int(std::string_view sql) {

@@ -260,21 +260,21 @@ Result<std::vector<Alert>> StoreReader::alerts(const AlertQuery& q) {
   std::string sql = "SELECT " + std::string(kAlertColumns) + " FROM alerts";
   if (!q.include_closed) sql += " WHERE state != 'closed'";
   sql += " ORDER BY raised_ms DESC, id LIMIT ?1";
-  auto st = impl_->db.prepare(sql);
+  auto st = impl_->db.prepare_cached(sql);
   if (!st) return st.error();
   st->bind(1, static_cast<std::int64_t>(q.limit));
   return collect_alerts(*st);
 }
 
 Result<std::optional<Alert>> StoreReader::find_alert(const std::string& id) {
-  auto st = impl_->db.prepare("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
+  auto st = impl_->db.prepare_cached("SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id = ?1");
   if (!st) return st.error();
   st->bind(1, id);
   return first_alert(*st);
 }
 
 Result<AlertCounts> StoreReader::alert_counts() {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT (SELECT COUNT(*) FROM alerts WHERE state = 'open'), (SELECT COUNT(*) FROM alerts WHERE state ="
       " 'acknowledged'), (SELECT COUNT(*) FROM alerts WHERE state = 'open' AND requires_ack = 1)");
   if (!st) return st.error();
@@ -308,7 +308,7 @@ Result<void> StoreWriter::mark_alert_dead(const std::string& id, std::int64_t re
 }
 
 Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) {
-  auto st = impl_->db.prepare("SELECT " + std::string(kAlertColumns) +
+  auto st = impl_->db.prepare_cached("SELECT " + std::string(kAlertColumns) +
                         ", revision, COALESCE(server_id, '') FROM alerts WHERE sync_state = 0 ORDER BY raised_ms, id"
                         " LIMIT ?1");
   if (!st) return st.error();
@@ -326,7 +326,7 @@ Result<std::vector<AlertToSync>> StoreReader::alerts_to_sync(std::size_t limit) 
 }
 
 Result<AlertSyncCounts> StoreReader::alert_sync_counts() {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT (SELECT COUNT(*) FROM alerts WHERE sync_state = 0), (SELECT COUNT(*) FROM alerts WHERE sync_state = 2)");
   if (!st) return st.error();
   auto row = st->step();
@@ -341,7 +341,7 @@ Result<AlertSyncCounts> StoreReader::alert_sync_counts() {
 }
 
 Result<std::vector<DeadAlert>> StoreReader::dead_alerts(std::size_t limit) {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT id, rule, raised_ms, COALESCE(sync_error, '') FROM alerts WHERE sync_state = 2 ORDER BY raised_ms, id"
       " LIMIT ?1");
   if (!st) return st.error();

@@ -184,7 +184,7 @@ Result<void> StoreWriter::mark_audit_attempt(std::int64_t seq) {
 
 Result<std::vector<AuditEvent>> StoreReader::audit_events(const AuditQuery& q) {
   // Filters bind as values (?1..?3); an unset one is NULL and lets every row through.
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT " + std::string(kAuditColumns) +
       " FROM audit_events WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR instr(actor, ?2) > 0)"
       " AND (?3 IS NULL OR action = ?3 OR (substr(?3, -1) = '.' AND substr(action, 1, length(?3)) = ?3))"
@@ -201,7 +201,7 @@ Result<std::vector<AuditEvent>> StoreReader::audit_events(const AuditQuery& q) {
 }
 
 Result<std::vector<AuditEvent>> StoreReader::audit_to_sync(std::size_t limit) {
-  auto st = impl_->db.prepare("SELECT " + std::string(kAuditColumns) +
+  auto st = impl_->db.prepare_cached("SELECT " + std::string(kAuditColumns) +
                               " FROM audit_events WHERE sync_state = 0 ORDER BY seq LIMIT ?1");
   if (!st) return st.error();
   st->bind(1, static_cast<std::int64_t>(limit));

@@ -123,7 +123,7 @@ Result<ConsentApplied> StoreWriter::set_consent(const ConsentChange& change, boo
 }
 
 Result<std::vector<ConsentChange>> StoreReader::consent(const std::optional<std::string>& patient) {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT patient, kind, allowed, since_ms, set_by, reason FROM consent WHERE id IN (SELECT MAX(id) FROM consent"
       " GROUP BY patient, kind) AND (?1 IS NULL OR patient IN (?1, '*')) ORDER BY patient != '*', patient, kind");
   if (!st) return st.error();
@@ -132,7 +132,7 @@ Result<std::vector<ConsentChange>> StoreReader::consent(const std::optional<std:
 }
 
 Result<std::vector<ConsentChange>> StoreReader::consent_history(const std::optional<std::string>& patient) {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT patient, kind, allowed, since_ms, set_by, reason FROM consent"
       " WHERE ?1 IS NULL OR patient IN (?1, '*') ORDER BY id");
   if (!st) return st.error();
@@ -141,7 +141,7 @@ Result<std::vector<ConsentChange>> StoreReader::consent_history(const std::optio
 }
 
 Result<std::vector<WithheldCount>> StoreReader::withheld_counts() {
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT patient, kind, COUNT(*) FROM readings WHERE sync_state = 6 GROUP BY patient, kind ORDER BY patient, kind");
   if (!st) return st.error();
   std::vector<WithheldCount> out;

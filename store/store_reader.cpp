@@ -36,7 +36,7 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
   sql += order;
   if (q.newest_first) sql += " DESC";
   sql += " LIMIT ?2";
-  auto st = impl_->db.prepare(sql);
+  auto st = impl_->db.prepare_cached(sql);
   if (!st) return st.error();
   st->bind(1, q.after_seq).bind(2, static_cast<std::int64_t>(q.limit));
   if (q.device) st->bind(3, *q.device);
@@ -85,7 +85,7 @@ Result<std::vector<StoredReading>> StoreReader::readings(const ReadingQuery& q) 
 Result<StoreCounts> StoreReader::counts() {
   // The writer keeps the per-state counts in meta, in the same transaction as the rows they count, so this
   // reads one row instead of scanning a million (start-up and every `status` call come here).
-  auto st = impl_->db.prepare(
+  auto st = impl_->db.prepare_cached(
       "SELECT (SELECT value FROM meta WHERE key = 'reading_counts'),"
       " (SELECT page_count FROM pragma_page_count()), (SELECT freelist_count FROM pragma_freelist_count()),"
       " (SELECT page_size FROM pragma_page_size())");
@@ -113,7 +113,7 @@ Result<StoreCounts> StoreReader::counts() {
     return c;
   }
   // Written by a carehub that did not keep counts (or before quarantine) and not opened by a writer since: count.
-  auto slow = impl_->db.prepare("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
+  auto slow = impl_->db.prepare_cached("SELECT sync_state, COUNT(*) FROM readings GROUP BY sync_state");
   if (!slow) return slow.error();
   for (;;) {
     auto r = slow->step();
@@ -134,7 +134,7 @@ Result<StoreCounts> StoreReader::counts() {
 }
 
 Result<std::vector<Device>> StoreReader::devices() {
-  auto st = impl_->db.prepare("SELECT id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
+  auto st = impl_->db.prepare_cached("SELECT id, address, name, model, serial, category, patient, last_seen_ms, newest_record_ms,"
                         " newest_sequence, bound_since_ms, manufacturer, firmware_revision, hardware_revision,"
                         " software_revision, system_id, battery_percent FROM devices ORDER BY id");
   if (!st) return st.error();
@@ -160,7 +160,7 @@ Result<std::vector<Device>> StoreReader::devices() {
 }
 
 Result<std::optional<std::string>> StoreReader::meta(const std::string& key) {
-  auto st = impl_->db.prepare("SELECT value FROM meta WHERE key = ?1");
+  auto st = impl_->db.prepare_cached("SELECT value FROM meta WHERE key = ?1");
   if (!st) return st.error();
   st->bind(1, key);
   auto row = st->step();

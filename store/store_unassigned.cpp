@@ -74,7 +74,7 @@ Result<std::vector<UserBinding>> StoreWriter::bindings() {
 }
 
 Result<std::vector<UserBinding>> StoreReader::bindings() {
-  auto st = impl_->db.prepare(kBindingsQuery);
+  auto st = impl_->db.prepare_cached(kBindingsQuery);
   if (!st) return st.error();
   return collect_bindings(*st);
 }

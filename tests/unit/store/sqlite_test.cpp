@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "tests/support/temp_dir.hpp"
 
 namespace carehub::sqlite {
@@ -163,6 +166,78 @@ TEST_F(SqliteTest, WritesOfAnotherConnectionWaitForTheImmediateTransaction) {
   auto r = other->exec("INSERT INTO t (name) VALUES ('other')");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, Errc::unavailable);
+}
+
+// Statements prepared on the connection (cached ones stay; a Statement of its own is finalized with it).
+int statements_on(const Database& db) {
+  int n = 0;
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(db.handle(), s)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(SqliteTest, APreparedCachedStatementIsPreparedOnceAndLentAgain) {
+  ASSERT_TRUE(db->exec("INSERT INTO t (name, n) VALUES ('a', 1), ('b', 2), ('c', 3)"));
+  const int before = statements_on(*db);
+  for (int i = 0; i < 3; ++i) {
+    auto st = db->prepare_cached("SELECT name FROM t WHERE n >= ?1 ORDER BY n");
+    ASSERT_TRUE(st.has_value()) << st.error().message;
+    st->bind(1, std::int64_t{2});
+    ASSERT_TRUE(st->step().value());
+    EXPECT_EQ(st->text(0), "b");
+  }
+  EXPECT_EQ(statements_on(*db), before + 1) << "one statement, kept by the connection";
+}
+
+TEST_F(SqliteTest, ALentStatementComesBackResetAndUnbound) {
+  ASSERT_TRUE(db->exec("INSERT INTO t (name, n) VALUES ('a', 1), ('b', 2), ('c', 3)"));
+  const std::string sql = "SELECT COUNT(*), ?1 IS NULL FROM t WHERE ?1 IS NULL OR n = ?1";
+  {
+    auto st = db->prepare_cached(sql);
+    st->bind(1, std::int64_t{2});
+    ASSERT_TRUE(st->step().value());  // one row read, the statement left mid-way
+    EXPECT_EQ(st->int64(0), 1);
+  }
+  auto again = db->prepare_cached(sql);
+  ASSERT_TRUE(again->step().value());
+  EXPECT_EQ(again->int64(0), 3) << "the binding of the last borrower is gone";
+  EXPECT_EQ(again->int64(1), 1);
+}
+
+TEST_F(SqliteTest, TheSameSqlWhileLentGetsAStatementOfItsOwn) {
+  ASSERT_TRUE(db->exec("INSERT INTO t (name, n) VALUES ('a', 1), ('b', 2)"));
+  const std::string sql = "SELECT name FROM t WHERE n >= ?1 ORDER BY n";
+  auto outer = db->prepare_cached(sql);
+  outer->bind(1, std::int64_t{1});
+  std::vector<std::string> pairs;
+  while (outer->step().value()) {
+    auto inner = db->prepare_cached(sql);  // the same query, nested: must not reset the outer one
+    inner->bind(1, std::int64_t{2});
+    ASSERT_TRUE(inner->step().value());
+    pairs.push_back(outer->text(0) + inner->text(0));
+  }
+  EXPECT_EQ(pairs, (std::vector<std::string>{"ab", "bb"}));
+}
+
+TEST_F(SqliteTest, CachesNoMoreThanItsBoundOfDistinctStatements) {
+  const int before = statements_on(*db);
+  for (std::size_t i = 0; i < Database::kMaxCached + 10; ++i) {
+    auto st = db->prepare_cached("SELECT " + std::to_string(i));
+    ASSERT_TRUE(st.has_value());
+    ASSERT_TRUE(st->step().value());
+    EXPECT_EQ(st->int64(0), static_cast<std::int64_t>(i));
+  }
+  EXPECT_EQ(statements_on(*db), before + static_cast<int>(Database::kMaxCached));
+}
+
+TEST_F(SqliteTest, ALentStatementSurvivesMovingItsDatabase) {
+  ASSERT_TRUE(db->exec("INSERT INTO t (name, n) VALUES ('a', 1)"));
+  ASSERT_TRUE(db->prepare_cached("SELECT name FROM t").has_value());  // cached, given back
+  Database moved(std::move(*db));
+  auto st = moved.prepare_cached("SELECT name FROM t");
+  ASSERT_TRUE(st->step().value());
+  EXPECT_EQ(st->text(0), "a");
 }
 
 }  // namespace
